@@ -1,0 +1,11 @@
+/* consentminer gateway — placeholder until its issue lands: says so and fails. */
+#include <stdio.h>
+#include "commands.h"
+
+int cm_cmd_gateway(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "consentminer gateway: not built yet\n");
+    return 2;
+}

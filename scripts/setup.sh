@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# consentminer — installs everything the project needs on Debian bookworm, as root.
+# Idempotent: packages already present are skipped by apt, the RandomX source is
+# fetched once and re-verified, npm packages are installed from package-lock.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  build-essential cmake pkg-config git ca-certificates xz-utils dpkg-dev
+  clang libclang-rt-14-dev              # libFuzzer targets, sanitizers with clang
+  librandomx-dev                        # RandomX for the native build
+  libuv1-dev libmbedtls-dev libwslay-dev libhttp-parser-dev libjansson-dev
+  libcmocka-dev                         # C unit tests
+  emscripten binaryen wabt              # the wasm build
+  nodejs npm                            # the JS runtime, its tests, the browser driver
+  monero                                # monerod for solo mining and integration tests
+  chromium                              # browser tests (Debian's; never downloaded)
+  procps psmisc curl                    # ps/pkill for tests, curl for health checks
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: Debian packages already installed"
+fi
+
+bash scripts/fetch-randomx-source.sh
+
+if [[ -f package.json ]]; then
+  if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules ]]; then
+    echo "setup: installing npm dev packages"
+    if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund --loglevel=error
+    else npm install --no-audit --no-fund --loglevel=error; fi
+  fi
+fi
+echo "setup: done"
