@@ -5,6 +5,11 @@
  * previous one), reports whether it is connected, and takes submissions, answering each
  * exactly once (accepted, rejected with a reason, or stale with a reason): nothing is
  * silently dropped.
+ *
+ * Constructors live beside each implementation: cm_upstream_pool_new (stratum_client.h)
+ * and cm_upstream_daemon_new (daemon_client.h). Every call and every event happens on
+ * the loop thread of the upstream's loop; on_result is never called from inside
+ * cm_upstream_submit. Several upstreams may live on one loop at once.
  */
 #ifndef CM_NATIVE_UPSTREAM_H
 #define CM_NATIVE_UPSTREAM_H
@@ -39,7 +44,8 @@ typedef struct cm_upstream_events {
 int cm_upstream_submit(cm_upstream *u, const char *job_id, uint32_t nonce,
                        const uint8_t hash[32], void *ctx);
 
-/* Stops and frees the upstream on the loop; pending submissions get on_result STALE. */
+/* Stops and frees the upstream on the loop; pending submissions get on_result STALE
+ * before it returns, and no event is delivered after it returns. */
 void cm_upstream_close(cm_upstream *u);
 
 #endif
