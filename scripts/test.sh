@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test suite: native (Release), native under ASan+UBSan, and the wasm,
+# browser and fuzz smoke suites when their parts exist. Exits non-zero if any failed.
+# Expects scripts/setup.sh to have run (the README's test command does both).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+passed=0; failed=0; failed_names=()
+
+suite() { # name command...
+  local name="$1"; shift
+  echo "=== $name"
+  local t0=$SECONDS
+  if "$@"; then passed=$((passed+1)); echo "=== $name: ok ($((SECONDS-t0)) s)"
+  else failed=$((failed+1)); failed_names+=("$name"); echo "=== $name: FAILED ($((SECONDS-t0)) s)"; fi
+}
+
+native_tests() { # preset
+  bash scripts/build.sh "$1" && ctest --preset "$1" --timeout 900
+}
+
+suite "native build + ctest" native_tests native
+suite "native-asan build + ctest" native_tests native-asan
+[[ -f tests/wasm/run.sh ]] && suite "wasm" bash tests/wasm/run.sh
+[[ -f tests/browser/run.sh ]] && suite "browser" bash tests/browser/run.sh
+[[ -f fuzz/run.sh ]] && suite "fuzz smoke" bash fuzz/run.sh --smoke
+
+echo
+if ((failed)); then echo "failed suites: ${failed_names[*]}"; fi
+echo "suites: $passed passed, $failed failed"
+((failed == 0))
