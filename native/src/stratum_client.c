@@ -400,7 +400,7 @@ static void conn_failv(conn *c, const char *fmt, va_list ap)
         st->cursor = next;
         char next_where[HOST_MAX + 16];
         describe(&st->urls[next], next_where, sizeof next_where);
-        logf_(st, "pool %s: %s; trying %s in %.1f s", where, reason, next_where, delay / 1000.0);
+        logf_(st, "pool %s: next attempt %s in %.1f s", where, next_where, delay / 1000.0);
         if (st->ev.on_state)
             st->ev.on_state(st->ud, 0, where, reason);
         (void)was_ready;
