@@ -15,7 +15,7 @@ APT_PACKAGES=(
   nodejs npm                            # the JS runtime, its tests, the browser driver
   monero                                # monerod for solo mining and integration tests
   chromium                              # browser tests (Debian's; never downloaded)
-  procps psmisc curl                    # ps/pkill for tests, curl for health checks
+  procps psmisc curl python3 openssl     # test servers and tools
 )
 
 missing=()
