@@ -1,11 +1,601 @@
-/* consentminer mine — placeholder until its issue lands: says so and fails. */
+/* consentminer mine — mine on a stratum pool or solo against monerod, after the consent
+ * of whoever runs it: disclosure, a yes on the terminal (or --yes given in advance), a
+ * status line, and Ctrl-C / SIGTERM stopping the hashing at once.
+ *
+ * Threads: the libuv loop (this thread) owns the upstream, the timers and the output;
+ * the mining threads (workers.c) hand shares over through a queue and a uv_async_t.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "cli_args.h"
 #include "commands.h"
+#include "consentminer/consent.h"
+#include "consentminer/hex.h"
+#include "consentminer/stats.h"
+#include "consentminer/target.h"
+#include "daemon_client.h"
+#include "platform.h"
+#include "stratum_client.h"
+#include "terminal_consent.h"
+#include "workers.h"
+
+#define MAX_POOLS 16
+/* RandomX fast mode holds the 2080 MiB dataset and the 256 MiB cache; keep 256 MiB more
+ * for the rest of the system before choosing it on our own. */
+#define FAST_MODE_BYTES ((uint64_t)(2080 + 256 + 256) << 20)
+/* Reserved bytes in the coinbase for solo mining; nothing writes them today, but keeping
+ * a few lets a later version vary the template without asking monerod again. */
+#define SOLO_RESERVE_SIZE 8
+
+typedef struct found {
+    struct found *next;
+    char job_id[CM_JOB_ID_MAX + 1];
+    uint32_t nonce;
+    uint8_t hash[32];
+    uint64_t height;
+} found;
+
+typedef struct miner {
+    uv_loop_t *loop;
+    cm_upstream *up;
+    cm_workers *workers;
+    cm_consent *consent;
+    cm_stats *stats;
+    int daemon_mode;
+    int threads;
+    int cpus;
+
+    uv_async_t share_async;
+    uv_mutex_t share_mu;
+    found *share_head, **share_tail;
+
+    uv_signal_t sigint, sigterm;
+    uv_timer_t sample_timer, status_timer;
+    double status_interval_s;
+
+    char where[320];
+    int connected;
+    int have_job;
+    cm_job job;
+    uint64_t difficulty;
+    uint64_t hashes_seen;
+    double start_mono, cpu_mark, wall_mark;
+    int progress_step;
+    int stopping;
+    int exit_code;
+} miner;
+
+/* ---- output ---- */
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
+    va_list ap;
+    va_start(ap, fmt);
+    flockfile(stdout);
+    printf("[%s] ", stamp);
+    vprintf(fmt, ap);
+    putchar('\n');
+    fflush(stdout);
+    funlockfile(stdout);
+    va_end(ap);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: consentminer mine -o HOST:PORT [-o HOST:PORT ...] -u WALLET [options]\n"
+            "       consentminer mine --daemon http://127.0.0.1:18081 --wallet ADDRESS [options]\n"
+            "\n"
+            "Mines Monero (RandomX) on this computer after showing what will run and asking\n"
+            "you to agree. Ctrl-C or SIGTERM stops hashing at once and prints final statistics.\n"
+            "\n"
+            "Pool mining (stratum):\n"
+            "  -o, --url HOST:PORT     pool address; repeat for failover, tried in order; the\n"
+            "                          first is probed every minute and used again when it returns\n"
+            "                          (a stratum+ssl:// prefix turns on TLS for that pool)\n"
+            "  -u, --user WALLET       pool login, usually your wallet address\n"
+            "  -p, --pass PASS         pool password (default \"x\")\n"
+            "  --tls                   use TLS for every pool; the certificate must verify against\n"
+            "                          the system CA store (/etc/ssl/certs/ca-certificates.crt)\n"
+            "  --tls-fingerprint HEX   trust exactly the certificate whose SHA-256 (of its DER\n"
+            "                          bytes) is HEX (64 hex digits, colons allowed), e.g. a\n"
+            "                          pool's self-signed one; anything else is refused\n"
+            "  --keepalive SEC         send keepalived after SEC idle seconds (default 60)\n"
+            "\n"
+            "Solo mining (monerod):\n"
+            "  --daemon URL            monerod RPC, http://HOST:PORT; work comes from\n"
+            "                          get_block_template, found blocks go to submit_block\n"
+            "  --wallet ADDRESS        the address block rewards are paid to\n"
+            "\n"
+            "Mining:\n"
+            "  -t, --threads N         mining threads, 1..256 (default: all %d CPUs)\n"
+            "  --throttle PCT          share of each thread's time spent hashing, 1..100\n"
+            "                          (default 100)\n"
+            "  --mode fast|light|auto  fast: 2080 MiB dataset, fastest; light: 256 MiB cache,\n"
+            "                          about 1/8 the speed; auto (default): fast when memory allows\n"
+            "  --no-large-pages        use neither reserved nor transparent huge pages\n"
+            "  --status-interval SEC   seconds between status lines, 1..3600 (default 10)\n"
+            "  --yes                   agree in advance instead of being asked; required when\n"
+            "                          there is no terminal to ask on\n"
+            "  -h, --help              show this help\n"
+            "\n"
+            "The status line shows hash rate over 10 s / 60 s / 15 min, the CPU this process\n"
+            "actually used (in %% of one CPU), shares accepted / rejected / stale, the pool or\n"
+            "daemon, the difficulty and the block height.\n",
+            cm_cpu_count());
+}
+
+/* ---- shares: worker threads -> loop ---- */
+
+static void worker_share(void *ud, const cm_job *job, uint32_t nonce, const uint8_t hash[32])
+{
+    miner *m = ud;
+    found *f = calloc(1, sizeof *f);
+    if (f == NULL) {
+        say("out of memory: a share for job %s (nonce %08x) could not be queued", job->job_id,
+            nonce);
+        return;
+    }
+    snprintf(f->job_id, sizeof f->job_id, "%s", job->job_id);
+    f->nonce = nonce;
+    memcpy(f->hash, hash, 32);
+    f->height = job->height;
+    uv_mutex_lock(&m->share_mu);
+    *m->share_tail = f;
+    m->share_tail = &f->next;
+    uv_mutex_unlock(&m->share_mu);
+    uv_async_send(&m->share_async);
+}
+
+static void count_share(miner *m, cm_submit_outcome o)
+{
+    cm_stats_add_share(m->stats, o == CM_SUBMIT_ACCEPTED   ? CM_SHARE_ACCEPTED
+                                 : o == CM_SUBMIT_REJECTED ? CM_SHARE_REJECTED
+                                                           : CM_SHARE_STALE);
+}
+
+static void drain_shares(miner *m)
+{
+    uv_mutex_lock(&m->share_mu);
+    found *list = m->share_head;
+    m->share_head = NULL;
+    m->share_tail = &m->share_head;
+    uv_mutex_unlock(&m->share_mu);
+    while (list) {
+        found *f = list;
+        list = f->next;
+        int rc = m->up ? cm_upstream_submit(m->up, f->job_id, f->nonce, f->hash, f) : CM_E_STATE;
+        if (rc != 0) {
+            say("%s for job %s (nonce %08x) not sent: %s; counted stale",
+                m->daemon_mode ? "block" : "share", f->job_id, f->nonce, cm_strerror(rc));
+            cm_stats_add_share(m->stats, CM_SHARE_STALE);
+            free(f);
+        }
+    }
+}
+
+static void on_share_async(uv_async_t *a)
+{
+    drain_shares(a->data);
+}
+
+/* ---- upstream events ---- */
+
+static void on_job(void *ud, const cm_job *job, uint64_t difficulty)
+{
+    miner *m = ud;
+    if (m->stopping)
+        return;
+    int new_seed = m->have_job && memcmp(m->job.seed_hash, job->seed_hash, CM_SEED_HASH_SIZE);
+    uint64_t diff = difficulty ? difficulty : cm_target_to_difficulty(job->target64);
+    if (new_seed) {
+        char seed[2 * CM_SEED_HASH_SIZE + 1];
+        cm_hex_encode(job->seed_hash, CM_SEED_HASH_SIZE, seed);
+        say("new RandomX seed %.16s... at height %" PRIu64 ": switching epoch", seed, job->height);
+    }
+    if (!m->have_job || job->height != m->job.height || diff != m->difficulty || new_seed)
+        say("new job %s from %s: height %" PRIu64 ", difficulty %" PRIu64 "%s", job->job_id,
+            m->where, job->height, diff, job->nicehash ? ", NiceHash" : "");
+    m->job = *job;
+    m->have_job = 1;
+    m->difficulty = diff;
+    cm_workers_set_job(m->workers, job);
+}
+
+static void on_state(void *ud, int up, const char *where, const char *reason)
+{
+    miner *m = ud;
+    snprintf(m->where, sizeof m->where, "%s", where);
+    m->connected = up;
+    if (up)
+        say("connected to %s", where);
+    else
+        say("%s unavailable: %s", where, reason ? reason : "unknown reason");
+}
+
+static void on_result(void *ud, void *ctx, cm_submit_outcome outcome, const char *reason)
+{
+    miner *m = ud;
+    found *f = ctx;
+    count_share(m, outcome);
+    const char *what = m->daemon_mode ? "block" : "share";
+    if (outcome == CM_SUBMIT_ACCEPTED) {
+        if (m->daemon_mode)
+            say("block accepted at height %" PRIu64 " (job %s, nonce %08x)", f->height, f->job_id,
+                f->nonce);
+        else
+            say("share accepted (job %s, nonce %08x)", f->job_id, f->nonce);
+    } else {
+        say("%s %s (job %s, nonce %08x): %s", what,
+            outcome == CM_SUBMIT_REJECTED ? "rejected" : "stale", f->job_id, f->nonce,
+            reason ? reason : "no reason given");
+    }
+    free(f);
+}
+
+static void on_log(void *ud, const char *message)
+{
+    (void)ud;
+    say("%s", message);
+}
+
+/* ---- worker events (worker or seed threads) ---- */
+
+static void worker_progress(void *ud, const char *what, double fraction)
+{
+    miner *m = ud;
+    int step = (int)(fraction * 10);
+    if (step != m->progress_step || fraction >= 1.0) {
+        m->progress_step = fraction >= 1.0 ? -1 : step;
+        say("initialising RandomX %s on %d thread%s: %d%%", what, m->threads,
+            m->threads == 1 ? "" : "s", (int)(fraction * 100));
+    }
+}
+
+static void worker_event(void *ud, const char *message)
+{
+    (void)ud;
+    say("%s", message);
+}
+
+/* ---- statistics ---- */
+
+static void sample_hashes(miner *m)
+{
+    uint64_t h = cm_workers_hashes(m->workers);
+    cm_stats_add_hashes(m->stats, (int64_t)cm_mono_ms(), h - m->hashes_seen);
+    m->hashes_seen = h;
+}
+
+static void on_sample(uv_timer_t *t)
+{
+    sample_hashes(t->data);
+}
+
+static void fmt_rate(char *out, size_t len, double r)
+{
+    snprintf(out, len, r >= 100 ? "%.0f" : "%.1f", r);
+}
+
+static void on_status(uv_timer_t *t)
+{
+    miner *m = t->data;
+    sample_hashes(m);
+    int64_t now = (int64_t)cm_mono_ms();
+    double cpu = cm_process_cpu_ms(), wall = cm_mono_ms();
+    double pct = wall > m->wall_mark ? 100.0 * (cpu - m->cpu_mark) / (wall - m->wall_mark) : 0;
+    m->cpu_mark = cpu;
+    m->wall_mark = wall;
+    char r10[16], r60[16], r15[16];
+    fmt_rate(r10, sizeof r10, cm_stats_hashrate(m->stats, now, CM_STATS_WINDOW_SHORT_MS));
+    fmt_rate(r60, sizeof r60, cm_stats_hashrate(m->stats, now, CM_STATS_WINDOW_MEDIUM_MS));
+    fmt_rate(r15, sizeof r15, cm_stats_hashrate(m->stats, now, CM_STATS_WINDOW_LONG_MS));
+    cm_workers_info info;
+    cm_workers_info_get(m->workers, &info);
+    say("speed 10s/60s/15m %s %s %s H/s | cpu %.0f%% of %d%% | %s %" PRIu64 "/%" PRIu64
+        "/%" PRIu64 " (accepted/rejected/stale) | %s %s%s | diff %" PRIu64 " | height %" PRIu64
+        " | %s",
+        r10, r60, r15, pct, 100 * m->cpus, m->daemon_mode ? "blocks" : "shares",
+        cm_stats_shares(m->stats, CM_SHARE_ACCEPTED), cm_stats_shares(m->stats, CM_SHARE_REJECTED),
+        cm_stats_shares(m->stats, CM_SHARE_STALE), m->daemon_mode ? "daemon" : "pool",
+        m->where[0] ? m->where : "-", m->connected ? "" : " (down)", m->difficulty,
+        m->job.height, info.ready ? (info.hashing_fast ? "fast" : "light") : "initialising");
+}
+
+/* ---- stopping ---- */
+
+static void close_handle(uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void stop(miner *m, const char *why)
+{
+    if (m->stopping)
+        return;
+    m->stopping = 1;
+    /* Consent first: core refuses the next hash even before the threads are joined. */
+    cm_consent_revoke(m->consent);
+    double t0 = cm_mono_ms();
+    cm_workers_stop(m->workers);
+    say("%s: hashing stopped in %.0f ms", why, cm_mono_ms() - t0);
+    sample_hashes(m);
+    drain_shares(m); /* shares found before the stop are still sent or accounted for */
+    cm_upstream_close(m->up); /* answers what is still owed (stale) */
+    m->up = NULL;
+    close_handle((uv_handle_t *)&m->sigint);
+    close_handle((uv_handle_t *)&m->sigterm);
+    close_handle((uv_handle_t *)&m->sample_timer);
+    close_handle((uv_handle_t *)&m->status_timer);
+    close_handle((uv_handle_t *)&m->share_async);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    stop(s->data, signum == SIGINT ? "interrupted (Ctrl-C)" : "terminated (SIGTERM)");
+}
+
+static void final_report(miner *m)
+{
+    double secs = (cm_mono_ms() - m->start_mono) / 1000.0;
+    uint64_t hashes = cm_stats_total_hashes(m->stats);
+    say("final: %" PRIu64 " hashes in %.1f s (%.1f H/s average), process CPU %.1f s; %s "
+        "accepted %" PRIu64 ", rejected %" PRIu64 ", stale %" PRIu64,
+        hashes, secs, secs > 0 ? (double)hashes / secs : 0, cm_process_cpu_ms() / 1000.0,
+        m->daemon_mode ? "blocks" : "shares", cm_stats_shares(m->stats, CM_SHARE_ACCEPTED),
+        cm_stats_shares(m->stats, CM_SHARE_REJECTED), cm_stats_shares(m->stats, CM_SHARE_STALE));
+}
+
+/* ---- the command ---- */
 
 int cm_cmd_mine(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "consentminer mine: not built yet\n");
-    return 2;
+    const char *pools[MAX_POOLS];
+    size_t pool_count = 0;
+    const char *user = NULL, *pass = NULL, *fingerprint = NULL, *daemon_url = NULL,
+               *wallet = NULL, *mode_name = "auto";
+    int tls = 0, yes = 0, large_pages = 1;
+    long threads = cm_cpu_count(), throttle = 100, keepalive = 60;
+    double status_interval = 10;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--url")) {
+            if (!(v = cm_arg_value(argc, argv, &i)))
+                return 2;
+            if (pool_count == MAX_POOLS) {
+                fprintf(stderr, "consentminer mine: at most %d pools (-o)\n", MAX_POOLS);
+                return 2;
+            }
+            pools[pool_count++] = v;
+        } else if (!strcmp(a, "-u") || !strcmp(a, "--user")) {
+            if (!(user = cm_arg_value(argc, argv, &i)))
+                return 2;
+        } else if (!strcmp(a, "-p") || !strcmp(a, "--pass")) {
+            if (!(pass = cm_arg_value(argc, argv, &i)))
+                return 2;
+        } else if (!strcmp(a, "--tls")) {
+            tls = 1;
+        } else if (!strcmp(a, "--tls-fingerprint")) {
+            if (!(fingerprint = cm_arg_value(argc, argv, &i)))
+                return 2;
+        } else if (!strcmp(a, "--keepalive")) {
+            if (!(v = cm_arg_value(argc, argv, &i)) || cm_arg_int("--keepalive", v, 1, 3600, &keepalive))
+                return 2;
+        } else if (!strcmp(a, "--daemon")) {
+            if (!(daemon_url = cm_arg_value(argc, argv, &i)))
+                return 2;
+        } else if (!strcmp(a, "--wallet")) {
+            if (!(wallet = cm_arg_value(argc, argv, &i)))
+                return 2;
+        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+            if (!(v = cm_arg_value(argc, argv, &i)) ||
+                cm_arg_int("--threads", v, 1, CM_CONSENT_MAX_THREADS, &threads))
+                return 2;
+        } else if (!strcmp(a, "--throttle")) {
+            if (!(v = cm_arg_value(argc, argv, &i)) || cm_arg_int("--throttle", v, 1, 100, &throttle))
+                return 2;
+        } else if (!strcmp(a, "--mode")) {
+            if (!(mode_name = cm_arg_value(argc, argv, &i)))
+                return 2;
+            if (strcmp(mode_name, "fast") && strcmp(mode_name, "light") && strcmp(mode_name, "auto")) {
+                fprintf(stderr, "consentminer mine: --mode is '%s'; expected fast, light or auto\n",
+                        mode_name);
+                return 2;
+            }
+        } else if (!strcmp(a, "--no-large-pages")) {
+            large_pages = 0;
+        } else if (!strcmp(a, "--status-interval")) {
+            if (!(v = cm_arg_value(argc, argv, &i)) ||
+                cm_arg_double("--status-interval", v, 1, 3600, &status_interval))
+                return 2;
+        } else if (!strcmp(a, "--yes")) {
+            yes = 1;
+        } else {
+            fprintf(stderr, "consentminer mine: unknown option '%s'\n\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    int daemon_mode = daemon_url != NULL;
+    if (daemon_mode && pool_count > 0) {
+        fprintf(stderr, "consentminer mine: give either pools (-o) or --daemon, not both\n");
+        return 2;
+    }
+    if (!daemon_mode && pool_count == 0) {
+        fprintf(stderr, "consentminer mine: no work source: give -o HOST:PORT (pool) or "
+                        "--daemon URL (solo)\n\n");
+        usage(stderr);
+        return 2;
+    }
+    if (daemon_mode && (wallet == NULL || !*wallet)) {
+        fprintf(stderr, "consentminer mine: solo mining needs --wallet ADDRESS for the rewards\n");
+        return 2;
+    }
+    if (!daemon_mode && user == NULL)
+        user = wallet;
+    if (!daemon_mode && (user == NULL || !*user)) {
+        fprintf(stderr, "consentminer mine: pool mining needs -u WALLET (the pool login)\n");
+        return 2;
+    }
+    if (daemon_mode && (tls || fingerprint)) {
+        fprintf(stderr, "consentminer mine: --tls and --tls-fingerprint apply to pools only\n");
+        return 2;
+    }
+
+    cm_mode mode = CM_MODE_LIGHT;
+    if (!strcmp(mode_name, "fast")) {
+        mode = CM_MODE_FAST;
+    } else if (!strcmp(mode_name, "auto")) {
+        uint64_t avail = cm_mem_available();
+        mode = avail == 0 || avail >= FAST_MODE_BYTES ? CM_MODE_FAST : CM_MODE_LIGHT;
+        if (mode == CM_MODE_LIGHT)
+            fprintf(stderr, "consentminer mine: %" PRIu64 " MiB available, fast mode needs about "
+                            "%" PRIu64 " MiB: using light mode\n",
+                    avail >> 20, FAST_MODE_BYTES >> 20);
+    }
+
+    /* The disclosure, then the question. */
+    char rewards[1600];
+    if (daemon_mode) {
+        snprintf(rewards, sizeof rewards,
+                 "solo mining: blocks found are submitted to monerod at %s and pay the\n"
+                 "               wallet %s",
+                 daemon_url, wallet);
+    } else {
+        size_t n = (size_t)snprintf(rewards, sizeof rewards, "the pool %s%s", pools[0],
+                                    tls || fingerprint || strstr(pools[0], "+ssl") ||
+                                            strstr(pools[0], "+tls")
+                                        ? " (TLS)"
+                                        : "");
+        for (size_t i = 1; i < pool_count && n < sizeof rewards; i++)
+            n += (size_t)snprintf(rewards + n, sizeof rewards - n, ",\n               or %s if "
+                                  "the ones before are down", pools[i]);
+        if (n < sizeof rewards)
+            snprintf(rewards + n, sizeof rewards - n,
+                     "\n               credits the login %s (the pool pays it)", user);
+    }
+    cm_disclosure d = {.threads = (int)threads,
+                       .cpus = cm_cpu_count(),
+                       .throttle_pct = (int)throttle,
+                       .mode = mode == CM_MODE_FAST ? "fast" : "light",
+                       .rewards = rewards};
+    cm_disclosure_print(stderr, &d);
+    if (!cm_terminal_ask(stdin, stderr, yes))
+        return 1;
+
+    miner m;
+    memset(&m, 0, sizeof m);
+    m.daemon_mode = daemon_mode;
+    m.threads = (int)threads;
+    m.cpus = cm_cpu_count();
+    m.status_interval_s = status_interval;
+    m.progress_step = -1;
+    m.share_tail = &m.share_head;
+    m.start_mono = cm_mono_ms();
+    m.wall_mark = m.start_mono;
+    m.cpu_mark = cm_process_cpu_ms();
+    cm_error err;
+    m.consent = cm_consent_new();
+    m.stats = cm_stats_new((int64_t)cm_mono_ms());
+    if (m.consent == NULL || m.stats == NULL ||
+        cm_consent_grant(m.consent, cm_wall_ms(), CM_CONSENT_MAX_MS, (int)threads, (int)throttle,
+                         &err) != CM_OK) {
+        fprintf(stderr, "consentminer mine: cannot record the consent: %s\n",
+                m.consent && m.stats ? err.message : "out of memory");
+        cm_consent_free(m.consent);
+        cm_stats_free(m.stats);
+        return 1;
+    }
+    uv_mutex_init(&m.share_mu);
+    cm_workers_config wc = {.threads = (int)threads,
+                            .mode = mode,
+                            .large_pages = large_pages,
+                            .throttle_pct = (int)throttle,
+                            .consent = m.consent,
+                            .on_share = worker_share,
+                            .on_progress = worker_progress,
+                            .on_event = worker_event,
+                            .ud = &m};
+    if (cm_workers_new(&wc, &m.workers, &err) != CM_OK) {
+        fprintf(stderr, "consentminer mine: cannot start mining threads: %s\n", err.message);
+        cm_consent_free(m.consent);
+        cm_stats_free(m.stats);
+        uv_mutex_destroy(&m.share_mu);
+        return 1;
+    }
+
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    m.loop = &loop;
+    uv_async_init(&loop, &m.share_async, on_share_async);
+    m.share_async.data = &m;
+    uv_signal_init(&loop, &m.sigint);
+    uv_signal_init(&loop, &m.sigterm);
+    m.sigint.data = m.sigterm.data = &m;
+    uv_signal_start(&m.sigint, on_signal, SIGINT);
+    uv_signal_start(&m.sigterm, on_signal, SIGTERM);
+    uv_timer_init(&loop, &m.sample_timer);
+    uv_timer_init(&loop, &m.status_timer);
+    m.sample_timer.data = m.status_timer.data = &m;
+    uv_timer_start(&m.sample_timer, on_sample, 1000, 1000);
+    uint64_t every = (uint64_t)(status_interval * 1000);
+    uv_timer_start(&m.status_timer, on_status, every, every);
+
+    cm_upstream_events ev = {on_job, on_state, on_result, on_log};
+    if (daemon_mode) {
+        cm_daemon_config dc = {.url = daemon_url, .wallet = wallet,
+                               .reserve_size = SOLO_RESERVE_SIZE};
+        m.up = cm_upstream_daemon_new(&loop, &dc, &ev, &m, &err);
+        snprintf(m.where, sizeof m.where, "%s", daemon_url);
+    } else {
+        cm_pool_config pc = {.urls = pools,
+                             .url_count = pool_count,
+                             .user = user,
+                             .pass = pass,
+                             .tls = tls,
+                             .tls_fingerprint = fingerprint,
+                             .keepalive_ms = (uint32_t)keepalive * 1000};
+        m.up = cm_upstream_pool_new(&loop, &pc, &ev, &m, &err);
+        snprintf(m.where, sizeof m.where, "%s", pools[0]);
+    }
+    if (m.up == NULL) {
+        fprintf(stderr, "consentminer mine: %s\n", err.message);
+        m.exit_code = 2;
+        stop(&m, "not started");
+    } else {
+        say("mining with %ld thread%s in %s mode; waiting for work from %s", threads,
+            threads == 1 ? "" : "s", mode == CM_MODE_FAST ? "fast" : "light", m.where);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (m.exit_code == 0)
+        final_report(&m);
+    uv_loop_close(&loop);
+    cm_workers_free(m.workers);
+    /* Shares that raced the stop are freed; they were never hashed into a result. */
+    for (found *f = m.share_head, *n; f; f = n) {
+        n = f->next;
+        free(f);
+    }
+    uv_mutex_destroy(&m.share_mu);
+    cm_consent_free(m.consent);
+    cm_stats_free(m.stats);
+    return m.exit_code;
 }

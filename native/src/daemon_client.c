@@ -31,7 +31,7 @@ typedef struct tmpl {
 
 typedef struct dsubmit {
     struct dsubmit *next;
-    struct daemon *d;
+    struct monerod *d;
     cm_http_req *req;
     void *ctx;
     char job_id[CM_JOB_ID_MAX + 1];
@@ -43,7 +43,7 @@ typedef struct dsubmit {
     int waiting; /* monerod was unreachable: retry on its return */
 } dsubmit;
 
-typedef struct daemon {
+typedef struct monerod {
     cm_upstream base;
     uv_loop_t *loop;
     cm_upstream_events ev;
@@ -69,13 +69,13 @@ typedef struct daemon {
     char last_error[256];
     uv_timer_t timer;
     int closing;
-} daemon;
+} monerod;
 
-static void request_template(daemon *d);
+static void request_template(monerod *d);
 static void on_timer(uv_timer_t *t);
 
-static void logf_(daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(daemon *d, const char *fmt, ...)
+static void logf_(monerod *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(monerod *d, const char *fmt, ...)
 {
     if (d->closing || d->ev.on_log == NULL)
         return;
@@ -87,7 +87,7 @@ static void logf_(daemon *d, const char *fmt, ...)
     d->ev.on_log(d->ud, msg);
 }
 
-static void set_up(daemon *d, int up, const char *reason)
+static void set_up(monerod *d, int up, const char *reason)
 {
     if (up == d->up) {
         if (!up && reason && strcmp(reason, d->last_error) != 0) {
@@ -102,7 +102,7 @@ static void set_up(daemon *d, int up, const char *reason)
         d->ev.on_state(d->ud, up, d->where, reason);
 }
 
-static const tmpl *newest(const daemon *d)
+static const tmpl *newest(const monerod *d)
 {
     return d->newest >= 0 ? &d->kept[d->newest] : NULL;
 }
@@ -135,7 +135,7 @@ static json_t *rpc_result(const char *body, size_t len, json_t **root, char *why
 
 /* ---- templates ---- */
 
-static void take_template(daemon *d, json_t *r)
+static void take_template(monerod *d, json_t *r)
 {
     json_t *jh = json_object_get(r, "blockhashing_blob");
     json_t *jt = json_object_get(r, "blocktemplate_blob");
@@ -227,7 +227,7 @@ static void take_template(daemon *d, json_t *r)
 
 static void on_template(void *ud, int status, const char *body, size_t len, const char *error)
 {
-    daemon *d = ud;
+    monerod *d = ud;
     d->tmpl_req = NULL;
     if (status == 0) {
         set_up(d, 0, error);
@@ -254,7 +254,7 @@ static void on_template(void *ud, int status, const char *body, size_t len, cons
     }
 }
 
-static void request_template(daemon *d)
+static void request_template(monerod *d)
 {
     if (d->closing)
         return;
@@ -282,7 +282,7 @@ static void request_template(daemon *d)
 
 /* ---- submits ---- */
 
-static void submit_unlink(daemon *d, dsubmit *s)
+static void submit_unlink(monerod *d, dsubmit *s)
 {
     for (dsubmit **pp = &d->submits; *pp; pp = &(*pp)->next) {
         if (*pp == s) {
@@ -292,7 +292,7 @@ static void submit_unlink(daemon *d, dsubmit *s)
     }
 }
 
-static void submit_done(daemon *d, dsubmit *s, cm_submit_outcome o, const char *reason)
+static void submit_done(monerod *d, dsubmit *s, cm_submit_outcome o, const char *reason)
 {
     submit_unlink(d, s);
     if (d->ev.on_result)
@@ -306,7 +306,7 @@ static void send_submit(dsubmit *s);
 static void on_submitted(void *ud, int status, const char *body, size_t len, const char *error)
 {
     dsubmit *s = ud;
-    daemon *d = s->d;
+    monerod *d = s->d;
     s->req = NULL;
     if (status == 0) {
         /* Unreachable: keep the block and try again once monerod answers a poll. */
@@ -344,7 +344,7 @@ static void on_submitted(void *ud, int status, const char *body, size_t len, con
 
 static void send_submit(dsubmit *s)
 {
-    daemon *d = s->d;
+    monerod *d = s->d;
     s->waiting = 0;
     s->req = cm_http_post(d->loop, d->host, d->port, "/json_rpc", s->body, s->body_len,
                           d->timeout_ms, on_submitted, s);
@@ -353,7 +353,7 @@ static void send_submit(dsubmit *s)
 }
 
 /* After a poll: resend blocks monerod missed, or declare them stale. */
-static void retry_waiting(daemon *d)
+static void retry_waiting(monerod *d)
 {
     for (dsubmit *s = d->submits, *next; s; s = next) {
         next = s->next;
@@ -375,7 +375,7 @@ static void retry_waiting(daemon *d)
 static int daemon_submit(cm_upstream *u, const char *job_id, uint32_t nonce,
                          const uint8_t hash[32], void *ctx)
 {
-    daemon *d = (daemon *)u;
+    monerod *d = (monerod *)u;
     if (d->closing)
         return CM_E_STATE;
     dsubmit *s = calloc(1, sizeof *s);
@@ -429,7 +429,7 @@ static int daemon_submit(cm_upstream *u, const char *job_id, uint32_t nonce,
 }
 
 /* Submits that could be judged without monerod: answered here, on a loop turn. */
-static void answer_local(daemon *d)
+static void answer_local(monerod *d)
 {
     for (dsubmit *s = d->submits, *next; s; s = next) {
         next = s->next;
@@ -460,7 +460,7 @@ static void answer_local(daemon *d)
 
 static void on_height(void *ud, int status, const char *body, size_t len, const char *error)
 {
-    daemon *d = ud;
+    monerod *d = ud;
     d->poll_req = NULL;
     if (status != 200) {
         char why[300];
@@ -497,7 +497,7 @@ static void on_height(void *ud, int status, const char *body, size_t len, const 
 
 static void on_timer(uv_timer_t *t)
 {
-    daemon *d = t->data;
+    monerod *d = t->data;
     answer_local(d);
     if (d->poll_req == NULL && !d->closing)
         d->poll_req = cm_http_post(d->loop, d->host, d->port, "/get_height", "{}", 2,
@@ -506,7 +506,7 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- life cycle ---- */
 
-static void daemon_free(daemon *d)
+static void daemon_free(monerod *d)
 {
     for (int i = 0; i < KEPT_TEMPLATES; i++)
         free(d->kept[i].blob);
@@ -522,7 +522,7 @@ static void on_timer_closed(uv_handle_t *h)
 
 static void daemon_close(cm_upstream *u)
 {
-    daemon *d = (daemon *)u;
+    monerod *d = (monerod *)u;
     if (d->closing)
         return;
     answer_local(d);
@@ -560,7 +560,7 @@ cm_upstream *cm_upstream_daemon_new(uv_loop_t *loop, const cm_daemon_config *cfg
                                       "(monerod refuses both)");
         return NULL;
     }
-    daemon *d = calloc(1, sizeof *d);
+    monerod *d = calloc(1, sizeof *d);
     if (d == NULL) {
         cm_error_set(err, CM_E_NOMEM, "out of memory");
         return NULL;
