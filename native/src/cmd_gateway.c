@@ -1,11 +1,281 @@
-/* consentminer gateway — placeholder until its issue lands: says so and fails. */
+/* consentminer gateway — bridges consenting browsers to a pool or monerod: serves the
+ * page's files, speaks stratum over WebSocket at /ws, requires a consent record at every
+ * login, verifies every share with RandomX before crediting it, and pays only --wallet.
+ * Options are read here; the server is gateway_server.c (map in gateway.h).
+ */
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli_args.h"
 #include "commands.h"
+#include "gateway_server.h"
+
+#define MAX_ORIGINS 32
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: consentminer gateway --listen HOST:PORT (--pool HOST:PORT | --daemon URL)\n"
+            "                            --wallet ADDRESS [options]\n\n"
+            "Lets visitors of a site mine for it, with their consent: browsers connect over\n"
+            "WebSocket at /ws, log in with their consent record, and get their own work; every\n"
+            "share is verified with RandomX before it counts. The reward goes to --wallet only.\n\n"
+            "upstream (one of):\n"
+            "  --pool HOST:PORT        a stratum pool (stratum+tls:// or --tls for TLS)\n"
+            "  --daemon URL            monerod's RPC (http://127.0.0.1:18081): solo mining\n"
+            "  --wallet ADDRESS        payout address (required; browsers cannot change it)\n"
+            "  --pass TEXT             stratum password (default x)\n"
+            "  --tls                   connect to the pool over TLS\n"
+            "  --tls-fingerprint HEX   SHA-256 pin of the pool's certificate\n\n"
+            "serving:\n"
+            "  --listen HOST:PORT      address to listen on (required; port 0 picks one)\n"
+            "  --static DIR            serve the page's files from DIR (no listing, no escape)\n"
+            "  --origin URL            allow WebSocket logins from this origin only (repeat\n"
+            "                          for more; without it any site may connect)\n"
+            "  --cert FILE --key FILE  serve https/wss with this PEM certificate and key\n\n"
+            "browsers:\n"
+            "  --share-interval S      aim each browser's difficulty at one share per S\n"
+            "                          seconds (default 30)\n"
+            "  --start-diff N          first difficulty (default: from the consent's threads)\n"
+            "  --min-diff N            lowest difficulty (default 1)\n"
+            "  --max-diff N            highest difficulty (default: upstream's)\n\n"
+            "limits:\n"
+            "  --max-conns N           simultaneous connections (default 20000)\n"
+            "  --max-per-ip N          simultaneous connections per IP, 0 unlimited (default 64)\n"
+            "  --max-message BYTES     largest WebSocket message (default 4096)\n"
+            "  --handshake-timeout S   time to upgrade and log in (default 10)\n"
+            "  --idle-timeout S        time without a message (default 300)\n"
+            "  --submit-rate R         submits per second per browser (default 2, burst 20)\n"
+            "  --submit-burst N\n"
+            "  --max-invalid N         invalid shares before disconnect (default 10)\n"
+            "  --verify-threads N      RandomX verification threads (default: CPUs)\n"
+            "  --verify-queue N        shares waiting for verification (default 4096)\n"
+            "  --per-upstream N        browsers per upstream connection, 1..256 (default 256)\n"
+            "  --max-upstreams N       upstream connections (default 64)\n"
+            "  --quiet                 log refusals and upstream events only\n"
+            "  -h, --help              show this help\n\n"
+            "endpoints: /ws (stratum over WebSocket), /stats (JSON), /metrics (Prometheus)\n");
+}
+
+static int split_host_port(const char *text, char *host, size_t cap, int *port)
+{
+    const char *colon = strrchr(text, ':');
+    if (!colon || colon == text || (size_t)(colon - text) >= cap)
+        return -1;
+    size_t hl = (size_t)(colon - text);
+    if (text[0] == '[' && hl >= 2 && text[hl - 1] == ']') {
+        memcpy(host, text + 1, hl - 2);
+        host[hl - 2] = 0;
+    } else {
+        memcpy(host, text, hl);
+        host[hl] = 0;
+    }
+    long p;
+    if (cm_arg_int("--listen port", colon + 1, 0, 65535, &p))
+        return -1;
+    *port = (int)p;
+    return 0;
+}
 
 int cm_cmd_gateway(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "consentminer gateway: not built yet\n");
-    return 2;
+    gw_config cfg;
+    gw_config_defaults(&cfg);
+    static const char *origins[MAX_ORIGINS];
+    static char host[256];
+    static char static_real[PATH_MAX];
+    const char *listen = NULL;
+    long v;
+    double d;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+#define VALUE()                                                                              \
+    do {                                                                                     \
+        if (!(val = cm_arg_value(argc, argv, &i)))                                           \
+            return 2;                                                                        \
+    } while (0)
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--listen")) {
+            VALUE();
+            listen = val;
+        } else if (!strcmp(a, "--pool")) {
+            VALUE();
+            cfg.pool = val;
+        } else if (!strcmp(a, "--daemon")) {
+            VALUE();
+            cfg.daemon = val;
+        } else if (!strcmp(a, "--wallet")) {
+            VALUE();
+            cfg.wallet = val;
+        } else if (!strcmp(a, "--pass")) {
+            VALUE();
+            cfg.pool_pass = val;
+        } else if (!strcmp(a, "--tls")) {
+            cfg.pool_tls = 1;
+        } else if (!strcmp(a, "--tls-fingerprint")) {
+            VALUE();
+            cfg.pool_fingerprint = val;
+        } else if (!strcmp(a, "--static")) {
+            VALUE();
+            if (!realpath(val, static_real)) {
+                fprintf(stderr, "consentminer gateway: --static %s: no such directory\n", val);
+                return 2;
+            }
+            cfg.static_dir = static_real;
+        } else if (!strcmp(a, "--origin")) {
+            VALUE();
+            if (cfg.n_origins == MAX_ORIGINS) {
+                fprintf(stderr, "consentminer gateway: at most %d --origin\n", MAX_ORIGINS);
+                return 2;
+            }
+            if (strncmp(val, "http://", 7) && strncmp(val, "https://", 8)) {
+                fprintf(stderr,
+                        "consentminer gateway: --origin %s: expected http://host[:port] or "
+                        "https://host[:port], as browsers send it\n",
+                        val);
+                return 2;
+            }
+            origins[cfg.n_origins++] = val;
+        } else if (!strcmp(a, "--cert")) {
+            VALUE();
+            cfg.cert = val;
+        } else if (!strcmp(a, "--key")) {
+            VALUE();
+            cfg.key = val;
+        } else if (!strcmp(a, "--share-interval")) {
+            VALUE();
+            if (cm_arg_double(a, val, 1, 3600, &d))
+                return 2;
+            cfg.share_interval_s = d;
+        } else if (!strcmp(a, "--start-diff") || !strcmp(a, "--min-diff") ||
+                   !strcmp(a, "--max-diff")) {
+            VALUE();
+            if (cm_arg_int(a, val, 1, LONG_MAX, &v))
+                return 2;
+            if (a[2] == 's')
+                cfg.start_diff = (uint64_t)v;
+            else if (a[3] == 'i')
+                cfg.min_diff = (uint64_t)v;
+            else
+                cfg.max_diff = (uint64_t)v;
+        } else if (!strcmp(a, "--max-conns")) {
+            VALUE();
+            if (cm_arg_int(a, val, 1, 1000000, &v))
+                return 2;
+            cfg.max_conns = (int)v;
+        } else if (!strcmp(a, "--max-per-ip")) {
+            VALUE();
+            if (cm_arg_int(a, val, 0, 1000000, &v))
+                return 2;
+            cfg.max_per_ip = (int)v;
+        } else if (!strcmp(a, "--max-message")) {
+            VALUE();
+            if (cm_arg_int(a, val, 256, 1 << 20, &v))
+                return 2;
+            cfg.max_message = (size_t)v;
+        } else if (!strcmp(a, "--handshake-timeout") || !strcmp(a, "--idle-timeout")) {
+            VALUE();
+            if (cm_arg_double(a, val, 0.1, 86400, &d))
+                return 2;
+            if (a[2] == 'h')
+                cfg.handshake_timeout_ms = (int)(d * 1000);
+            else
+                cfg.idle_timeout_ms = (int)(d * 1000);
+        } else if (!strcmp(a, "--submit-rate")) {
+            VALUE();
+            if (cm_arg_double(a, val, 0.01, 10000, &d))
+                return 2;
+            cfg.submit_rate = d;
+        } else if (!strcmp(a, "--submit-burst")) {
+            VALUE();
+            if (cm_arg_double(a, val, 1, 100000, &d))
+                return 2;
+            cfg.submit_burst = d;
+        } else if (!strcmp(a, "--max-invalid")) {
+            VALUE();
+            if (cm_arg_int(a, val, 1, 1000000, &v))
+                return 2;
+            cfg.max_invalid = (int)v;
+        } else if (!strcmp(a, "--verify-threads")) {
+            VALUE();
+            if (cm_arg_int(a, val, 1, 256, &v))
+                return 2;
+            cfg.verify_threads = (int)v;
+        } else if (!strcmp(a, "--verify-queue")) {
+            VALUE();
+            if (cm_arg_int(a, val, 1, 1000000, &v))
+                return 2;
+            cfg.verify_queue = (int)v;
+        } else if (!strcmp(a, "--per-upstream")) {
+            VALUE();
+            if (cm_arg_int(a, val, 1, 256, &v))
+                return 2;
+            cfg.per_upstream = (int)v;
+        } else if (!strcmp(a, "--max-upstreams")) {
+            VALUE();
+            if (cm_arg_int(a, val, 1, 65536, &v))
+                return 2;
+            cfg.max_upstreams = (int)v;
+        } else if (!strcmp(a, "--quiet")) {
+            cfg.quiet = 1;
+        } else {
+            fprintf(stderr, "consentminer gateway: unknown option '%s'\n\n", a);
+            usage(stderr);
+            return 2;
+        }
+#undef VALUE
+    }
+    if (!listen || split_host_port(listen, host, sizeof host, &cfg.listen_port)) {
+        fprintf(stderr, "consentminer gateway: --listen HOST:PORT is required\n");
+        return 2;
+    }
+    cfg.listen_host = host;
+    if (!cfg.pool == !cfg.daemon) {
+        fprintf(stderr, "consentminer gateway: give exactly one of --pool or --daemon\n");
+        return 2;
+    }
+    if (!cfg.wallet || !*cfg.wallet) {
+        fprintf(stderr, "consentminer gateway: --wallet is required: the reward goes there, "
+                        "never to an address a browser names\n");
+        return 2;
+    }
+    if (!cfg.cert != !cfg.key) {
+        fprintf(stderr, "consentminer gateway: --cert and --key go together\n");
+        return 2;
+    }
+    if (cfg.max_diff && cfg.min_diff > cfg.max_diff) {
+        fprintf(stderr, "consentminer gateway: --min-diff is above --max-diff\n");
+        return 2;
+    }
+    cfg.origins = origins;
+    return gw_server_run(&cfg);
+}
+
+void gw_config_defaults(gw_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->pool_pass = "x";
+    cfg->share_interval_s = 30;
+    cfg->min_diff = 1;
+    cfg->max_message = 4096;
+    cfg->max_request = 8192;
+    cfg->max_per_ip = 64;
+    cfg->max_conns = 20000;
+    cfg->handshake_timeout_ms = 10000;
+    cfg->idle_timeout_ms = 300000;
+    cfg->submit_rate = 2;
+    cfg->submit_burst = 20;
+    cfg->max_invalid = 10;
+    cfg->max_strikes = 10;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->verify_threads = cpus > 0 ? (int)cpus : 1;
+    cfg->verify_queue = 4096;
+    cfg->per_upstream = 256;
+    cfg->max_upstreams = 64;
 }

@@ -1,0 +1,299 @@
+/* consentminer gateway — the parts and how they fit (internal to native/).
+ *
+ * One libuv loop owns every socket. A browser connection goes through:
+ *   gateway_server.c   accept, per-IP and total limits, reads/writes, optional TLS,
+ *                      the one sweep timer (handshake/idle deadlines, difficulty retarget)
+ *   gateway_http.c     the request (http-parser), static files, /stats, /metrics, upgrade
+ *   gateway_ws.c       WebSocket framing (wslay), one JSON object per text message
+ *   gateway_msg.c      JSON message -> typed stratum request (jansson), with the error
+ *                      each malformed message gets
+ *   gateway_session.c  login with consent, per-browser nonce byte and difficulty,
+ *                      jobs, submits, replies
+ *   gateway_vardiff.c  the difficulty that aims at one share per interval
+ *   gateway_verify.c   RandomX light-mode verification on its own threads (never on the
+ *                      loop), one cache per seed shared by those threads
+ *   gateway_upstream.c upstream connections, each serving up to 256 browsers (one
+ *                      nonce byte each), and what reaches the pool or monerod
+ *   gateway_limits.c   origin allow-list, per-IP counts, submit rate, refusal log
+ *   gateway_stats.c    counters, /stats JSON and /metrics Prometheus text
+ *   gateway_tls.c      wss: mbedTLS server side over memory buffers
+ *
+ * The parsing layers (http, ws, msg) take bytes and give results through callbacks,
+ * without sockets, so fuzz/ drives them directly.
+ *
+ * Browser protocol (DESIGN.md, "Browser <-> gateway"): stratum messages, one JSON object
+ * per WebSocket text message at /ws. Error codes in replies: JSON-RPC's -32700 (not
+ * JSON), -32600 (not a request), -32601 (unknown method), -32602 (bad params); the core's
+ * consent codes -10 (no consent), -11 (expired), -12 (revoked), -13 (invalid record);
+ * and the share and session codes of gw_code below.
+ */
+#ifndef CM_NATIVE_GATEWAY_H
+#define CM_NATIVE_GATEWAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <jansson.h>
+#include <uv.h>
+
+#include "consentminer/job.h"
+
+/* Error codes a browser can get besides JSON-RPC's and the consent ones. */
+typedef enum gw_code {
+    GW_E_PARSE = -32700,
+    GW_E_REQUEST = -32600,
+    GW_E_METHOD = -32601,
+    GW_E_PARAMS = -32602,
+    GW_E_UNAUTH = -100,        /* a method other than login before a successful login */
+    GW_E_STALE = -101,         /* job unknown, superseded, or upstream unavailable */
+    GW_E_INVALID_SHARE = -102, /* the RandomX hash is not what the browser claimed */
+    GW_E_LOW_DIFF = -103,      /* the hash does not meet the browser's target */
+    GW_E_DUPLICATE = -104,     /* this nonce was already submitted for this job */
+    GW_E_BAD_NONCE = -105,     /* the nonce's top byte is not this browser's byte */
+    GW_E_REJECTED = -106,      /* the pool or monerod rejected the share */
+    GW_E_RATE = -107,          /* too many submits per second */
+    GW_E_BUSY = -108,          /* the verification queue is full; not counted against it */
+    GW_E_LOGIN = -109          /* already logged in, or algo not offered */
+} gw_code;
+
+/* ---- configuration (cmd_gateway.c fills it) ---- */
+
+typedef struct gw_config {
+    const char *listen_host;
+    int listen_port;
+    const char *pool;            /* host:port, or NULL */
+    const char *daemon;          /* http://host:port, or NULL */
+    const char *wallet;          /* payout address: always the gateway's */
+    const char *pool_pass;       /* stratum password ("x" by default) */
+    int pool_tls;                /* stratum over TLS */
+    const char *pool_fingerprint;/* SHA-256 pin for the pool's certificate, or NULL */
+    const char *static_dir;      /* real path, or NULL */
+    const char **origins;        /* allow-list; n_origins 0 means any origin */
+    size_t n_origins;
+    const char *cert, *key;      /* wss when both are set */
+    double share_interval_s;     /* vardiff aims at one share per this many seconds */
+    uint64_t start_diff;         /* 0: estimated from the consent's thread count */
+    uint64_t min_diff, max_diff;
+    size_t max_message;          /* largest WebSocket message accepted (bytes) */
+    size_t max_request;          /* largest HTTP request head accepted (bytes) */
+    int max_per_ip;              /* simultaneous connections per IP; 0: unlimited */
+    int max_conns;               /* simultaneous connections in all */
+    int handshake_timeout_ms;    /* from accept to a finished WebSocket upgrade/login */
+    int idle_timeout_ms;         /* no message from the browser for this long */
+    double submit_rate;          /* submits per second per browser, sustained */
+    double submit_burst;         /* ... and in a burst */
+    int max_invalid;             /* invalid shares before disconnect */
+    int max_strikes;             /* malformed messages before disconnect */
+    int verify_threads;
+    int verify_queue;            /* most verifications waiting */
+    int per_upstream;            /* browsers per upstream connection, at most 256 */
+    int max_upstreams;
+    int quiet;                   /* fewer log lines (benchmarks) */
+} gw_config;
+
+void gw_config_defaults(gw_config *cfg);
+
+/* ---- log ---- */
+void gw_log(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+void gw_vlog(const char *fmt, va_list ap);
+/* Milliseconds since the Unix epoch (consent records use wall time). */
+int64_t gw_wall_ms(void);
+
+/* ---- HTTP request (gateway_http.c) ---- */
+
+#define GW_HTTP_FIELD_MAX 256
+#define GW_HTTP_URL_MAX 2048
+
+typedef enum gw_http_state {
+    GW_HTTP_MORE = 0,     /* need more bytes */
+    GW_HTTP_DONE = 1,     /* request head complete */
+    GW_HTTP_ERROR = 2     /* malformed: answer error_status and close */
+} gw_http_state;
+
+typedef struct gw_http_req gw_http_req;
+
+gw_http_req *gw_http_req_new(size_t max_head);
+void gw_http_req_free(gw_http_req *r);
+/* Feeds bytes; returns how many were consumed (the rest, after a finished head, belong to
+ * the next protocol). Check gw_http_req_state afterwards. */
+size_t gw_http_req_feed(gw_http_req *r, const char *data, size_t len);
+gw_http_state gw_http_req_state(const gw_http_req *r);
+
+/* What to send back: a full response in `head` + `body`, or an upgrade. */
+typedef struct gw_http_resp {
+    int status;
+    int upgrade;          /* 1: switch to WebSocket after sending head */
+    int close;            /* 1: close after sending */
+    char *head;           /* malloc'd status line and headers, CRLF CRLF included */
+    size_t head_len;
+    char *body;           /* malloc'd or NULL */
+    size_t body_len;
+    char reason[160];     /* for the log when a request is refused */
+} gw_http_resp;
+
+/* The services a route needs, so the router runs without a server (fuzz, tests). */
+typedef struct gw_http_env {
+    const char *static_dir;               /* NULL: no static files */
+    const char **origins;
+    size_t n_origins;
+    /* Filled on demand: malloc'd body. NULL callbacks give 404. */
+    char *(*stats_json)(void *ud, size_t *len);
+    char *(*metrics_text)(void *ud, size_t *len);
+    void *ud;
+} gw_http_env;
+
+void gw_http_route(const gw_http_env *env, const gw_http_req *r, gw_http_resp *out);
+/* A plain error response (used for refusals before any request, e.g. per-IP limit). */
+void gw_http_error(int status, const char *reason, gw_http_resp *out);
+void gw_http_resp_free(gw_http_resp *resp);
+/* Sec-WebSocket-Accept for a key (RFC 6455 section 4.2.2); out holds 29 bytes. */
+int gw_ws_accept_key(const char *key, char out[32]);
+/* Maps a URL path to a file under root. Returns 0 and fills out (capacity PATH_MAX) or
+ * -1 (escape, missing, not a regular file, hidden file). */
+int gw_static_resolve(const char *root, const char *url, char *out, size_t cap);
+const char *gw_static_type(const char *path);
+
+/* ---- WebSocket (gateway_ws.c) ---- */
+
+typedef struct gw_ws gw_ws;
+
+typedef struct gw_ws_callbacks {
+    /* One complete text message (valid UTF-8, at most max_message bytes). */
+    void (*on_text)(void *ud, const char *msg, size_t len);
+    /* Bytes to put on the wire. Return 0, or -1 to fail the connection. */
+    int (*write)(void *ud, const uint8_t *data, size_t len);
+    /* The protocol is over (close frame exchanged or protocol error), with why. */
+    void (*on_close)(void *ud, unsigned code, const char *reason);
+} gw_ws_callbacks;
+
+gw_ws *gw_ws_new(const gw_ws_callbacks *cb, void *ud, size_t max_message);
+void gw_ws_free(gw_ws *ws);
+/* Bytes from the wire. Returns 0 while the connection goes on, 1 once it should close
+ * (after what was written through cb->write has been sent). */
+int gw_ws_feed(gw_ws *ws, const uint8_t *data, size_t len);
+int gw_ws_send_text(gw_ws *ws, const char *text, size_t len);
+/* Starts the closing handshake with a status code and a reason (at most 123 bytes). */
+void gw_ws_close(gw_ws *ws, unsigned code, const char *reason);
+int gw_ws_closing(const gw_ws *ws);
+
+/* ---- stratum messages (gateway_msg.c) ---- */
+
+typedef enum gw_method {
+    GW_M_LOGIN = 1,
+    GW_M_SUBMIT,
+    GW_M_KEEPALIVED,
+    GW_M_GETJOB
+} gw_method;
+
+typedef struct gw_msg {
+    json_t *root;          /* owned; gw_msg_clear releases it */
+    json_t *id;            /* borrowed from root; NULL when the message has no id */
+    gw_method method;
+    /* login */
+    int has_consent;
+    int64_t granted_at, expires_at;  /* ms since the Unix epoch */
+    int threads, throttle;
+    const char *agent;     /* may be NULL */
+    int algo_ok;           /* algo absent, or a list naming rx/0 */
+    /* submit / keepalived / getjob */
+    const char *session_id; /* may be NULL */
+    const char *job_id;
+    uint32_t nonce;
+    uint8_t result[32];
+} gw_msg;
+
+typedef struct gw_msg_error {
+    int code;              /* a gw_code */
+    int reply;             /* 1: the message had an id, answer it with the error */
+    json_t *id;            /* a new reference, or NULL */
+    char message[160];
+} gw_msg_error;
+
+/* Parses one text message. 0 with *m filled, or -1 with *e filled. Either way call
+ * gw_msg_clear / gw_msg_error_clear afterwards. */
+int gw_msg_parse(const char *text, size_t len, gw_msg *m, gw_msg_error *e);
+void gw_msg_clear(gw_msg *m);
+void gw_msg_error_clear(gw_msg_error *e);
+
+/* Serialises {"id":id,"jsonrpc":"2.0","error":{"code","message"}} (id NULL -> null). */
+char *gw_msg_error_reply(json_t *id, int code, const char *message, size_t *len);
+/* {"id":id,"jsonrpc":"2.0","error":null,"result":result}; steals result. */
+char *gw_msg_result_reply(json_t *id, json_t *result, size_t *len);
+
+/* ---- difficulty (gateway_vardiff.c) ---- */
+
+typedef struct gw_vardiff {
+    uint64_t diff;          /* current difficulty */
+    int64_t since_ms;       /* when counting for the next retarget began */
+    uint64_t sum_diff;      /* difficulty credited since then */
+    uint32_t shares;        /* shares since then */
+} gw_vardiff;
+
+typedef struct gw_vardiff_cfg {
+    double interval_s;
+    uint64_t min_diff, max_diff;
+} gw_vardiff_cfg;
+
+void gw_vardiff_init(gw_vardiff *v, uint64_t diff, int64_t now_ms);
+/* Counts one accepted share of difficulty d (the one the job had). */
+void gw_vardiff_share(gw_vardiff *v, uint64_t d);
+/* The new difficulty when it should change now, else 0. */
+uint64_t gw_vardiff_retarget(gw_vardiff *v, const gw_vardiff_cfg *cfg, int64_t now_ms);
+
+/* ---- verification threads (gateway_verify.c) ---- */
+
+typedef struct gw_verify gw_verify;
+
+typedef struct gw_vreq {
+    struct gw_vreq *next;
+    uint8_t blob[CM_BLOB_MAX];
+    size_t blob_len;
+    uint8_t seed[32];
+    uint8_t claimed[32];
+    /* results */
+    uint8_t hash[32];
+    int match;             /* 1: hash == claimed */
+    int error;             /* a cm_err when the hash could not be computed */
+    void *ud;
+} gw_vreq;
+
+/* done runs on the loop thread for every request, in no particular order. */
+typedef void (*gw_verify_done)(void *ud, gw_vreq *req);
+
+gw_verify *gw_verify_new(uv_loop_t *loop, int threads, int max_queue, gw_verify_done done,
+                         void *ud);
+/* 0 queued; -1 the queue is full (the caller answers "busy"). */
+int gw_verify_submit(gw_verify *v, gw_vreq *req);
+/* Builds the cache for a seed ahead of the first share (a new seed from upstream). */
+void gw_verify_prepare(gw_verify *v, const uint8_t seed[32]);
+/* Stops the threads; requests still queued come back through done with error
+ * CM_E_STOPPED. Closes its handle; free happens after the loop runs the close. */
+void gw_verify_free(gw_verify *v);
+/* Counters: hashes computed and the threads' time spent hashing (seconds). */
+void gw_verify_counters(gw_verify *v, uint64_t *hashes, double *busy_s, int *queued);
+
+/* ---- limits (gateway_limits.c) ---- */
+
+typedef struct gw_iptable gw_iptable;
+gw_iptable *gw_iptable_new(void);
+void gw_iptable_free(gw_iptable *t);
+/* Adds one connection from ip; returns the new count. */
+int gw_iptable_add(gw_iptable *t, const char *ip);
+void gw_iptable_remove(gw_iptable *t, const char *ip);
+
+/* 1 when origin (may be NULL) is allowed by the list (an empty list allows any). */
+int gw_origin_allowed(const char **origins, size_t n, const char *origin);
+
+typedef struct gw_bucket {
+    double tokens;
+    int64_t last_ms;
+} gw_bucket;
+void gw_bucket_init(gw_bucket *b, double burst, int64_t now_ms);
+/* 1 when a token was taken, 0 when the rate is exceeded. */
+int gw_bucket_take(gw_bucket *b, double rate, double burst, int64_t now_ms);
+
+#endif

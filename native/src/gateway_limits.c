@@ -1,0 +1,156 @@
+/* consentminer gateway — what a browser may do: which sites may connect, how many
+ * connections one address may hold, how fast it may submit. The refusals themselves
+ * are logged by the caller, which knows the peer. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gateway.h"
+
+/* ---- connections per IP: a small open-addressing table keyed by the address text ---- */
+
+typedef struct ip_slot {
+    char ip[46]; /* INET6_ADDRSTRLEN */
+    int count;   /* 0: empty; -1: deleted */
+} ip_slot;
+
+struct gw_iptable {
+    ip_slot *slots;
+    size_t cap, used;
+};
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+gw_iptable *gw_iptable_new(void)
+{
+    gw_iptable *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->cap = 256;
+    t->slots = calloc(t->cap, sizeof *t->slots);
+    if (!t->slots) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void gw_iptable_free(gw_iptable *t)
+{
+    if (t)
+        free(t->slots);
+    free(t);
+}
+
+static ip_slot *find(gw_iptable *t, const char *ip, int insert)
+{
+    size_t mask = t->cap - 1, i = (size_t)hash_str(ip) & mask;
+    ip_slot *tomb = NULL;
+    for (size_t n = 0; n < t->cap; n++, i = (i + 1) & mask) {
+        ip_slot *s = &t->slots[i];
+        if (s->count == 0)
+            return insert ? (tomb ? tomb : s) : NULL;
+        if (s->count < 0) {
+            if (!tomb)
+                tomb = s;
+            continue;
+        }
+        if (!strcmp(s->ip, ip))
+            return s;
+    }
+    return insert ? tomb : NULL;
+}
+
+static int grow(gw_iptable *t)
+{
+    gw_iptable bigger = {calloc(t->cap * 2, sizeof(ip_slot)), t->cap * 2, 0};
+    if (!bigger.slots)
+        return -1;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->slots[i].count > 0) {
+            ip_slot *s = find(&bigger, t->slots[i].ip, 1);
+            *s = t->slots[i];
+            bigger.used++;
+        }
+    }
+    free(t->slots);
+    *t = bigger;
+    return 0;
+}
+
+int gw_iptable_add(gw_iptable *t, const char *ip)
+{
+    if (t->used * 2 >= t->cap && grow(t))
+        return 1 << 30; /* out of memory: report "too many" rather than crash */
+    ip_slot *s = find(t, ip, 1);
+    if (!s)
+        return 1 << 30;
+    if (s->count <= 0) {
+        memset(s->ip, 0, sizeof s->ip);
+        strncpy(s->ip, ip, sizeof s->ip - 1);
+        s->count = 0;
+        t->used++;
+    }
+    return ++s->count;
+}
+
+void gw_iptable_remove(gw_iptable *t, const char *ip)
+{
+    ip_slot *s = find(t, ip, 0);
+    if (!s)
+        return;
+    if (--s->count == 0) {
+        s->count = -1;
+        t->used--;
+    }
+}
+
+/* ---- origins ---- */
+
+int gw_origin_allowed(const char **origins, size_t n, const char *origin)
+{
+    if (n == 0)
+        return 1;
+    if (!origin)
+        return 0; /* with a list, a connection must say where it comes from */
+    size_t ol = strlen(origin);
+    while (ol && origin[ol - 1] == '/')
+        ol--;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(origins[i]);
+        while (l && origins[i][l - 1] == '/')
+            l--;
+        /* RFC 6454: scheme and host are case-insensitive. */
+        if (l == ol && !strncasecmp(origins[i], origin, l))
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- submit rate: a token bucket ---- */
+
+void gw_bucket_init(gw_bucket *b, double burst, int64_t now_ms)
+{
+    b->tokens = burst;
+    b->last_ms = now_ms;
+}
+
+int gw_bucket_take(gw_bucket *b, double rate, double burst, int64_t now_ms)
+{
+    if (now_ms > b->last_ms) {
+        b->tokens += rate * (double)(now_ms - b->last_ms) / 1000.0;
+        if (b->tokens > burst)
+            b->tokens = burst;
+        b->last_ms = now_ms;
+    }
+    if (b->tokens < 1.0)
+        return 0;
+    b->tokens -= 1.0;
+    return 1;
+}

@@ -1,0 +1,619 @@
+/* consentminer gateway — the listening socket and each connection's life on the loop:
+ * accept (with the total and per-IP limits), HTTP head, upgrade, WebSocket messages to
+ * the session, writes, closing, and one sweep timer for every deadline.
+ *
+ * One timer for all connections instead of one per connection: at 10,000 browsers a
+ * uv_timer_t each is 10,000 heap entries touched on every reset, while a sweep over a
+ * list once a second costs microseconds and keeps a connection small.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gateway_server.h"
+
+/* A browser that stops reading is dropped before its backlog grows past this. */
+#define GW_WRITE_BACKLOG_MAX (1u << 20)
+/* After our last bytes (a response, a close frame), wait this long for the peer. */
+#define GW_DRAIN_MS 2000
+
+/* ---- log ---- */
+
+void gw_vlog(const char *fmt, va_list ap)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char line[1024];
+    int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ gateway: ", &tm);
+    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    fprintf(stderr, "%s\n", line);
+}
+
+void gw_log(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    gw_vlog(fmt, ap);
+    va_end(ap);
+}
+
+int64_t gw_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t gw_now(gw_server *s)
+{
+    return (int64_t)uv_now(s->loop);
+}
+
+const char *gw_refusal_name(gw_refusal r)
+{
+    static const char *names[GW_R_COUNT] = {
+        "capacity",      "per_ip",         "bad_request",     "origin",
+        "handshake_timeout", "idle_timeout", "message_too_big", "protocol",
+        "malformed_messages", "invalid_shares", "submit_rate", "no_consent",
+        "consent_expired", "consent_invalid", "login",         "slow_reader",
+        "tls",
+    };
+    return (unsigned)r < GW_R_COUNT ? names[r] : "unknown";
+}
+
+/* ---- writing ---- */
+
+typedef struct wreq {
+    uv_write_t req;
+    size_t len;
+    char data[];
+} wreq;
+
+static void write_done(uv_write_t *req, int status)
+{
+    wreq *w = (wreq *)req;
+    gw_conn *c = req->data;
+    free(w);
+    if (status < 0 && !c->closing)
+        gw_conn_close(c, "write failed");
+    gw_conn_unref(c);
+}
+
+/* Bytes to the socket, as they are (already encrypted when TLS is on). */
+static int raw_write(void *ud, const uint8_t *data, size_t len)
+{
+    gw_conn *c = ud;
+    if (c->closing)
+        return -1;
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > GW_WRITE_BACKLOG_MAX) {
+        gw_conn_refuse(c, GW_R_SLOW_READER, "more than 1 MiB waiting to be sent");
+        return -1;
+    }
+    wreq *w = malloc(sizeof *w + len);
+    if (!w)
+        return -1;
+    memcpy(w->data, data, len);
+    w->len = len;
+    w->req.data = c;
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
+    c->refs++;
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, write_done);
+    if (rc) {
+        c->refs--;
+        free(w);
+        return -1;
+    }
+    return 0;
+}
+
+/* Plaintext to the browser: through TLS when it is on. */
+static int conn_write(gw_conn *c, const void *data, size_t len)
+{
+    if (c->tls)
+        return gw_tls_write(c->tls, data, len, raw_write, c);
+    return raw_write(c, data, len);
+}
+
+/* ---- closing ---- */
+
+static void conn_free(gw_conn *c)
+{
+    gw_http_req_free(c->http);
+    gw_ws_free(c->ws);
+    gw_tls_free(c->tls);
+    free(c);
+}
+
+void gw_conn_unref(gw_conn *c)
+{
+    if (--c->refs == 0)
+        conn_free(c);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    gw_conn *c = (gw_conn *)h;
+    gw_server *s = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    gw_iptable_remove(s->ips, c->ip);
+    s->stats.conns_open--;
+    if (c->ws)
+        s->stats.ws_open--;
+    gw_conn_unref(c);
+}
+
+void gw_conn_close(gw_conn *c, const char *why)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    if (why && !c->srv->cfg.quiet && c->phase == GW_PHASE_WS)
+        gw_log("connection %s closed: %s", c->peer, why);
+    gw_session_end(c);
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+void gw_conn_refuse(gw_conn *c, gw_refusal why, const char *detail)
+{
+    gw_server *s = c->srv;
+    s->stats.refused[why]++;
+    gw_log("refused %s: %s (%s)", c->peer, gw_refusal_name(why), detail ? detail : "");
+}
+
+static void shutdown_done(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    gw_conn *c = req->data;
+    free(req);
+    gw_conn_unref(c);
+}
+
+/* Our side is done: send FIN after what is queued, keep reading (and discarding) until
+ * the peer closes or the drain deadline, so the peer gets our last bytes rather than a
+ * reset for data it sent that we never read. */
+static void conn_drain(gw_conn *c)
+{
+    if (c->closing || c->phase == GW_PHASE_DRAIN)
+        return;
+    c->phase = GW_PHASE_DRAIN;
+    c->deadline_ms = gw_now(c->srv) + GW_DRAIN_MS;
+    uv_shutdown_t *req = malloc(sizeof *req);
+    if (!req) {
+        gw_conn_close(c, "out of memory");
+        return;
+    }
+    req->data = c;
+    c->refs++;
+    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, shutdown_done)) {
+        c->refs--;
+        free(req);
+        gw_conn_close(c, NULL);
+    }
+}
+
+/* ---- WebSocket phase ---- */
+
+static void ws_text(void *ud, const char *msg, size_t len)
+{
+    gw_conn *c = ud;
+    c->idle_ms = gw_now(c->srv) + c->srv->cfg.idle_timeout_ms;
+    gw_session_message(c, msg, len);
+}
+
+static int ws_write(void *ud, const uint8_t *data, size_t len)
+{
+    return conn_write(ud, data, len);
+}
+
+static void ws_closed(void *ud, unsigned code, const char *reason)
+{
+    gw_conn *c = ud;
+    if (code == 1009)
+        gw_conn_refuse(c, GW_R_TOO_BIG, "message over --max-message");
+    else if (code == 1002 || code == 1003 || code == 1007)
+        gw_conn_refuse(c, GW_R_PROTOCOL, code == 1003 ? "binary message" :
+                                         code == 1007 ? "invalid UTF-8" : reason);
+}
+
+int gw_conn_send_text(gw_conn *c, const char *text, size_t len)
+{
+    if (c->closing || !c->ws || c->phase != GW_PHASE_WS)
+        return -1;
+    int rc = gw_ws_send_text(c->ws, text, len);
+    return rc;
+}
+
+void gw_conn_fail(gw_conn *c, json_t *id, int code, const char *message, gw_refusal why)
+{
+    size_t len = 0;
+    char *reply = gw_msg_error_reply(id, code, message, &len);
+    if (reply) {
+        gw_conn_send_text(c, reply, len);
+        free(reply);
+    }
+    gw_conn_refuse(c, why, message);
+    if (c->ws && c->phase == GW_PHASE_WS) {
+        /* 1008 policy violation: the close reason repeats the error for the browser. */
+        gw_ws_close(c->ws, 1008, message);
+        c->deadline_ms = gw_now(c->srv) + GW_DRAIN_MS;
+    }
+}
+
+static void ws_feed(gw_conn *c, const uint8_t *data, size_t len)
+{
+    if (gw_ws_feed(c->ws, data, len))
+        conn_drain(c);
+}
+
+/* ---- HTTP phase ---- */
+
+static void send_response(gw_conn *c, gw_http_resp *resp)
+{
+    if (resp->head)
+        conn_write(c, resp->head, resp->head_len);
+    if (resp->body && resp->body_len)
+        conn_write(c, resp->body, resp->body_len);
+}
+
+static void start_ws(gw_conn *c, const uint8_t *rest, size_t rest_len)
+{
+    gw_server *s = c->srv;
+    static const gw_ws_callbacks cb = {ws_text, ws_write, ws_closed};
+    c->ws = gw_ws_new(&cb, c, s->cfg.max_message);
+    gw_http_req_free(c->http);
+    c->http = NULL;
+    if (!c->ws) {
+        gw_conn_close(c, "out of memory");
+        return;
+    }
+    c->phase = GW_PHASE_WS;
+    s->stats.ws_open++;
+    /* The handshake deadline now covers the login; idle starts counting too. */
+    c->deadline_ms = gw_now(s) + s->cfg.handshake_timeout_ms;
+    c->idle_ms = gw_now(s) + s->cfg.idle_timeout_ms;
+    gw_session_init(c);
+    if (rest_len)
+        ws_feed(c, rest, rest_len);
+}
+
+static void http_feed(gw_conn *c, const uint8_t *data, size_t len)
+{
+    size_t used = gw_http_req_feed(c->http, (const char *)data, len);
+    gw_http_state st = gw_http_req_state(c->http);
+    if (st == GW_HTTP_MORE)
+        return;
+    gw_http_resp resp;
+    gw_http_route(&c->srv->http_env, c->http, &resp);
+    if (resp.status >= 400) {
+        gw_refusal why = resp.status == 403 ? GW_R_ORIGIN : GW_R_BAD_REQUEST;
+        if (resp.status != 404 && resp.status != 405)
+            gw_conn_refuse(c, why, resp.reason);
+    }
+    send_response(c, &resp);
+    int upgrade = resp.upgrade;
+    gw_http_resp_free(&resp);
+    if (upgrade)
+        start_ws(c, data + used, len - used);
+    else
+        conn_drain(c);
+}
+
+/* Plaintext from the browser (after TLS, if on). */
+static int conn_plain(void *ud, const uint8_t *data, size_t len)
+{
+    gw_conn *c = ud;
+    if (c->closing)
+        return -1;
+    if (c->phase == GW_PHASE_HTTP)
+        http_feed(c, data, len);
+    else if (c->phase == GW_PHASE_WS)
+        ws_feed(c, data, len);
+    return c->closing ? -1 : 0;
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    gw_conn *c = (gw_conn *)h;
+    buf->base = c->srv->read_buf;
+    buf->len = sizeof c->srv->read_buf;
+}
+
+static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    gw_conn *c = (gw_conn *)st;
+    if (n == 0 || c->closing)
+        return;
+    if (n < 0) {
+        gw_conn_close(c, n == UV_EOF ? "closed by the browser" : uv_strerror((int)n));
+        return;
+    }
+    if (c->phase == GW_PHASE_DRAIN)
+        return;
+    c->refs++; /* the connection outlives a close requested while handling these bytes */
+    if (c->tls) {
+        if (gw_tls_feed(c->tls, (const uint8_t *)buf->base, (size_t)n, conn_plain, raw_write,
+                        c) &&
+            !c->closing) {
+            gw_conn_refuse(c, GW_R_TLS, "TLS handshake or record failed");
+            gw_conn_close(c, "TLS failure");
+        }
+    } else {
+        conn_plain(c, (const uint8_t *)buf->base, (size_t)n);
+    }
+    gw_conn_unref(c);
+}
+
+/* ---- accepting ---- */
+
+static void refuse_early(gw_conn *c, gw_refusal why, int status, const char *detail)
+{
+    gw_conn_refuse(c, why, detail);
+    gw_http_resp resp;
+    gw_http_error(status, detail, &resp);
+    if (!c->tls)
+        send_response(c, &resp); /* over TLS there is no session yet to say it in */
+    gw_http_resp_free(&resp);
+    conn_drain(c);
+}
+
+static void free_unaccepted(uv_handle_t *h)
+{
+    free(h); /* the handle is the connection's first member */
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    gw_server *s = server->data;
+    if (status < 0) {
+        gw_log("accept: %s", uv_strerror(status));
+        return;
+    }
+    gw_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
+    c->srv = s;
+    c->refs = 1; /* the handle */
+    c->id = ++s->next_conn_id;
+    uv_tcp_init(s->loop, &c->tcp);
+    if (uv_accept(server, (uv_stream_t *)&c->tcp)) {
+        uv_close((uv_handle_t *)&c->tcp, free_unaccepted);
+        return;
+    }
+    struct sockaddr_storage ss;
+    int sl = sizeof ss;
+    snprintf(c->ip, sizeof c->ip, "?");
+    if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl)) {
+        int port = 0;
+        if (ss.ss_family == AF_INET) {
+            uv_ip4_name((struct sockaddr_in *)&ss, c->ip, sizeof c->ip);
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&ss, c->ip, sizeof c->ip);
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+        snprintf(c->peer, sizeof c->peer, "%s:%d#%llu", c->ip, port, (unsigned long long)c->id);
+    }
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->stats.conns_total++;
+    s->stats.conns_open++;
+    int per_ip = gw_iptable_add(s->ips, c->ip);
+    c->phase = GW_PHASE_HTTP;
+    c->deadline_ms = gw_now(s) + s->cfg.handshake_timeout_ms;
+    uv_tcp_nodelay(&c->tcp, 1);
+    if (s->tls_conf) {
+        c->tls = gw_tls_new(s->tls_conf);
+        if (!c->tls) {
+            gw_conn_close(c, "out of memory");
+            return;
+        }
+    }
+    c->http = gw_http_req_new(s->cfg.max_request);
+    if (!c->http) {
+        gw_conn_close(c, "out of memory");
+        return;
+    }
+    if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb)) {
+        gw_conn_close(c, "read failed");
+        return;
+    }
+    if ((int)s->stats.conns_open > s->cfg.max_conns) {
+        refuse_early(c, GW_R_CAPACITY, 503, "gateway at --max-conns");
+        return;
+    }
+    if (s->cfg.max_per_ip > 0 && per_ip > s->cfg.max_per_ip) {
+        char why[96];
+        snprintf(why, sizeof why, "%d connections from %s (limit %d)", per_ip, c->ip,
+                 s->cfg.max_per_ip);
+        refuse_early(c, GW_R_PER_IP, 429, why);
+        return;
+    }
+}
+
+/* ---- the sweep ---- */
+
+static void sweep(uv_timer_t *t)
+{
+    gw_server *s = t->data;
+    int64_t now = gw_now(s);
+    for (gw_conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->closing)
+            continue;
+        if (c->phase == GW_PHASE_DRAIN) {
+            if (now >= c->deadline_ms)
+                gw_conn_close(c, NULL);
+            continue;
+        }
+        if (c->phase == GW_PHASE_HTTP) {
+            if (now >= c->deadline_ms) {
+                gw_conn_refuse(c, GW_R_HANDSHAKE_TIMEOUT, "no complete request in time");
+                gw_conn_close(c, "handshake timeout");
+            }
+            continue;
+        }
+        /* WebSocket */
+        if (gw_ws_closing(c->ws)) {
+            if (now >= c->deadline_ms)
+                gw_conn_close(c, "closing handshake not answered");
+            continue;
+        }
+        if (!c->s.logged_in && now >= c->deadline_ms) {
+            gw_conn_fail(c, NULL, GW_E_UNAUTH, "no login in time", GW_R_HANDSHAKE_TIMEOUT);
+            continue;
+        }
+        if (now >= c->idle_ms) {
+            gw_conn_refuse(c, GW_R_IDLE_TIMEOUT, "no message in time");
+            gw_ws_close(c->ws, 1001, "idle timeout");
+            c->deadline_ms = now + GW_DRAIN_MS;
+            continue;
+        }
+        if (c->s.logged_in)
+            gw_session_sweep(c, now);
+    }
+    gw_upstream_sweep(s, now);
+}
+
+/* ---- start and stop ---- */
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+    gw_server *s = sig->data;
+    if (s->stopping)
+        return;
+    s->stopping = 1;
+    gw_log("stopping on signal %d", signum);
+    uv_close((uv_handle_t *)&s->listener, NULL);
+    uv_timer_stop(&s->sweep);
+    uv_close((uv_handle_t *)&s->sweep, NULL);
+    for (gw_conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        gw_conn_close(c, "gateway stopping");
+    }
+    gw_upstream_stop(s);
+    gw_verify_free(s->verify);
+    s->verify = NULL;
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+}
+
+static void verified(void *ud, gw_vreq *req)
+{
+    gw_session_verified(ud, req);
+}
+
+int gw_server_run(const gw_config *cfg)
+{
+    signal(SIGPIPE, SIG_IGN);
+    gw_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return 1;
+    s->loop = uv_default_loop();
+    s->cfg = *cfg;
+    s->daemon_mode = cfg->daemon != NULL;
+    s->ips = gw_iptable_new();
+    if (!s->ips || gw_stats_init(&s->stats, gw_wall_ms())) {
+        fprintf(stderr, "consentminer gateway: out of memory\n");
+        return 1;
+    }
+    s->http_env.static_dir = cfg->static_dir;
+    s->http_env.origins = cfg->origins;
+    s->http_env.n_origins = cfg->n_origins;
+    s->http_env.stats_json = gw_stats_json;
+    s->http_env.metrics_text = gw_stats_metrics;
+    s->http_env.ud = s;
+
+    if (cfg->cert && cfg->key) {
+        char err[200] = "";
+        s->tls_conf = gw_tls_conf_new(cfg->cert, cfg->key, err, sizeof err);
+        if (!s->tls_conf) {
+            fprintf(stderr, "consentminer gateway: --cert/--key: %s\n", err);
+            return 1;
+        }
+    }
+
+    struct sockaddr_storage addr;
+    int rc = uv_ip4_addr(cfg->listen_host, cfg->listen_port, (struct sockaddr_in *)&addr);
+    if (rc)
+        rc = uv_ip6_addr(cfg->listen_host, cfg->listen_port, (struct sockaddr_in6 *)&addr);
+    if (rc) {
+        fprintf(stderr, "consentminer gateway: --listen %s: not an IP address\n",
+                cfg->listen_host);
+        return 2;
+    }
+    uv_tcp_init(s->loop, &s->listener);
+    s->listener.data = s;
+    rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0);
+    if (!rc)
+        rc = uv_listen((uv_stream_t *)&s->listener, 4096, on_connection);
+    if (rc) {
+        fprintf(stderr, "consentminer gateway: cannot listen on %s:%d: %s\n", cfg->listen_host,
+                cfg->listen_port, uv_strerror(rc));
+        return 1;
+    }
+    if (cfg->listen_port == 0) {
+        struct sockaddr_storage bound;
+        int bl = sizeof bound;
+        uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &bl);
+        s->cfg.listen_port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    }
+
+    s->verify = gw_verify_new(s->loop, cfg->verify_threads, cfg->verify_queue, verified, s);
+    if (!s->verify) {
+        fprintf(stderr, "consentminer gateway: cannot start verification threads\n");
+        return 1;
+    }
+    uv_timer_init(s->loop, &s->sweep);
+    s->sweep.data = s;
+    uv_timer_start(&s->sweep, sweep, 1000, 1000);
+    uv_signal_init(s->loop, &s->sigint);
+    uv_signal_init(s->loop, &s->sigterm);
+    s->sigint.data = s->sigterm.data = s;
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+
+    if (gw_upstream_start(s))
+        return 1;
+    gw_log("listening on %s://%s:%d/ws%s%s; %d verification threads; %s", s->tls_conf ? "wss" : "ws",
+           cfg->listen_host, s->cfg.listen_port, cfg->static_dir ? "; static files from " : "",
+           cfg->static_dir ? cfg->static_dir : "", cfg->verify_threads,
+           cfg->n_origins ? "origins limited to the allow-list" : "any origin may connect (no --origin)");
+    /* A line a test or a supervisor can wait for. */
+    printf("gateway listening on %s:%d\n", cfg->listen_host, s->cfg.listen_port);
+    fflush(stdout);
+
+    uv_run(s->loop, UV_RUN_DEFAULT);
+    uv_walk(s->loop, close_walk, NULL);
+    uv_run(s->loop, UV_RUN_DEFAULT);
+    uv_loop_close(s->loop);
+    gw_log("stopped: %llu connections served, %llu shares accepted, %llu blocks accepted",
+           (unsigned long long)s->stats.conns_total,
+           (unsigned long long)s->stats.shares[GW_O_ACCEPTED],
+           (unsigned long long)s->stats.blocks_accepted);
+    gw_stats_free(&s->stats);
+    gw_iptable_free(s->ips);
+    gw_tls_conf_free(s->tls_conf);
+    free(s->slots);
+    free(s);
+    return 0;
+}

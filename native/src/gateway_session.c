@@ -1,0 +1,551 @@
+/* consentminer gateway — one browser's stratum session: login with consent, its nonce
+ * byte and difficulty, the jobs it is given, and what becomes of each share it submits.
+ *
+ * Consent rule 8 (DESIGN.md): a login without a consent record, or with an expired or
+ * malformed one, is answered with an error naming the reason and the socket closes;
+ * the browser's `login` field is never read, shares pay the gateway's --wallet.
+ *
+ * Every share ends in exactly one outcome (gw_outcome), counted in /stats, so that
+ * received = sum of outcomes + pending holds at any moment.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "consentminer/consent.h"
+#include "consentminer/hex.h"
+#include "consentminer/target.h"
+#include "gateway_server.h"
+
+/* With no --start-diff, a browser's first difficulty assumes this many hashes per
+ * second per consented thread at full throttle (DESIGN.md: 2.4-3.0 H/s measured for
+ * light-mode wasm in node and Chromium). */
+#define GW_WASM_HS_PER_THREAD 2.5
+
+const char *gw_outcome_name(gw_outcome o)
+{
+    static const char *names[GW_O_COUNT] = {"accepted",  "invalid", "low_difficulty",
+                                            "bad_nonce", "duplicate", "stale",
+                                            "rejected",  "rate_limited", "busy"};
+    return (unsigned)o < GW_O_COUNT ? names[o] : "unknown";
+}
+
+static int outcome_code(gw_outcome o)
+{
+    switch (o) {
+    case GW_O_INVALID: return GW_E_INVALID_SHARE;
+    case GW_O_LOW_DIFF: return GW_E_LOW_DIFF;
+    case GW_O_BAD_NONCE: return GW_E_BAD_NONCE;
+    case GW_O_DUPLICATE: return GW_E_DUPLICATE;
+    case GW_O_STALE: return GW_E_STALE;
+    case GW_O_REJECTED: return GW_E_REJECTED;
+    case GW_O_RATE: return GW_E_RATE;
+    case GW_O_BUSY: return GW_E_BUSY;
+    default: return 0;
+    }
+}
+
+static void send_json(gw_conn *c, char *text, size_t len)
+{
+    if (text) {
+        gw_conn_send_text(c, text, len);
+        free(text);
+    }
+}
+
+static void reply_error(gw_conn *c, json_t *id, int code, const char *message)
+{
+    size_t len = 0;
+    char *t = gw_msg_error_reply(id, code, message, &len);
+    send_json(c, t, len);
+}
+
+static void reply_result(gw_conn *c, json_t *id, json_t *result)
+{
+    size_t len = 0;
+    char *t = gw_msg_result_reply(id, result, &len);
+    send_json(c, t, len);
+}
+
+void gw_upjob_unref(gw_upjob *j)
+{
+    if (j && --j->refs == 0)
+        free(j);
+}
+
+static void bjob_clear(gw_bjob *b)
+{
+    gw_upjob_unref(b->up);
+    free(b->nonces);
+    memset(b, 0, sizeof *b);
+}
+
+void gw_session_init(gw_conn *c)
+{
+    memset(&c->s, 0, sizeof c->s);
+    c->s.nonce_byte = -1;
+}
+
+/* The upstream difficulty a browser's difficulty must not exceed: a share that meets
+ * upstream's target must also meet the browser's, or it would never be submitted. */
+static uint64_t upstream_diff(const gw_upjob *u)
+{
+    if (u->difficulty)
+        return u->difficulty;
+    uint64_t d = cm_target_to_difficulty(u->job.target64);
+    return d ? d : 1;
+}
+
+/* Makes a new job for this browser from its slot's current upstream job and its own
+ * difficulty; NULL when the slot has no job. */
+static json_t *make_job(gw_conn *c)
+{
+    gw_server *s = c->srv;
+    gw_session *ss = &c->s;
+    if (!ss->slot || !ss->slot->job || !ss->slot->up)
+        return NULL;
+    gw_upjob *u = ss->slot->job;
+    uint64_t diff = ss->vd.diff, cap = upstream_diff(u);
+    if (diff > cap)
+        diff = cap;
+    char target[17];
+    cm_target_to_hex(diff, target);
+    uint64_t t64 = 0;
+    if (cm_target_parse(target, &t64, NULL))
+        return NULL;
+
+    int i = (ss->newest + 1) % GW_JOBS_KEPT;
+    gw_bjob *b = &ss->jobs[i];
+    bjob_clear(b);
+    snprintf(b->id, sizeof b->id, "%" PRIx64, ++s->next_job_id);
+    b->up = u;
+    u->refs++;
+    b->diff = diff;
+    b->target64 = t64;
+    ss->newest = i;
+
+    /* NiceHash split: the browser varies the low 24 bits, its byte is the top one. */
+    uint8_t blob[CM_BLOB_MAX];
+    memcpy(blob, u->job.blob, u->job.blob_len);
+    cm_job_write_nonce(&u->job, blob, (uint32_t)ss->nonce_byte << 24);
+    char blob_hex[2 * CM_BLOB_MAX + 1], seed_hex[65];
+    cm_hex_encode(blob, u->job.blob_len, blob_hex);
+    cm_hex_encode(u->job.seed_hash, 32, seed_hex);
+    return json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "blob", blob_hex, "job_id", b->id, "target",
+                     target, "algo", "rx/0", "height", (json_int_t)u->job.height, "seed_hash",
+                     seed_hex);
+}
+
+static void send_job(gw_conn *c)
+{
+    json_t *job = make_job(c);
+    if (!job)
+        return;
+    json_t *note = json_pack("{s:s,s:s,s:o}", "jsonrpc", "2.0", "method", "job", "params", job);
+    if (!note)
+        return;
+    char *t = json_dumps(note, JSON_COMPACT);
+    json_decref(note);
+    if (t)
+        send_json(c, t, strlen(t));
+}
+
+void gw_session_new_job(gw_conn *c)
+{
+    if (c->s.logged_in && !c->closing)
+        send_job(c);
+}
+
+static void format_time(int64_t ms, char *out, size_t cap)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void handle_login(gw_conn *c, gw_msg *m)
+{
+    gw_server *s = c->srv;
+    gw_session *ss = &c->s;
+    char why[192];
+    if (ss->logged_in) {
+        reply_error(c, m->id, GW_E_LOGIN, "already logged in");
+        return;
+    }
+    if (!m->algo_ok) {
+        gw_conn_fail(c, m->id, GW_E_LOGIN, "login refused: algo list does not offer rx/0",
+                     GW_R_LOGIN);
+        return;
+    }
+    if (!m->has_consent) {
+        gw_conn_fail(c, m->id, CM_E_NO_CONSENT,
+                     "login refused: no consent record (params.consent with granted_at, "
+                     "expires_at, threads, throttle)",
+                     GW_R_NO_CONSENT);
+        return;
+    }
+    int64_t now = gw_wall_ms();
+    cm_consent *rec = cm_consent_new();
+    cm_error ce;
+    cm_error_clear(&ce);
+    int rc = rec ? cm_consent_restore(rec, m->granted_at, m->expires_at, m->threads, m->throttle,
+                                      now, &ce)
+                 : CM_E_NOMEM;
+    if (!rc)
+        rc = cm_consent_check(rec, now);
+    cm_consent_free(rec);
+    if (rc == CM_E_CONSENT_EXPIRED || (rc && m->expires_at <= now)) {
+        char when[32];
+        format_time(m->expires_at, when, sizeof when);
+        snprintf(why, sizeof why, "login refused: consent expired at %s (%" PRId64 " s ago)",
+                 when, (now - m->expires_at) / 1000);
+        gw_conn_fail(c, m->id, CM_E_CONSENT_EXPIRED, why, GW_R_CONSENT_EXPIRED);
+        return;
+    }
+    if (rc) {
+        snprintf(why, sizeof why, "login refused: consent record invalid: %.140s",
+                 ce.message[0] ? ce.message : cm_strerror(rc));
+        gw_conn_fail(c, m->id, rc == CM_E_CONSENT_REVOKED ? CM_E_CONSENT_REVOKED
+                                                           : CM_E_CONSENT_INVALID,
+                     why, GW_R_CONSENT_INVALID);
+        return;
+    }
+    ss->consent_expires_ms = m->expires_at;
+    ss->threads = m->threads;
+    ss->throttle = m->throttle;
+    snprintf(ss->agent, sizeof ss->agent, "%s", m->agent ? m->agent : "");
+    if (gw_upstream_join(s, c)) {
+        gw_conn_fail(c, m->id, GW_E_BUSY,
+                     "login refused: every upstream connection is full (--max-upstreams)",
+                     GW_R_CAPACITY);
+        return;
+    }
+    uint64_t start = s->cfg.start_diff;
+    if (!start) {
+        double hs = GW_WASM_HS_PER_THREAD * ss->threads * ss->throttle / 100.0;
+        start = (uint64_t)(hs * s->cfg.share_interval_s);
+    }
+    if (start < s->cfg.min_diff)
+        start = s->cfg.min_diff;
+    if (s->cfg.max_diff && start > s->cfg.max_diff)
+        start = s->cfg.max_diff;
+    gw_vardiff_init(&ss->vd, start, now);
+    gw_bucket_init(&ss->bucket, s->cfg.submit_burst, gw_now(s));
+    uint8_t rnd[8];
+    if (uv_random(NULL, NULL, rnd, sizeof rnd, 0, NULL))
+        memcpy(rnd, &c->id, sizeof rnd);
+    cm_hex_encode(rnd, sizeof rnd, ss->sid);
+    ss->logged_in = 1;
+    s->stats.sessions_open++;
+    s->stats.sessions_total++;
+
+    json_t *job = make_job(c);
+    json_t *result = json_pack("{s:s,s:s,s:[s,s,s]}", "id", ss->sid, "status", "OK",
+                               "extensions", "algo", "nicehash", "keepalive");
+    if (job)
+        json_object_set_new(result, "job", job);
+    reply_result(c, m->id, result);
+    if (!s->cfg.quiet) {
+        char until[32];
+        format_time(m->expires_at, until, sizeof until);
+        gw_log("login %s: agent \"%.40s\", %d threads at %d%%, consent until %s; upstream %d "
+               "byte %d, difficulty %" PRIu64 "%s",
+               c->peer, ss->agent, ss->threads, ss->throttle, until, ss->slot->index,
+               ss->nonce_byte, ss->vd.diff, job ? "" : "; no job yet (upstream not ready)");
+    }
+}
+
+/* ---- shares ---- */
+
+static void count_received(gw_server *s)
+{
+    s->stats.shares_received++;
+    s->stats.shares_pending++;
+}
+
+/* An outcome reached before any share record exists. */
+static void early_outcome(gw_conn *c, json_t *id, gw_outcome o, const char *reason)
+{
+    gw_server *s = c->srv;
+    s->stats.shares[o]++;
+    s->stats.shares_pending--;
+    reply_error(c, id, outcome_code(o), reason);
+}
+
+void gw_share_finish(gw_server *s, gw_share *sh, gw_outcome o, const char *reason)
+{
+    gw_conn *c = sh->c;
+    s->stats.shares[o]++;
+    s->stats.shares_pending--;
+    if (o == GW_O_ACCEPTED) {
+        s->stats.verified_diff += sh->diff;
+        cm_stats_add_hashes(s->stats.rate, gw_wall_ms(), sh->diff);
+        c->s.accepted++;
+    }
+    if (!c->closing && c->phase == GW_PHASE_WS) {
+        if (o == GW_O_ACCEPTED)
+            reply_result(c, sh->id, json_pack("{s:s}", "status", "OK"));
+        else
+            reply_error(c, sh->id, outcome_code(o), reason);
+        if (o == GW_O_INVALID && ++c->s.invalid >= s->cfg.max_invalid) {
+            char why[96];
+            snprintf(why, sizeof why, "%d invalid shares: disconnected", c->s.invalid);
+            gw_conn_fail(c, NULL, GW_E_INVALID_SHARE, why, GW_R_INVALID_SHARES);
+        }
+    }
+    if (sh->id)
+        json_decref(sh->id);
+    gw_upjob_unref(sh->up);
+    free(sh);
+    gw_conn_unref(c);
+}
+
+static gw_bjob *find_job(gw_session *ss, const char *id)
+{
+    for (int i = 0; i < GW_JOBS_KEPT; i++)
+        if (ss->jobs[i].up && !strcmp(ss->jobs[i].id, id))
+            return &ss->jobs[i];
+    return NULL;
+}
+
+static int seen_nonce(gw_bjob *b, uint32_t nonce)
+{
+    for (uint32_t i = 0; i < b->n; i++)
+        if (b->nonces[i] == nonce)
+            return 1;
+    if (b->n == b->cap) {
+        uint32_t cap = b->cap ? b->cap * 2 : 8;
+        uint32_t *n = realloc(b->nonces, cap * sizeof *n);
+        if (!n)
+            return 0;
+        b->nonces = n;
+        b->cap = cap;
+    }
+    b->nonces[b->n++] = nonce;
+    return 0;
+}
+
+static void handle_submit(gw_conn *c, gw_msg *m)
+{
+    gw_server *s = c->srv;
+    gw_session *ss = &c->s;
+    char why[192];
+    if (m->session_id && strcmp(m->session_id, ss->sid)) {
+        reply_error(c, m->id, GW_E_UNAUTH, "params.id is not this session's id");
+        return;
+    }
+    count_received(s);
+    if (!gw_bucket_take(&ss->bucket, s->cfg.submit_rate, s->cfg.submit_burst, gw_now(s))) {
+        snprintf(why, sizeof why, "more than %.3g submits per second", s->cfg.submit_rate);
+        early_outcome(c, m->id, GW_O_RATE, why);
+        /* Far beyond the limit (a whole burst refused in a row): a client that does not
+         * listen. */
+        if (++ss->rate_strikes > (int)s->cfg.submit_burst + 10)
+            gw_conn_fail(c, NULL, GW_E_RATE, "submit rate far over the limit: disconnected",
+                         GW_R_RATE);
+        return;
+    }
+    ss->rate_strikes = 0;
+    gw_bjob *b = find_job(ss, m->job_id);
+    if (!b) {
+        snprintf(why, sizeof why, "stale share: job %.64s is unknown or expired", m->job_id);
+        early_outcome(c, m->id, GW_O_STALE, why);
+        return;
+    }
+    gw_slot *sl = &s->slots[b->up->slot];
+    if (!sl->up) {
+        snprintf(why, sizeof why, "stale share: upstream unavailable (%.140s)", sl->reason);
+        early_outcome(c, m->id, GW_O_STALE, why);
+        return;
+    }
+    if (b->up->epoch != sl->epoch) {
+        early_outcome(c, m->id, GW_O_STALE,
+                      "stale share: job from before the upstream connection was re-established");
+        return;
+    }
+    if ((int)(m->nonce >> 24) != ss->nonce_byte) {
+        snprintf(why, sizeof why, "nonce %08" PRIx32 " outside this session's top byte %02x",
+                 m->nonce, (unsigned)ss->nonce_byte);
+        early_outcome(c, m->id, GW_O_BAD_NONCE, why);
+        if (++ss->invalid >= s->cfg.max_invalid)
+            gw_conn_fail(c, NULL, GW_E_BAD_NONCE, "too many invalid shares: disconnected",
+                         GW_R_INVALID_SHARES);
+        return;
+    }
+    if (seen_nonce(b, m->nonce)) {
+        early_outcome(c, m->id, GW_O_DUPLICATE, "duplicate share: nonce already submitted");
+        return;
+    }
+    /* The claimed hash must meet the target before it is worth hashing to check it. */
+    if (!cm_hash_meets_target(m->result, b->target64)) {
+        early_outcome(c, m->id, GW_O_LOW_DIFF, "low difficulty share: result above the target");
+        if (++ss->invalid >= s->cfg.max_invalid)
+            gw_conn_fail(c, NULL, GW_E_LOW_DIFF, "too many invalid shares: disconnected",
+                         GW_R_INVALID_SHARES);
+        return;
+    }
+    gw_share *sh = calloc(1, sizeof *sh);
+    if (!sh) {
+        early_outcome(c, m->id, GW_O_BUSY, "out of memory");
+        return;
+    }
+    sh->c = c;
+    sh->id = m->id ? json_incref(m->id) : NULL;
+    sh->up = b->up;
+    b->up->refs++;
+    sh->diff = b->diff;
+    sh->target64 = b->target64;
+    sh->nonce = m->nonce;
+    const cm_job *j = &b->up->job;
+    memcpy(sh->req.blob, j->blob, j->blob_len);
+    sh->req.blob_len = j->blob_len;
+    cm_job_write_nonce(j, sh->req.blob, m->nonce);
+    memcpy(sh->req.seed, j->seed_hash, 32);
+    memcpy(sh->req.claimed, m->result, 32);
+    sh->req.ud = sh;
+    c->refs++;
+    if (gw_verify_submit(s->verify, &sh->req))
+        gw_share_finish(s, sh, GW_O_BUSY, "verification queue full; retry later");
+}
+
+static int meets_upstream(const gw_upjob *u, const uint8_t hash[32])
+{
+    if (u->difficulty)
+        return cm_hash_meets_difficulty(hash, u->difficulty);
+    return cm_hash_meets_target(hash, u->job.target64);
+}
+
+void gw_session_verified(gw_server *s, gw_vreq *req)
+{
+    gw_share *sh = req->ud;
+    gw_conn *c = sh->c;
+    if (req->error) {
+        char why[120];
+        snprintf(why, sizeof why, "verification could not run: %s", cm_strerror(req->error));
+        gw_share_finish(s, sh, GW_O_BUSY, why);
+        return;
+    }
+    if (!req->match) {
+        gw_share_finish(s, sh, GW_O_INVALID,
+                        "invalid share: the RandomX hash of the blob with this nonce is not "
+                        "the submitted result");
+        return;
+    }
+    /* Verified work: it measures the browser's rate whatever upstream makes of it. */
+    if (!c->closing)
+        gw_vardiff_share(&c->s.vd, sh->diff);
+    if (!meets_upstream(sh->up, req->hash)) {
+        gw_share_finish(s, sh, GW_O_ACCEPTED, NULL);
+        return;
+    }
+    const char *why = gw_upstream_submit(s, sh);
+    if (why) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "stale share: %.180s", why);
+        gw_share_finish(s, sh, GW_O_STALE, msg);
+    }
+}
+
+void gw_session_upstream_result(gw_server *s, gw_share *sh, cm_submit_outcome o,
+                                const char *reason)
+{
+    char why[200];
+    switch (o) {
+    case CM_SUBMIT_ACCEPTED:
+        s->stats.up_accepted++;
+        if (sh->block) {
+            s->stats.blocks_accepted++;
+            gw_log("block accepted at height %" PRIu64 " (share from %s)", sh->up->job.height,
+                   sh->c->peer);
+        }
+        gw_share_finish(s, sh, GW_O_ACCEPTED, NULL);
+        break;
+    case CM_SUBMIT_REJECTED:
+        s->stats.up_rejected++;
+        if (sh->block)
+            s->stats.blocks_rejected++;
+        snprintf(why, sizeof why, "rejected upstream: %.170s", reason ? reason : "no reason");
+        gw_share_finish(s, sh, GW_O_REJECTED, why);
+        break;
+    default:
+        s->stats.up_stale++;
+        if (sh->block)
+            s->stats.blocks_rejected++;
+        snprintf(why, sizeof why, "stale share: %.180s", reason ? reason : "upstream");
+        gw_share_finish(s, sh, GW_O_STALE, why);
+        break;
+    }
+}
+
+/* ---- messages ---- */
+
+void gw_session_message(gw_conn *c, const char *text, size_t len)
+{
+    gw_server *s = c->srv;
+    gw_session *ss = &c->s;
+    gw_msg m;
+    gw_msg_error e;
+    if (gw_msg_parse(text, len, &m, &e)) {
+        if (!ss->logged_in) {
+            /* Before login only a valid login is accepted: anything else ends it. */
+            gw_conn_fail(c, e.id, e.code, e.message, GW_R_LOGIN);
+        } else {
+            if (e.reply)
+                reply_error(c, e.id, e.code, e.message);
+            if (++ss->strikes > s->cfg.max_strikes)
+                gw_conn_fail(c, NULL, e.code, "too many malformed messages: disconnected",
+                             GW_R_STRIKES);
+        }
+        gw_msg_clear(&m);
+        gw_msg_error_clear(&e);
+        return;
+    }
+    gw_msg_error_clear(&e);
+    if (m.method == GW_M_LOGIN) {
+        handle_login(c, &m);
+    } else if (!ss->logged_in) {
+        gw_conn_fail(c, m.id, GW_E_UNAUTH, "login first", GW_R_LOGIN);
+    } else if (m.method == GW_M_SUBMIT) {
+        handle_submit(c, &m);
+    } else if (m.method == GW_M_KEEPALIVED) {
+        if (m.id)
+            reply_result(c, m.id, json_pack("{s:s}", "status", "KEEPALIVED"));
+    } else if (m.method == GW_M_GETJOB) {
+        if (m.id) {
+            json_t *job = make_job(c);
+            reply_result(c, m.id, job ? job : json_null());
+        }
+    }
+    gw_msg_clear(&m);
+}
+
+void gw_session_sweep(gw_conn *c, int64_t now)
+{
+    gw_server *s = c->srv;
+    gw_session *ss = &c->s;
+    (void)now;
+    int64_t wall = gw_wall_ms();
+    if (wall >= ss->consent_expires_ms) {
+        gw_conn_fail(c, NULL, CM_E_CONSENT_EXPIRED,
+                     "consent expired: the visitor must be asked again", GW_R_CONSENT_EXPIRED);
+        return;
+    }
+    gw_vardiff_cfg vc = {s->cfg.share_interval_s, s->cfg.min_diff, s->cfg.max_diff};
+    if (gw_vardiff_retarget(&ss->vd, &vc, wall))
+        send_job(c);
+}
+
+void gw_session_end(gw_conn *c)
+{
+    gw_session *ss = &c->s;
+    if (ss->logged_in) {
+        c->srv->stats.sessions_open--;
+        ss->logged_in = 0;
+    }
+    gw_upstream_leave(c->srv, c);
+    for (int i = 0; i < GW_JOBS_KEPT; i++)
+        bjob_clear(&ss->jobs[i]);
+}
