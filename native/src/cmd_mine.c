@@ -6,6 +6,7 @@
  * the mining threads (workers.c) hand shares over through a queue and a uv_async_t.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,8 @@ static void usage(FILE *out)
             "                          bytes) is HEX (64 hex digits, colons allowed), e.g. a\n"
             "                          pool's self-signed one; anything else is refused\n"
             "  --keepalive SEC         send keepalived after SEC idle seconds (default 60)\n"
+            "  --failback SEC          while on a failover pool, try the first one again every\n"
+            "                          SEC seconds (default 60)\n"
             "\n"
             "Solo mining (monerod):\n"
             "  --daemon URL            monerod RPC, http://HOST:PORT; work comes from\n"
@@ -210,10 +213,17 @@ static void on_job(void *ud, const cm_job *job, uint64_t difficulty)
     if (!m->have_job || job->height != m->job.height || diff != m->difficulty || new_seed)
         say("new job %s from %s: height %" PRIu64 ", difficulty %" PRIu64 "%s", job->job_id,
             m->where, job->height, diff, job->nicehash ? ", NiceHash" : "");
+    /* The same work again (a pool resending its job after a reconnect) keeps the workers
+     * where they are: restarting their nonces would find, and send, the same shares twice. */
+    int same = m->have_job && !strcmp(m->job.job_id, job->job_id) &&
+               m->job.blob_len == job->blob_len && !memcmp(m->job.blob, job->blob, job->blob_len) &&
+               m->job.target64 == job->target64 && m->job.nicehash == job->nicehash &&
+               !memcmp(m->job.seed_hash, job->seed_hash, CM_SEED_HASH_SIZE);
     m->job = *job;
     m->have_job = 1;
     m->difficulty = diff;
-    cm_workers_set_job(m->workers, job);
+    if (!same)
+        cm_workers_set_job(m->workers, job);
 }
 
 static void on_state(void *ud, int up, const char *where, const char *reason)
@@ -370,7 +380,7 @@ int cm_cmd_mine(int argc, char **argv)
     const char *user = NULL, *pass = NULL, *fingerprint = NULL, *daemon_url = NULL,
                *wallet = NULL, *mode_name = "auto";
     int tls = 0, yes = 0, large_pages = 1;
-    long threads = cm_cpu_count(), throttle = 100, keepalive = 60;
+    long threads = cm_cpu_count(), throttle = 100, keepalive = 60, failback = 60;
     double status_interval = 10;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -398,6 +408,9 @@ int cm_cmd_mine(int argc, char **argv)
                 return 2;
         } else if (!strcmp(a, "--keepalive")) {
             if (!(v = cm_arg_value(argc, argv, &i)) || cm_arg_int("--keepalive", v, 1, 3600, &keepalive))
+                return 2;
+        } else if (!strcmp(a, "--failback")) {
+            if (!(v = cm_arg_value(argc, argv, &i)) || cm_arg_int("--failback", v, 1, 86400, &failback))
                 return 2;
         } else if (!strcmp(a, "--daemon")) {
             if (!(daemon_url = cm_arg_value(argc, argv, &i)))
@@ -542,6 +555,9 @@ int cm_cmd_mine(int argc, char **argv)
         return 1;
     }
 
+    /* A pool that vanishes mid-write must cost a reconnect, not the process (libuv
+     * writes with write(2), which raises SIGPIPE on a closed socket). */
+    signal(SIGPIPE, SIG_IGN);
     uv_loop_t loop;
     uv_loop_init(&loop);
     m.loop = &loop;
@@ -572,7 +588,8 @@ int cm_cmd_mine(int argc, char **argv)
                              .pass = pass,
                              .tls = tls,
                              .tls_fingerprint = fingerprint,
-                             .keepalive_ms = (uint32_t)keepalive * 1000};
+                             .keepalive_ms = (uint32_t)keepalive * 1000,
+                             .primary_retry_ms = (uint32_t)failback * 1000};
         m.up = cm_upstream_pool_new(&loop, &pc, &ev, &m, &err);
         snprintf(m.where, sizeof m.where, "%s", pools[0]);
     }

@@ -24,6 +24,7 @@ struct cm_line_stream {
     uint32_t open_timeout_ms;
     int state;
     int notify;          /* 1 while on_close may still be called */
+    char reason[CM_TLS_ERROR_MAX + 64]; /* why it failed, for on_close */
     uv_getaddrinfo_t resolve;
     int resolving;
     uv_tcp_t tcp;
@@ -46,6 +47,10 @@ typedef struct write_req {
 static void maybe_free(cm_line_stream *s)
 {
     if (s->state == ST_CLOSED && s->open_handles == 0 && !s->resolving) {
+        /* on_close is delivered only here, from a libuv close callback: never from inside
+         * a call the owner made (a send that failed), so the owner may free what it likes. */
+        if (s->notify && s->ev.on_close)
+            s->ev.on_close(s->ud, s->reason);
         cm_tls_free(s->tls);
         free(s->line);
         free(s);
@@ -76,16 +81,11 @@ static void fail(cm_line_stream *s, const char *fmt, ...)
 {
     if (s->state == ST_CLOSED)
         return;
-    char reason[CM_TLS_ERROR_MAX + 64];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
+    vsnprintf(s->reason, sizeof s->reason, fmt, ap);
     va_end(ap);
-    int notify = s->notify;
-    s->notify = 0;
     shutdown_stream(s);
-    if (notify && s->ev.on_close)
-        s->ev.on_close(s->ud, reason);
 }
 
 static void on_write(uv_write_t *req, int status)

@@ -3,8 +3,11 @@
  * It resolves, connects, runs the TLS handshake (tls.h) with a deadline, then hands each
  * line to on_line. A line longer than max_line is discarded up to its newline and
  * reported through on_oversize, so a hostile peer cannot grow memory. on_close comes at
- * most once, with the reason; after it, or after the owner calls cm_line_stream_close,
- * no callback is made and the object frees itself once libuv lets go of it.
+ * most once, with the reason, always from the loop (never from inside a call the owner
+ * made); after it, or after the owner calls cm_line_stream_close, no callback is made and
+ * the object frees itself once libuv lets go of it. Writing to a peer that has gone
+ * raises SIGPIPE: the process must ignore it (signal(SIGPIPE, SIG_IGN)), as libuv
+ * expects.
  */
 #ifndef CM_NATIVE_LINE_STREAM_H
 #define CM_NATIVE_LINE_STREAM_H

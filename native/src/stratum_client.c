@@ -24,6 +24,8 @@
 /* Job ids the pool may still accept shares for (it keeps a few recent jobs). */
 #define KNOWN_JOBS 8
 #define HOST_MAX 256
+/* A session this long counts as working again: the reconnect backoff starts over. */
+#define STABLE_MS 60000
 
 typedef struct pool_url {
     char host[HOST_MAX];
@@ -71,6 +73,7 @@ typedef struct conn {
     int job_next;
     pending *pending;
     uint64_t last_send_ms;
+    uint64_t ready_ms; /* when the login succeeded */
     int64_t next_id;
 } conn;
 
@@ -111,7 +114,7 @@ static void logf_(stratum *st, const char *fmt, ...)
 {
     if (st->closing || st->ev.on_log == NULL)
         return;
-    char msg[512];
+    char msg[CM_TLS_ERROR_MAX + 256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -385,7 +388,7 @@ static void conn_free(conn *c)
 static void conn_failv(conn *c, const char *fmt, va_list ap)
 {
     stratum *st = c->st;
-    char reason[512];
+    char reason[CM_TLS_ERROR_MAX + 128];
     vsnprintf(reason, sizeof reason, fmt, ap);
     int role = c->role;
     int was_ready = c->state == C_READY;
@@ -396,14 +399,17 @@ static void conn_failv(conn *c, const char *fmt, va_list ap)
     if (role == R_ACTIVE) {
         conn_free(c);
         uint32_t delay = cm_backoff_next(&st->backoff);
-        int next = index < 0 ? st->cursor : (int)((size_t)(index + 1) % st->url_count);
+        /* A pool that worked and then dropped us is tried again first (restarts and
+         * network blips are common); one that could not even log us in is skipped. */
+        int next = index < 0 ? st->cursor
+                   : was_ready ? index
+                               : (int)((size_t)(index + 1) % st->url_count);
         st->cursor = next;
         char next_where[HOST_MAX + 16];
         describe(&st->urls[next], next_where, sizeof next_where);
         logf_(st, "pool %s: next attempt %s in %.1f s", where, next_where, delay / 1000.0);
         if (st->ev.on_state)
             st->ev.on_state(st->ud, 0, where, reason);
-        (void)was_ready;
         schedule_retry(st, delay);
     } else if (role == R_PROBE) {
         conn_free(c);
@@ -550,7 +556,7 @@ static void handle_login_reply(conn *c, json_t *msg)
     c->state = C_READY;
     if (c->role == R_PROBE)
         promote_probe(st, c);
-    cm_backoff_reset(&st->backoff);
+    c->ready_ms = uv_now(st->loop);
     if (c->index >= 0)
         st->cursor = c->index;
     logf_(st, "pool %s: logged in%s", c->where, c->nicehash ? " (NiceHash mode)" : "");
@@ -842,6 +848,10 @@ static void on_tick(uv_timer_t *t)
         }
     }
     conn *a = st->active;
+    /* The backoff starts over only once a session has lasted: a pool that logs us in and
+     * drops us at once must not be hammered every second. */
+    if (a && a->state == C_READY && now - a->ready_ms >= STABLE_MS)
+        cm_backoff_reset(&st->backoff);
     if (a && a->state == C_READY && now - a->last_send_ms >= st->keepalive_ms) {
         pending *p = calloc(1, sizeof *p);
         if (p) {

@@ -17,6 +17,7 @@
  *    cm_upstream_submit.
  * Everything runs on the loop given at creation; call cm_upstream_submit and
  * cm_upstream_close from that loop's thread only (worker threads hop over a uv_async_t).
+ * The process must ignore SIGPIPE (a pool closing mid-write would otherwise kill it).
  */
 #ifndef CM_NATIVE_STRATUM_CLIENT_H
 #define CM_NATIVE_STRATUM_CLIENT_H

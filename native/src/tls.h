@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define CM_TLS_DEFAULT_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
-#define CM_TLS_ERROR_MAX 320
+#define CM_TLS_ERROR_MAX 512
 
 typedef struct cm_tls cm_tls;
 
