@@ -12,11 +12,15 @@ APT_PACKAGES=(
   libuv1-dev libmbedtls-dev libwslay-dev libhttp-parser-dev libjansson-dev
   libcmocka-dev                         # C unit tests
   emscripten binaryen wabt              # the wasm build
-  nodejs npm                            # the JS runtime, its tests, the browser driver
   monero                                # monerod for solo mining and integration tests
   chromium                              # browser tests (Debian's; never downloaded)
   procps psmisc curl python3 openssl     # test servers and tools
 )
+
+# node and npm: use the machine's own when it has them (some images ship a newer Node.js
+# than Debian's, and Debian's npm package conflicts with it); otherwise Debian's.
+command -v node >/dev/null || APT_PACKAGES+=(nodejs)
+command -v npm >/dev/null || APT_PACKAGES+=(npm)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
