@@ -1,0 +1,112 @@
+// Every word <consent-miner> shows, one table per language. The element holds no text of
+// its own, so adding a language is adding one table here (and its name to `languages`).
+// {name} placeholders are filled by the element with textContent, never as HTML.
+//
+// The disclosure follows DESIGN.md consent rule 3: it says that Monero is mined with this
+// device's processor, who gets the reward, the expected load and threads, how to stop, and
+// how long the choice is remembered. Plain words first; "Monero" is named because a visitor
+// must be able to look it up.
+
+export const en = {
+  askTitle: 'Support {site} by mining Monero?',
+  askWhat:
+    'If you accept, this page will use the processor (CPU) of this device to mine the ' +
+    'cryptocurrency Monero. The reward goes to {site}, not to you.',
+  askLoad:
+    'Expected load: {threads} of the {cores} processor threads of this device, each ' +
+    'busy about {throttle}% of the time (about {total}% of the whole processor). The ' +
+    'device may get warmer and its battery may run down faster.',
+  askStop:
+    'You can stop at any time with the Stop button that will appear here. Mining pauses ' +
+    'while this tab is hidden, on battery, or when the device is busy.',
+  askRemember: 'Your choice is remembered on this device for {duration}; then we ask again.',
+  askNothingYet: 'Nothing is downloaded or run until you choose.',
+  accept: 'Accept: start mining for {site}',
+  decline: 'Decline',
+  withdrawnNote: 'You withdrew your consent. Mining has stopped.',
+  expiredNote: 'Your consent has expired, so we ask again.',
+  declined: 'You chose not to mine for {site}. This choice is remembered for {duration}.',
+  revoked: 'You withdrew consent to mine for {site}. Nothing runs.',
+  review: 'Change my choice',
+  panelTitle: 'Mining Monero for {site}',
+  loading: 'Starting: loading the miner…',
+  waiting: 'Waiting: mining already runs in another tab of this site.',
+  running: 'Mining. You can stop at any time.',
+  stopped: 'Stopped. Nothing is running.',
+  pausedBecause: 'Paused: {reasons}.',
+  reason_hidden: 'this tab is hidden',
+  reason_battery: 'the device is on battery',
+  reason_pressure: 'the processor is under heavy load',
+  reasonJoin: ', ',
+  cpuLabel: 'CPU use (measured)',
+  cpuValue: '{pct}% per thread',
+  hashrateLabel: 'Hash rate',
+  hashrateValue: '{rate} H/s',
+  sharesLabel: 'Shares found',
+  throttleLabel: 'CPU limit per thread',
+  threadsLabel: 'Threads',
+  stop: 'Stop mining',
+  startAgain: 'Start mining again',
+  revoke: 'Withdraw consent',
+  until: 'Consent remembered until {date}.',
+  error: 'Error: {message}',
+  duration: (ms) => {
+    const h = Math.round(ms / 3600e3);
+    if (ms < 3600e3) { const m = Math.max(1, Math.round(ms / 60e3)); return m === 1 ? '1 minute' : `${m} minutes`; }
+    if (h < 48 || h % 24) return h === 1 ? '1 hour' : `${h} hours`;
+    return `${h / 24} days`;
+  },
+};
+
+export const ja = {
+  askTitle: 'Monero のマイニングで {site} を支援しますか？',
+  askWhat:
+    '同意すると、このページはこの端末のプロセッサ（CPU）を使って暗号資産 Monero（モネロ）を' +
+    'マイニング（採掘）します。報酬を受け取るのはあなたではなく {site} です。',
+  askLoad:
+    '予想される負荷：この端末の {cores} スレッドのうち {threads} スレッドを、それぞれ約 ' +
+    '{throttle}% の時間使います（プロセッサ全体の約 {total}%）。端末が熱くなったり、' +
+    'バッテリーの減りが早くなったりすることがあります。',
+  askStop:
+    'ここに表示される「停止」ボタンで、いつでも止められます。このタブが表示されていない' +
+    'とき、バッテリーで動いているとき、端末の負荷が高いときは一時停止します。',
+  askRemember: 'この選択はこの端末に{duration}記憶され、その後あらためて確認します。',
+  askNothingYet: '選ぶまでは、何もダウンロード・実行されません。',
+  accept: '同意して {site} のためにマイニングを開始',
+  decline: '同意しない',
+  withdrawnNote: '同意を取り消しました。マイニングは止まっています。',
+  expiredNote: '同意の有効期限が切れたため、あらためて確認します。',
+  declined: '{site} のためのマイニングに同意しませんでした。この選択は{duration}記憶されます。',
+  revoked: '{site} のためのマイニングへの同意を取り消しました。何も動いていません。',
+  review: '選択を変更する',
+  panelTitle: '{site} のために Monero をマイニング中',
+  loading: '開始中：マイナーを読み込んでいます…',
+  waiting: '待機中：このサイトの別のタブでマイニングが動いています。',
+  running: 'マイニング中です。いつでも停止できます。',
+  stopped: '停止しました。何も動いていません。',
+  pausedBecause: '一時停止中：{reasons}。',
+  reason_hidden: 'このタブが表示されていません',
+  reason_battery: 'バッテリーで動作しています',
+  reason_pressure: 'プロセッサの負荷が高くなっています',
+  reasonJoin: '、',
+  cpuLabel: 'CPU 使用率（実測）',
+  cpuValue: '1 スレッドあたり {pct}%',
+  hashrateLabel: 'ハッシュレート',
+  hashrateValue: '{rate} H/s',
+  sharesLabel: '見つけたシェア',
+  throttleLabel: '1 スレッドあたりの CPU 上限',
+  threadsLabel: 'スレッド数',
+  stop: 'マイニングを停止',
+  startAgain: 'マイニングを再開',
+  revoke: '同意を取り消す',
+  until: '同意は {date} まで記憶されます。',
+  error: 'エラー：{message}',
+  duration: (ms) => {
+    const h = Math.round(ms / 3600e3);
+    if (ms < 3600e3) return `${Math.max(1, Math.round(ms / 60e3))}分間`;
+    if (h < 48 || h % 24) return `${h}時間`;
+    return `${h / 24}日間`;
+  },
+};
+
+export const languages = { en, ja };
