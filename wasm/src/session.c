@@ -26,8 +26,9 @@ static struct {
     int share_count;
     uint32_t share_nonce[CM_WASM_BATCH_MAX];
     uint8_t share_hash[CM_WASM_BATCH_MAX][CM_HASH_SIZE];
+    cm_throttle throttle;
     cm_error err;
-} S;
+} S = {.throttle = {.pct = 100}};
 
 int64_t cm_wasm_now_ms(void)
 {
@@ -189,6 +190,11 @@ EMSCRIPTEN_KEEPALIVE int cm_wasm_job(const char *blob, const char *job_id, const
     return CM_OK;
 }
 
+const cm_job *cm_wasm_job_value(void)
+{
+    return S.have_job ? &S.job : NULL;
+}
+
 EMSCRIPTEN_KEEPALIVE const uint8_t *cm_wasm_job_seed(void)
 {
     return S.have_job ? S.job.seed_hash : NULL;
@@ -253,4 +259,16 @@ EMSCRIPTEN_KEEPALIVE uint32_t cm_wasm_share_nonce(int i)
 EMSCRIPTEN_KEEPALIVE const uint8_t *cm_wasm_share_hash(int i)
 {
     return i >= 0 && i < S.share_count ? S.share_hash[i] : NULL;
+}
+
+EMSCRIPTEN_KEEPALIVE int cm_wasm_throttle_set(int pct)
+{
+    if (cm_throttle_set(&S.throttle, pct))
+        return cm_wasm_fail(CM_E_INVAL, "throttle out of range 1..100 percent");
+    return CM_OK;
+}
+
+EMSCRIPTEN_KEEPALIVE double cm_wasm_throttle_account(double busy_ms, double idle_ms)
+{
+    return cm_throttle_account(&S.throttle, busy_ms, idle_ms);
 }

@@ -60,6 +60,8 @@ int cm_wasm_hash(const uint8_t *input, int input_len, uint8_t *out);
  * nonce's top byte (the byte already in the blob is kept). Errors name the field. */
 int cm_wasm_job(const char *blob, const char *job_id, const char *target, const char *seed_hash,
                 double height, int nicehash, int index, int count);
+/* The job the last successful cm_wasm_job parsed, NULL before one. */
+const cm_job *cm_wasm_job_value(void);
 /* The current job's 32-byte seed hash (for cm_wasm_set_seed), NULL without a job. */
 const uint8_t *cm_wasm_job_seed(void);
 
@@ -75,5 +77,21 @@ uint32_t cm_wasm_share_nonce(int i);
 const uint8_t *cm_wasm_share_hash(int i);
 /* The job id the shares belong to. */
 const char *cm_wasm_job_id(void);
+
+/* The duty cycle of this instance's worker (core's cm_throttle, 1..100 percent) and the
+ * pause to take after a busy interval of busy_ms that followed idle_ms of pause. */
+int cm_wasm_throttle_set(int pct);
+double cm_wasm_throttle_account(double busy_ms, double idle_ms);
+
+/* The shared-memory build's controller calls (threads.c). */
+int cm_wasm_mt_start(int threads, int throttle_pct);
+int cm_wasm_mt_set_threads(int threads);
+int cm_wasm_mt_job(const char *blob, const char *job_id, const char *target,
+                   const char *seed_hash, double height, int nicehash);
+void cm_wasm_mt_set_throttle(int pct);
+void cm_wasm_mt_pause(int paused);
+void cm_wasm_mt_stop(void);
+int cm_wasm_mt_poll(double *out, int max_threads);
+int cm_wasm_mt_share(char *job_id, uint32_t *nonce, uint8_t *hash);
 
 #endif

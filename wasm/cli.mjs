@@ -1,0 +1,189 @@
+#!/usr/bin/env node
+// consentminer's wasm build from the command line, for checking and measuring it against
+// the native `consentminer` CLI:
+//
+//   node wasm/cli.mjs hash (--key-text T | --key-hex H) (--input-text I | --input-hex H)
+//   node wasm/cli.mjs hash --batch FILE        lines "KEY_HEX INPUT_HEX" ('-': stdin)
+//   node wasm/cli.mjs bench [--seconds S] [--threads N] [--shared | --no-shared] [--json]
+//
+// Running a command is the consent: it grants a record for its own run only, and core
+// refuses to hash without it, here as in the browser.
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { grantForRun } from './js/consent.mjs';
+import { compileWasm } from './js/env.mjs';
+import { fromHex, instantiate, toHex } from './js/instance.mjs';
+import { benchJob, createMiner } from './js/miner.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const defaultWasmDir = path.join(here, '..', 'build', 'wasm');
+
+function usage(out) {
+  out.write(`usage: node wasm/cli.mjs hash (--key-text T | --key-hex H) (--input-text I | --input-hex H)
+       node wasm/cli.mjs hash --batch FILE
+       node wasm/cli.mjs bench [--seconds S] [--threads N] [--shared | --no-shared] [--json]
+
+Options for both: --wasm-dir DIR (default build/wasm), -h/--help.
+hash    prints the 64-hex RandomX hash (light mode) of the input under the key; with
+        --batch, one hash per line "KEY_HEX INPUT_HEX" of FILE ('-' for stdin), the
+        cache rebuilt only when the key changes.
+bench   hashes a synthetic job for S seconds (default 20) on N worker threads (default 1)
+        and prints the same fields as \`consentminer bench --json\`. --shared: one cache
+        shared by all threads (SharedArrayBuffer); --no-shared: one cache per worker
+        (default: shared when N > 1).
+`);
+}
+
+function fail(message, code = 2) {
+  process.stderr.write(`wasm/cli.mjs: ${message}\n`);
+  process.exit(code);
+}
+
+function parseArgs(argv, spec) {
+  const out = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-h' || a === '--help') { usage(process.stdout); process.exit(0); }
+    const kind = spec[a];
+    if (kind === undefined) fail(`unknown option '${a}'`);
+    if (kind === 'flag') out[a] = true;
+    else {
+      if (i + 1 >= argv.length) fail(`${a} needs a value`);
+      out[a] = argv[++i];
+    }
+  }
+  return out;
+}
+
+async function loadInstance(wasmDir) {
+  const glue = pathToFileURL(path.join(wasmDir, 'consentminer.mjs')).href;
+  const wasm = pathToFileURL(path.join(wasmDir, 'consentminer.wasm')).href;
+  if (!fs.existsSync(fileURLToPath(wasm))) fail(`${fileURLToPath(wasm)} not found: build with cmake --preset wasm && cmake --build build/wasm`, 1);
+  const inst = await instantiate(glue, await compileWasm(wasm));
+  inst.consent(grantForRun({ threads: 1, throttle: 100 }));
+  return inst;
+}
+
+async function cmdHash(argv) {
+  const o = parseArgs(argv, {
+    '--key-text': 'v', '--key-hex': 'v', '--input-text': 'v', '--input-hex': 'v',
+    '--batch': 'v', '--wasm-dir': 'v',
+  });
+  const wasmDir = o['--wasm-dir'] || defaultWasmDir;
+  if (o['--batch'] !== undefined) return hashBatch(o['--batch'], wasmDir);
+  if ((o['--key-text'] === undefined) === (o['--key-hex'] === undefined)) fail('give one of --key-text or --key-hex');
+  if ((o['--input-text'] === undefined) === (o['--input-hex'] === undefined)) fail('give one of --input-text or --input-hex');
+  let key, input;
+  try {
+    key = o['--key-hex'] !== undefined ? fromHex(o['--key-hex'], 'key') : new TextEncoder().encode(o['--key-text']);
+    input = o['--input-hex'] !== undefined ? fromHex(o['--input-hex'], 'input') : new TextEncoder().encode(o['--input-text']);
+  } catch (e) {
+    fail(e.message);
+  }
+  if (key.length < 1 || key.length > 64) fail(`key is ${key.length} bytes; expected 1..64`);
+  const inst = await loadInstance(wasmDir);
+  try {
+    inst.setSeed(key);
+    process.stdout.write(toHex(inst.hash(input)) + '\n');
+  } catch (e) {
+    fail(`${e.name || 'error'}: ${e.message}`, 1);
+  }
+}
+
+async function hashBatch(file, wasmDir) {
+  const inst = await loadInstance(wasmDir);
+  const stream = file === '-' ? process.stdin : fs.createReadStream(file);
+  const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
+  let lastKey = null;
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    const t = line.trim();
+    if (!t || t.startsWith('#')) continue;
+    const [k, i = ''] = t.split(/\s+/);
+    try {
+      if (k !== lastKey) {
+        inst.setSeed(fromHex(k, `line ${n}: key`));
+        lastKey = k;
+      }
+      process.stdout.write(toHex(inst.hash(fromHex(i, `line ${n}: input`))) + '\n');
+    } catch (e) {
+      fail(`line ${n}: ${e.message}`, 1);
+    }
+  }
+}
+
+async function cmdBench(argv) {
+  const o = parseArgs(argv, {
+    '--seconds': 'v', '--threads': 'v', '-t': 'v', '--json': 'flag', '--shared': 'flag',
+    '--no-shared': 'flag', '--wasm-dir': 'v',
+  });
+  const seconds = Number(o['--seconds'] ?? 20);
+  const threads = Number(o['--threads'] ?? o['-t'] ?? 1);
+  if (!(seconds >= 1 && seconds <= 86400)) fail(`--seconds is '${o['--seconds']}'; expected 1..86400`);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 256) fail(`--threads is '${o['--threads'] ?? o['-t']}'; expected 1..256`);
+  const shared = o['--shared'] ? 'always' : o['--no-shared'] ? 'never' : threads > 1 ? 'auto' : 'never';
+  const wasmDir = o['--wasm-dir'] || defaultWasmDir;
+  const result = await runBench({ seconds, threads, shared, wasmDir });
+  if (o['--json']) {
+    process.stdout.write(JSON.stringify(result) + '\n');
+  } else {
+    process.stdout.write(`mode ${result.mode} (wasm, ${result.shared_cache ? 'one shared cache' : 'one cache per worker'}), ` +
+      `${threads} thread${threads === 1 ? '' : 's'}: ${result.hashrate.toFixed(2)} H/s ` +
+      `(${result.hashes} hashes in ${result.seconds.toFixed(1)} s); initialisation ${result.init_seconds.toFixed(1)} s\n`);
+  }
+}
+
+// Measures like native bench: initialise, then count hashes over `seconds`.
+export async function runBench({ seconds, threads, shared, wasmDir }) {
+  const consent = grantForRun({ threads, throttle: 100 });
+  const miner = createMiner({
+    job: benchJob(),
+    wasmUrl: pathToFileURL(path.join(wasmDir, 'consentminer.wasm')).href,
+    shared,
+    statsIntervalMs: 250,
+  });
+  let error = null;
+  let peakRss = process.memoryUsage().rss;
+  const memTimer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 100);
+  miner.addEventListener('error', (e) => { error = e.detail; });
+  const t0 = performance.now();
+  try {
+    await miner.start(consent);
+    await miner.ready();
+  } catch (e) {
+    clearInterval(memTimer);
+    miner.stop();
+    fail(`${(error && error.reason) || e.reason || 'error'}: ${(error && error.message) || e.message}`, 1);
+  }
+  const initSeconds = (performance.now() - t0) / 1000;
+  const s0 = miner.totals();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const s1 = miner.totals();
+  const info = miner.info();
+  miner.stop();
+  clearInterval(memTimer);
+  const secs = (s1.time - s0.time) / 1000;
+  const hashes = s1.hashes - s0.hashes;
+  return {
+    mode: 'light', threads, hashes, seconds: Number(secs.toFixed(3)),
+    hashrate: Number((secs > 0 ? hashes / secs : 0).toFixed(2)),
+    init_seconds: Number(initSeconds.toFixed(3)), large_pages: false, huge_pages: 'none',
+    interrupted: false,
+    // wasm only: how the cache was held, and memory
+    shared_cache: info.shared, wasm_memory_mib: Number((info.memoryBytes / 1048576).toFixed(1)),
+    peak_rss_mib: Number((peakRss / 1048576).toFixed(1)),
+    cpu_busy: Number(((s1.busyMs - s0.busyMs) / (s1.time - s0.time) / threads).toFixed(3)),
+  };
+}
+
+const [cmd, ...rest] = process.argv.slice(2);
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (cmd === 'hash') await cmdHash(rest);
+  else if (cmd === 'bench') await cmdBench(rest);
+  else if (cmd === '-h' || cmd === '--help') usage(process.stdout);
+  else { usage(process.stderr); process.exit(2); }
+}

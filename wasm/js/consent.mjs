@@ -1,0 +1,43 @@
+// consentminer runtime — the consent record, checked before anything is loaded.
+//
+// The same rules as core/src/consent.c (which checks the record again inside every
+// worker before each hash): times in milliseconds since the epoch, a duration of at most
+// 30 days, 1..256 threads, 1..100 percent throttle, granted at most a minute in the
+// future (clock skew), not yet expired. The runtime checks first so that an invalid
+// record costs the visitor nothing: no wasm fetched, no worker, no WebSocket.
+
+export const CONSENT_MAX_MS = 30 * 24 * 60 * 60 * 1000;
+export const CONSENT_MAX_THREADS = 256;
+const SKEW_MS = 60 * 1000;
+
+// Returns null when the record holds a yes at now, else { reason, message } with reason
+// one of 'no-consent', 'consent-invalid', 'consent-expired'.
+export function checkConsent(consent, now = Date.now()) {
+  if (consent === null || typeof consent !== 'object') {
+    return { reason: 'no-consent', message: 'no consent record: mining starts only after the person says yes' };
+  }
+  const { granted_at: g, expires_at: e, threads, throttle } = consent;
+  const whole = (v) => typeof v === 'number' && Number.isInteger(v);
+  if (!whole(g) || g < 0) return bad(`consent granted_at is ${g}; expected milliseconds since the epoch`);
+  if (!whole(e) || e <= g) return bad(`consent expires_at (${e}) is not after granted_at (${g})`);
+  if (e - g > CONSENT_MAX_MS) return bad(`consent lasts ${e - g} ms; at most 30 days (${CONSENT_MAX_MS} ms)`);
+  if (!whole(threads) || threads < 1 || threads > CONSENT_MAX_THREADS) {
+    return bad(`consent threads is ${threads}; expected 1..${CONSENT_MAX_THREADS}`);
+  }
+  if (!whole(throttle) || throttle < 1 || throttle > 100) {
+    return bad(`consent throttle is ${throttle} percent; expected 1..100`);
+  }
+  if (g - now > SKEW_MS) return bad(`consent granted_at is ${g - now} ms in the future`);
+  if (now >= e) return { reason: 'consent-expired', message: 'the consent has expired; ask again' };
+  return null;
+}
+
+function bad(message) {
+  return { reason: 'consent-invalid', message };
+}
+
+// A record for a command-line run: the person typing the command consents to that run.
+export function grantForRun({ threads = 1, throttle = 100, durationMs = 24 * 60 * 60 * 1000 } = {}) {
+  const now = Date.now();
+  return { granted_at: now, expires_at: now + durationMs, threads, throttle };
+}

@@ -1,0 +1,149 @@
+// consentminer runtime — the WebSocket session with a consentminer gateway.
+//
+// Stratum as DESIGN.md describes it, one JSON object per text message at /ws: login
+// (carrying the consent record; the `login` field is ignored by the gateway, which pays
+// its own address), job notifications, submit, keepalived. Callbacks, not events, so the
+// miner decides what the visitor sees.
+
+const KEEPALIVE_MS = 60 * 1000; // the gateway's idle timeout is 300 s by default
+const CONNECT_TIMEOUT_MS = 15 * 1000;
+
+export class GatewaySession {
+  // opts: { url, WebSocket, consent, agent, onJob(job, nicehash), onShareResult(share,
+  //         accepted, error), onGone(reason, message) }
+  constructor(opts) {
+    this.opts = opts;
+    this.ws = null;
+    this.nextId = 1;
+    this.pending = new Map(); // id -> { resolve, reject, share }
+    this.sessionId = null;
+    this.nicehash = false;
+    this.closed = false;
+    this.keepalive = null;
+  }
+
+  // Opens the socket and logs in. Resolves with the login result; rejects with an Error
+  // whose .reason is 'gateway-unreachable', 'gateway-refused' or 'gateway-gone'.
+  connect() {
+    const { url, consent, agent } = this.opts;
+    const WS = this.opts.WebSocket || globalThis.WebSocket;
+    if (typeof WS !== 'function') {
+      return Promise.reject(withReason(new Error('no WebSocket here: pass the WebSocket option (node 20: the ws package)'), 'no-websocket'));
+    }
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (reason, message) => {
+        if (settled) return;
+        settled = true;
+        this.close();
+        reject(withReason(new Error(message), reason));
+      };
+      let ws;
+      try {
+        ws = this.ws = new WS(url);
+      } catch (e) {
+        fail('gateway-unreachable', `cannot open ${url}: ${e.message}`);
+        return;
+      }
+      const timer = setTimeout(() => fail('gateway-unreachable', `no login reply from ${url} within ${CONNECT_TIMEOUT_MS / 1000} s`), CONNECT_TIMEOUT_MS);
+      ws.onopen = () => {
+        const params = {
+          login: 'consentminer', pass: 'x', agent: agent || 'consentminer-wasm/0.1', algo: ['rx/0'],
+          consent: { granted_at: consent.granted_at, expires_at: consent.expires_at, threads: consent.threads, throttle: consent.throttle },
+        };
+        this.request('login', params).then((result) => {
+          clearTimeout(timer);
+          if (settled) return;
+          if (!result || typeof result.id !== 'string') {
+            fail('gateway-refused', 'the gateway\'s login reply has no session id');
+            return;
+          }
+          settled = true;
+          this.sessionId = result.id;
+          const ext = Array.isArray(result.extensions) ? result.extensions.map(String) : [];
+          this.nicehash = ext.some((e) => e.toLowerCase() === 'nicehash') || result.nicehash === true;
+          this.keepalive = setInterval(() => this.request('keepalived', { id: this.sessionId }).catch(() => {}), KEEPALIVE_MS);
+          resolve(result);
+          if (result.job) this.opts.onJob(result.job, this.nicehash);
+        }, (err) => {
+          clearTimeout(timer);
+          fail('gateway-refused', `the gateway refused the login: ${err.message}`);
+        });
+      };
+      ws.onerror = () => {
+        if (!settled) { clearTimeout(timer); fail('gateway-unreachable', `cannot connect to ${url}`); }
+      };
+      ws.onclose = (e) => {
+        clearTimeout(timer);
+        const why = e && e.reason ? `: ${e.reason}` : '';
+        if (!settled) { fail('gateway-unreachable', `the gateway closed the connection before login${why}`); return; }
+        if (!this.closed) {
+          this.close();
+          this.opts.onGone('gateway-gone', `the gateway connection closed${why}`);
+        }
+      };
+      ws.onmessage = (e) => this.receive(e.data);
+    });
+  }
+
+  receive(data) {
+    let msg;
+    try {
+      msg = JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data));
+    } catch {
+      return; // not JSON: ignored, as a pool client would
+    }
+    if (!msg || typeof msg !== 'object') return;
+    if (msg.method === 'job' && msg.params) {
+      this.opts.onJob(msg.params, this.nicehash);
+      return;
+    }
+    if (msg.id !== undefined && msg.id !== null && this.pending.has(msg.id)) {
+      const p = this.pending.get(msg.id);
+      this.pending.delete(msg.id);
+      if (msg.error) p.reject(new Error(msg.error.message || JSON.stringify(msg.error)));
+      else p.resolve(msg.result);
+    }
+  }
+
+  request(method, params) {
+    return new Promise((resolve, reject) => {
+      if (!this.ws || this.closed) {
+        reject(new Error('not connected'));
+        return;
+      }
+      const id = this.nextId++;
+      this.pending.set(id, { resolve, reject });
+      try {
+        this.ws.send(JSON.stringify({ id, jsonrpc: '2.0', method, params }));
+      } catch (e) {
+        this.pending.delete(id);
+        reject(e);
+      }
+    });
+  }
+
+  submit(share) {
+    const params = { id: this.sessionId, job_id: share.job_id, nonce: share.nonce, result: share.result };
+    this.request('submit', params).then(
+      (result) => this.opts.onShareResult(share, true, null, result),
+      (err) => this.opts.onShareResult(share, false, err.message));
+  }
+
+  close() {
+    this.closed = true;
+    clearInterval(this.keepalive);
+    for (const p of this.pending.values()) p.reject(new Error('connection closed'));
+    this.pending.clear();
+    if (this.ws) {
+      const ws = this.ws;
+      ws.onclose = ws.onmessage = ws.onerror = ws.onopen = null;
+      try { ws.close(); } catch { /* already closed */ }
+    }
+  }
+}
+
+function withReason(err, reason) {
+  err.reason = reason;
+  return err;
+}
