@@ -180,8 +180,12 @@ static int on_headers_complete(http_parser *p)
     r->is_upgrade = p->upgrade;
     if (r->state == GW_HTTP_MORE)
         r->state = GW_HTTP_DONE;
-    /* The head is all the gateway reads: stop here, whatever body may follow. */
-    http_parser_pause(p, 1);
+    /* The head is all the gateway reads: stop here, whatever body may follow. An upgrade
+     * is left to http-parser, which stops right after the head by itself and returns the
+     * exact count (a pause here would leave the head's last byte unconsumed, and it would
+     * reach the WebSocket layer as the start of a frame). */
+    if (!p->upgrade)
+        http_parser_pause(p, 1);
     return 0;
 }
 

@@ -6,6 +6,7 @@
  * they run out), and the send callback hands frames to the connection's writer, which
  * queues them on the socket. Nothing here touches a socket, so fuzz/ feeds it directly.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,9 @@ struct gw_ws {
     size_t in_len;
     int failed;        /* the writer failed or wslay reported an error */
     int in_recv;       /* inside wslay_event_recv: queue only, flush after it returns */
+    int close_pending; /* a close asked for while messages were still queued */
+    unsigned close_code;
+    char close_reason[124];
     int close_reported;
 };
 
@@ -66,7 +70,7 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
                    void *user_data)
 {
     gw_ws *ws = user_data;
-    if (wslay_event_get_close_sent(ctx))
+    if (ws->close_pending || wslay_event_get_close_sent(ctx))
         return; /* closing: what arrives now is not acted on */
     if (arg->opcode == WSLAY_TEXT_FRAME) {
         ws->cb.on_text(ws->ud, (const char *)arg->msg, arg->msg_length);
@@ -106,16 +110,31 @@ void gw_ws_free(gw_ws *ws)
     free(ws);
 }
 
+static int send_queued(gw_ws *ws)
+{
+    if (wslay_event_want_write(ws->ctx) && wslay_event_send(ws->ctx)) {
+        report_close(ws, WSLAY_CODE_ABNORMAL_CLOSURE, "write failed");
+        return 1;
+    }
+    return 0;
+}
+
+/* Sends what is queued. A close waits until the messages before it are out: wslay sends
+ * control frames ahead of queued messages and drops those still queued once its close
+ * is sent, which would lose the error reply that explains the close. The writer takes
+ * everything at once, so one send empties the message queue. */
 static int flush(gw_ws *ws)
 {
     if (ws->in_recv)
         return 0;
-    if (wslay_event_want_write(ws->ctx)) {
-        int rv = wslay_event_send(ws->ctx);
-        if (rv) {
-            report_close(ws, WSLAY_CODE_ABNORMAL_CLOSURE, "write failed");
-            return 1;
-        }
+    if (send_queued(ws))
+        return 1;
+    if (ws->close_pending && wslay_event_get_queued_msg_count(ws->ctx) == 0) {
+        ws->close_pending = 0;
+        if (!wslay_event_get_close_sent(ws->ctx))
+            wslay_event_queue_close(ws->ctx, (uint16_t)ws->close_code,
+                                    (const uint8_t *)ws->close_reason, strlen(ws->close_reason));
+        return send_queued(ws);
     }
     return 0;
 }
@@ -165,7 +184,7 @@ int gw_ws_feed(gw_ws *ws, const uint8_t *data, size_t len)
 
 int gw_ws_send_text(gw_ws *ws, const char *text, size_t len)
 {
-    if (ws->failed || wslay_event_get_close_sent(ws->ctx))
+    if (ws->failed || ws->close_pending || wslay_event_get_close_sent(ws->ctx))
         return -1;
     struct wslay_event_msg msg = {WSLAY_TEXT_FRAME, (const uint8_t *)text, len};
     if (wslay_event_queue_msg(ws->ctx, &msg))
@@ -175,17 +194,17 @@ int gw_ws_send_text(gw_ws *ws, const char *text, size_t len)
 
 void gw_ws_close(gw_ws *ws, unsigned code, const char *reason)
 {
-    if (ws->failed || wslay_event_get_close_sent(ws->ctx))
+    if (ws->failed || ws->close_pending || wslay_event_get_close_sent(ws->ctx))
         return;
-    size_t rl = reason ? strlen(reason) : 0;
-    if (rl > 123)
-        rl = 123; /* a control frame's payload is at most 125 bytes, 2 of them the code */
-    wslay_event_queue_close(ws->ctx, (uint16_t)code, (const uint8_t *)reason, rl);
+    /* A control frame's payload is at most 125 bytes, 2 of them the code. */
+    snprintf(ws->close_reason, sizeof ws->close_reason, "%s", reason ? reason : "");
+    ws->close_code = code;
+    ws->close_pending = 1;
     flush(ws);
 }
 
 int gw_ws_closing(const gw_ws *ws)
 {
-    return ws->failed || wslay_event_get_close_sent(ws->ctx) ||
+    return ws->failed || ws->close_pending || wslay_event_get_close_sent(ws->ctx) ||
            wslay_event_get_close_received(ws->ctx);
 }

@@ -1,0 +1,158 @@
+// End to end with real parts: monerod (regtest, started here) <- consentminer gateway
+// <- several test browsers that log in with consent and hash with RandomX.
+//
+//   node tests/gateway/e2e_daemon.mjs CONSENTMINER RX_MINER [--restart] [--log]
+//
+// Checks: logins with consent get work, logins without or with an expired record are
+// refused with the reason and closed; more browsers than --per-upstream open another
+// upstream (with different work); blocks are found, verified, submitted and accepted by
+// monerod; with --restart, monerod is killed mid-run and started again: browsers stay
+// connected, shares meanwhile are answered stale, work resumes, more blocks follow.
+// Finally every share a browser sent has exactly one answer, and the gateway's counts
+// by outcome equal what the browsers were told.
+import { TestMiner, consentRecord } from './lib/miner.mjs';
+import { Gateway, Monerod, TEST_WALLET, check, freePort, sleep, tempDir, waitFor }
+  from './lib/procs.mjs';
+
+const [cli, rxMiner] = process.argv.slice(2);
+const restart = process.argv.includes('--restart');
+const log = process.argv.includes('--log');
+if (!cli || !rxMiner) {
+  console.error('usage: e2e_daemon.mjs CONSENTMINER RX_MINER [--restart] [--log]');
+  process.exit(2);
+}
+
+const CLIENTS = 4;
+const PER_UPSTREAM = 2;
+// Low enough that a few light-mode hashers on a shared 2-core machine find blocks in
+// seconds; the browsers' own difficulty is lower still.
+const BLOCK_DIFFICULTY = 150;
+
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+
+async function main() {
+  const dir = tempDir('cm-gw-e2e-');
+  const monerod = new Monerod({ dataDir: dir, rpcPort: await freePort(), p2pPort: await freePort(),
+                                difficulty: BLOCK_DIFFICULTY, log });
+  await monerod.start();
+  const startHeight = await monerod.height();
+  console.log(`monerod regtest at ${monerod.url}, height ${startHeight}`);
+
+  const gw = new Gateway({ bin: cli, log, args: [
+    '--daemon', monerod.url, '--wallet', TEST_WALLET, '--start-diff', '8', '--min-diff', '4',
+    '--share-interval', '3', '--per-upstream', String(PER_UPSTREAM), '--verify-threads', '2',
+    '--submit-rate', '20', '--handshake-timeout', '30'] });
+  await gw.start();
+  console.log(`gateway at ${gw.wsUrl}`);
+
+  // Consent is required at login (DESIGN.md rule 8).
+  const noConsent = new TestMiner({ url: gw.wsUrl, rxMiner, consent: null, name: 'no-consent' });
+  const r1 = await noConsent.connect();
+  const c1 = await noConsent.waitClosed();
+  check(r1.error && r1.error.code === -10 && /no consent/.test(r1.error.message) && c1,
+        `login without consent refused (${r1.error && r1.error.message}) and closed (${c1 && c1.code})`);
+  const expired = new TestMiner({ url: gw.wsUrl, rxMiner, name: 'expired',
+                                  consent: consentRecord({ ageMs: 7200_000, lifeMs: 3600_000 }) });
+  const r2 = await expired.connect();
+  const c2 = await expired.waitClosed();
+  check(r2.error && r2.error.code === -11 && /expired/.test(r2.error.message) && c2,
+        `login with expired consent refused (${r2.error && r2.error.message}) and closed`);
+
+  const miners = [];
+  for (let i = 0; i < CLIENTS; i++) {
+    const m = new TestMiner({ url: gw.wsUrl, rxMiner, name: `m${i}`, chunk: 4,
+                              login: 'an-address-the-browser-would-like-paid' });
+    const r = await m.connect();
+    check(r.result && r.result.status === 'OK' && r.result.id,
+          `browser ${i} logged in (session ${r.result && r.result.id})`);
+    miners.push(m);
+  }
+  await waitFor('a job for every browser', () => miners.every((m) => m.job), 30000);
+  const st0 = await gw.stats();
+  check(st0.upstream.open === CLIENTS / PER_UPSTREAM,
+        `${CLIENTS} browsers at ${PER_UPSTREAM} per upstream use ${st0.upstream.open} upstream connections`);
+  // Same slot: same work except the browser's nonce byte. Other slot: other work.
+  const diffBytes = (a, b) => {
+    const x = Buffer.from(a, 'hex'), y = Buffer.from(b, 'hex');
+    let n = 0;
+    for (let i = 0; i < x.length; i++) n += x[i] !== y[i];
+    return n;
+  };
+  const blobs = miners.map((m) => m.job.blob);
+  const sameSlot = diffBytes(blobs[0], blobs[1]) === 1 || diffBytes(blobs[2], blobs[3]) === 1;
+  const otherSlot = diffBytes(blobs[0], blobs[2]) > 1 && diffBytes(blobs[1], blobs[3]) > 1;
+  check(sameSlot && otherSlot,
+        'browsers of one upstream differ only in their nonce byte; other upstream gives other work');
+
+  for (const m of miners) m.mine().catch((e) => { console.error(e); process.exit(1); });
+  // Two upstreams mine on two templates of the same height, so two blocks can be accepted
+  // at one height (one becomes an alternative block): wait for the chain to grow by two.
+  await waitFor('the chain to grow by two blocks', async () =>
+    (await monerod.height()) >= startHeight + 2, 240000, 1000);
+  const st1 = await gw.stats();
+  const h1 = await monerod.height();
+  check(st1.blocks.accepted >= h1 - startHeight,
+        `monerod height ${startHeight} -> ${h1} with ${st1.blocks.accepted} blocks accepted from the gateway`);
+  check(st1.hashrate.verified_60s > 0, `verified hash rate ${st1.hashrate.verified_60s.toFixed(1)} H/s`);
+
+  if (restart) {
+    console.log('killing monerod (SIGKILL)');
+    await monerod.kill('SIGKILL');
+    await waitFor('the gateway to see upstream down', async () => (await gw.stats()).upstream.up === 0,
+                  30000);
+    const staleBefore = (await gw.stats()).shares.stale;
+    await sleep(8000);
+    check(miners.every((m) => !m.closed), 'browsers stay connected while upstream is down');
+    const stDown = await gw.stats();
+    check(stDown.shares.stale > staleBefore,
+          `shares found while upstream is down are answered stale (${stDown.shares.stale - staleBefore})`);
+    const jobsBefore = miners.map((m) => m.jobs);
+    const blocksBefore = stDown.blocks.accepted;
+    console.log('restarting monerod');
+    await monerod.start();
+    const hRestart = await monerod.height();
+    await waitFor('upstream back', async () => (await gw.stats()).upstream.up === st0.upstream.open,
+                  60000);
+    await waitFor('new jobs for every browser', () => miners.every((m, i) => m.jobs > jobsBefore[i]),
+                  60000);
+    check(true, 'every browser got a new job after upstream returned');
+    await waitFor('a block after the restart', async () => (await gw.stats()).blocks.accepted > blocksBefore,
+                  240000, 1000);
+    check((await monerod.height()) > hRestart, 'monerod accepts blocks again after its restart');
+  }
+
+  // Every submit answered; counts agree between browsers and the gateway.
+  const left = await Promise.all(miners.map((m) => m.drain()));
+  check(left.every((n) => n === 0), `every submitted share got an answer (waiting: ${left})`);
+  const st = await gw.stats();
+  const outcomes = ['accepted', 'invalid', 'low_difficulty', 'bad_nonce', 'duplicate', 'stale',
+                    'rejected', 'rate_limited', 'busy'];
+  const sumOutcomes = sum(outcomes.map((o) => st.shares[o]));
+  check(st.shares.pending === 0 && st.shares.received === sumOutcomes,
+        `gateway: ${st.shares.received} received = ${sumOutcomes} by outcome, 0 pending`);
+  const submitted = sum(miners.map((m) => m.submitted));
+  check(submitted === st.shares.received, `browsers sent ${submitted} shares, gateway received ${st.shares.received}`);
+  const accepted = sum(miners.map((m) => m.accepted));
+  check(accepted === st.shares.accepted, `browsers were told ${accepted} accepted, gateway counts ${st.shares.accepted}`);
+  const stale = sum(miners.map((m) => m.errors[-101] || 0));
+  check(stale === st.shares.stale, `browsers were told ${stale} stale, gateway counts ${st.shares.stale}`);
+  check(st.shares.invalid === 0 && st.shares.low_difficulty === 0,
+        'honest browsers have no invalid share');
+  check(st.blocks.accepted + st.blocks.rejected === st.blocks.submitted,
+        `blocks: ${st.blocks.submitted} submitted = ${st.blocks.accepted} accepted + ${st.blocks.rejected} rejected or stale`);
+  const metrics = await gw.metrics();
+  check(metrics.includes(`consentminer_gateway_blocks_total{result="accepted"} ${st.blocks.accepted}`),
+        '/metrics reports the blocks accepted');
+  console.log(`summary: ${JSON.stringify({ shares: st.shares, blocks: st.blocks,
+    hashrate: st.hashrate, verification: st.verification })}`);
+
+  for (const m of miners) m.close();
+  const ex = await gw.stop();
+  check(ex.code === 0, `gateway stops cleanly on SIGTERM (exit ${ex.code}${ex.sig ? ' ' + ex.sig : ''})`);
+  await monerod.kill('SIGTERM');
+}
+
+main().then(() => process.exit(process.exitCode || 0), (e) => {
+  console.error(e);
+  process.exit(1);
+});
