@@ -49,14 +49,6 @@ export function parseDuration(text) {
 const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
 const fill = (text, vars) => text.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ''));
 
-// The runtime's event details are read leniently (a bare number or a named field), so the
-// panel does not depend on one spelling of docs/architecture.md's event payloads.
-function pickNumber(detail, keys) {
-  if (typeof detail === 'number') return detail;
-  for (const k of keys) if (detail && typeof detail[k] === 'number') return detail[k];
-  return NaN;
-}
-
 function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -335,7 +327,7 @@ export class ConsentMiner extends HTMLElement {
     const run = ++this.#run;
     const consent = { ...this.#consent };
     this.#phase = 'loading';
-    this.#error = '';
+    this.#error = this.#warning = this.#runtimeState = '';
     this.#stats = { cpu: NaN, hashrate: NaN, shares: 0 };
     this.#render();
     this.#armExpiry(consent.expires_at);
@@ -396,29 +388,46 @@ export class ConsentMiner extends HTMLElement {
   }
   #unlock = () => {};
 
+  // Event details as wasm/js/miner.mjs documents them: hashrate { hashrate }, cpu
+  // { fraction } (each thread's measured busy time, 0..1), share (a hash the worker found),
+  // share-result { accepted, error } (the gateway's verdict), state { state }, error
+  // { reason, message, fatal }.
   #listen(miner) {
-    const on = (type, fn) => miner.addEventListener(type, fn);
-    on('hashrate', (e) => {
-      this.#stats.hashrate = pickNumber(e.detail, ['hashrate', 'rate', 'hs', 'h10s', 'value']);
+    const on = (type, fn) => miner.addEventListener(type, (e) => { if (this.#miner === miner) fn(e.detail || {}); });
+    on('hashrate', (d) => {
+      this.#stats.hashrate = Number(d.hashrate);
       this.#paintStats();
-      this.#emit('hashrate', e.detail);
+      this.#emit('hashrate', d);
     });
-    on('cpu', (e) => {
-      // Busy fraction of each worker thread, measured by the workers (rule 5), not the
-      // throttle setting. A number above 1 is taken as a percentage.
-      let v = pickNumber(e.detail, ['fraction', 'busy', 'busyFraction', 'value']);
-      if (Number.isNaN(v)) v = pickNumber(e.detail, ['percent']) / 100;
-      else if (v > 1.0001) v /= 100;
-      this.#stats.cpu = v;
+    on('cpu', (d) => {
+      // Measured by the workers (rule 5), not the throttle setting.
+      this.#stats.cpu = Number(d.fraction);
       this.#paintStats();
     });
-    on('share', (e) => { this.#stats.shares++; this.#paintStats(); this.#emit('share', e.detail); });
-    on('error', (e) => this.#fail(e.detail));
-    on('state', (e) => {
-      const s = typeof e.detail === 'string' ? e.detail : e.detail?.state;
-      if (s === 'stopped' && this.#phase !== 'stopped' && this.#miner === miner) this.#stopMining('runtime');
+    // The panel counts shares the gateway verified, and the site hears of each verdict.
+    on('share-result', (d) => {
+      if (d.accepted) this.#stats.shares++;
+      this.#paintStats();
+      this.#emit('share', d);
+    });
+    on('state', (d) => {
+      this.#runtimeState = d.state;
+      if (d.state === 'stopped' && this.#phase !== 'stopped') this.#stopMining('runtime');
+      else this.#paintStatus();
+    });
+    on('error', (d) => {
+      if (d.fatal === false) {
+        this.#warning = String(d.message || d.reason);
+        this.#paintStatus();
+        this.#emit('error', { reason: d.reason, message: this.#warning, fatal: false });
+      } else if (d.reason === 'consent-expired' && (this.#restore(), this.#phase === 'stopped')) {
+        // The runtime saw the yes expire (it keeps its own timer): ask again, as at expiry.
+        this.#emit('error', { reason: d.reason, message: d.message, fatal: true });
+      } else this.#fail(d);
     });
   }
+  #runtimeState = '';
+  #warning = '';
 
   // Pause reasons are watched only while mining: visibility always, battery and CPU
   // pressure where the browser reports them (Battery Status API, Compute Pressure API).
@@ -511,7 +520,7 @@ export class ConsentMiner extends HTMLElement {
     this.#phase = 'stopped';
     this.#error = message;
     this.#render();
-    this.#emit('error', { reason: err?.reason || 'runtime', message });
+    this.#emit('error', { reason: err?.reason || 'runtime', message, fatal: true });
   }
 
   #emit(type, detail) {
@@ -606,7 +615,9 @@ export class ConsentMiner extends HTMLElement {
     else if (this.#phase === 'waiting') text = t.waiting;
     else if (this.#phase === 'stopped') text = t.stopped;
     else if (this.#reasons.size) text = fill(t.pausedBecause, { reasons: [...this.#reasons].map((r) => t['reason_' + r]).join(t.reasonJoin) });
+    else if (this.#runtimeState === 'starting' || this.#runtimeState === 'initializing') text = t.preparing;
     else text = t.running;
+    if (this.#warning && !this.#error) text += ' ' + fill(t.warning, { message: this.#warning });
     el.textContent = text;
     el.dataset.state = this.state;
   }

@@ -31,6 +31,7 @@ export const en = {
   panelTitle: 'Mining Monero for {site}',
   loading: 'Starting: loading the miner…',
   waiting: 'Waiting: mining already runs in another tab of this site.',
+  preparing: 'Preparing: building the RandomX data in memory (a few seconds)…',
   running: 'Mining. You can stop at any time.',
   stopped: 'Stopped. Nothing is running.',
   pausedBecause: 'Paused: {reasons}.',
@@ -42,7 +43,7 @@ export const en = {
   cpuValue: '{pct}% per thread',
   hashrateLabel: 'Hash rate',
   hashrateValue: '{rate} H/s',
-  sharesLabel: 'Shares found',
+  sharesLabel: 'Shares accepted',
   throttleLabel: 'CPU limit per thread',
   threadsLabel: 'Threads',
   stop: 'Stop mining',
@@ -50,6 +51,7 @@ export const en = {
   revoke: 'Withdraw consent',
   until: 'Consent remembered until {date}.',
   error: 'Error: {message}',
+  warning: '(Note: {message})',
   duration: (ms) => {
     const h = Math.round(ms / 3600e3);
     if (ms < 3600e3) { const m = Math.max(1, Math.round(ms / 60e3)); return m === 1 ? '1 minute' : `${m} minutes`; }
@@ -82,6 +84,7 @@ export const ja = {
   panelTitle: '{site} のために Monero をマイニング中',
   loading: '開始中：マイナーを読み込んでいます…',
   waiting: '待機中：このサイトの別のタブでマイニングが動いています。',
+  preparing: '準備中：RandomX のデータをメモリ上に作成しています（数秒かかります）…',
   running: 'マイニング中です。いつでも停止できます。',
   stopped: '停止しました。何も動いていません。',
   pausedBecause: '一時停止中：{reasons}。',
@@ -93,7 +96,7 @@ export const ja = {
   cpuValue: '1 スレッドあたり {pct}%',
   hashrateLabel: 'ハッシュレート',
   hashrateValue: '{rate} H/s',
-  sharesLabel: '見つけたシェア',
+  sharesLabel: '承認されたシェア',
   throttleLabel: '1 スレッドあたりの CPU 上限',
   threadsLabel: 'スレッド数',
   stop: 'マイニングを停止',
@@ -101,6 +104,7 @@ export const ja = {
   revoke: '同意を取り消す',
   until: '同意は {date} まで記憶されます。',
   error: 'エラー：{message}',
+  warning: '（注意：{message}）',
   duration: (ms) => {
     const h = Math.round(ms / 3600e3);
     if (ms < 3600e3) return `${Math.max(1, Math.round(ms / 60e3))}分間`;
