@@ -26,6 +26,7 @@
 #include "platform.h"
 #include "stratum_client.h"
 #include "terminal_consent.h"
+#include "tls.h"
 #include "workers.h"
 
 #define MAX_POOLS 16
@@ -115,6 +116,7 @@ static void usage(FILE *out)
             "  --tls-fingerprint HEX   trust exactly the certificate whose SHA-256 (of its DER\n"
             "                          bytes) is HEX (64 hex digits, colons allowed), e.g. a\n"
             "                          pool's self-signed one; anything else is refused\n"
+            "                          (implies --tls)\n"
             "  --keepalive SEC         send keepalived after SEC idle seconds (default 60)\n"
             "  --failback SEC          while on a failover pool, try the first one again every\n"
             "                          SEC seconds (default 60)\n"
@@ -466,6 +468,12 @@ int cm_cmd_mine(int argc, char **argv)
         user = wallet;
     if (!daemon_mode && (user == NULL || !*user)) {
         fprintf(stderr, "consentminer mine: pool mining needs -u WALLET (the pool login)\n");
+        return 2;
+    }
+    uint8_t pin[32];
+    if (fingerprint && cm_tls_parse_fingerprint(fingerprint, pin) != 0) {
+        fprintf(stderr, "consentminer mine: --tls-fingerprint '%s' is not a SHA-256 "
+                        "(64 hex digits, colons allowed)\n", fingerprint);
         return 2;
     }
     if (daemon_mode && (tls || fingerprint)) {

@@ -40,7 +40,10 @@ typedef struct dsubmit {
     char prev_hash[65];
     char *body;  /* the submit_block request, kept to retry */
     size_t body_len;
-    int waiting; /* monerod was unreachable: retry on its return */
+    /* 0: sent or being sent; 1: monerod was unreachable, retry on its return; 2: to be
+     * answered locally on the next timer turn; 3: held while another block on the same
+     * parent is in flight (two children of one parent: the second is an orphan at best). */
+    int waiting;
 } dsubmit;
 
 typedef struct monerod {
@@ -59,6 +62,7 @@ typedef struct monerod {
     int newest;           /* index into kept, -1 before the first template */
     uint64_t job_counter;
     char top_hash[65];    /* chain top as last seen by a poll */
+    char accepted_parent[65]; /* parent of the last block monerod accepted from us */
     uint64_t top_height;  /* height of the next block as last seen */
     uint64_t last_template_ms;
     cm_http_req *poll_req;
@@ -303,6 +307,33 @@ static void submit_done(monerod *d, dsubmit *s, cm_submit_outcome o, const char 
 
 static void send_submit(dsubmit *s);
 
+/* A block on `parent` was answered: the ones held behind it are orphans if it was
+ * accepted; otherwise the first of them goes out now. */
+static void release_held(monerod *d, const char *parent, int accepted)
+{
+    for (dsubmit *s = d->submits, *next; s; s = next) {
+        next = s->next;
+        if (s->waiting != 3 || strcmp(s->prev_hash, parent) != 0)
+            continue;
+        if (accepted) {
+            submit_done(d, s, CM_SUBMIT_STALE,
+                        "another block on the same parent was accepted first; this one would "
+                        "be an orphan");
+        } else {
+            send_submit(s);
+            return;
+        }
+    }
+}
+
+static int parent_in_flight(const monerod *d, const dsubmit *self, const char *parent)
+{
+    for (const dsubmit *s = d->submits; s; s = s->next)
+        if (s != self && (s->waiting == 0 || s->waiting == 1) && strcmp(s->prev_hash, parent) == 0)
+            return 1;
+    return 0;
+}
+
 static void on_submitted(void *ud, int status, const char *body, size_t len, const char *error)
 {
     dsubmit *s = ud;
@@ -326,9 +357,13 @@ static void on_submitted(void *ud, int status, const char *body, size_t len, con
     char why[300];
     json_t *r = rpc_result(body, len, &root, why, sizeof why);
     const char *st = r ? json_string_value(json_object_get(r, "status")) : NULL;
+    char parent[65];
+    snprintf(parent, sizeof parent, "%s", s->prev_hash);
     if (r != NULL && st != NULL && strcmp(st, "OK") == 0) {
         logf_(d, "monerod accepted block at height %" PRIu64 " (job %s)", s->height, s->job_id);
+        snprintf(d->accepted_parent, sizeof d->accepted_parent, "%s", parent);
         submit_done(d, s, CM_SUBMIT_ACCEPTED, NULL);
+        release_held(d, parent, 1);
         request_template(d); /* the chain moved: build on our block at once */
     } else {
         char reason[360];
@@ -337,6 +372,7 @@ static void on_submitted(void *ud, int status, const char *body, size_t len, con
         else
             snprintf(reason, sizeof reason, "monerod answered status '%s'", st ? st : "none");
         submit_done(d, s, CM_SUBMIT_REJECTED, reason);
+        release_held(d, parent, 0);
         request_template(d);
     }
     json_decref(root);
@@ -357,10 +393,11 @@ static void retry_waiting(monerod *d)
 {
     for (dsubmit *s = d->submits, *next; s; s = next) {
         next = s->next;
-        if (s->waiting != 1)
+        if (s->waiting != 1 && s->waiting != 3)
             continue;
         if (strcmp(s->prev_hash, d->top_hash) == 0) {
-            send_submit(s);
+            if (s->waiting == 1)
+                send_submit(s);
         } else {
             char reason[200];
             snprintf(reason, sizeof reason,
@@ -393,6 +430,7 @@ static int daemon_submit(cm_upstream *u, const char *job_id, uint32_t nonce,
             t = &d->kept[i];
     /* Answers are always asynchronous: a zero-delay poll delivers the early ones. */
     if (t == NULL || strcmp(t->prev_hash, d->top_hash) != 0 ||
+        strcmp(t->prev_hash, d->accepted_parent) == 0 ||
         !cm_hash_meets_difficulty(hash, t->difficulty)) {
         s->waiting = 2; /* answered on the next timer turn */
         uv_timer_start(&d->timer, on_timer, 0, d->poll_ms);
@@ -424,7 +462,10 @@ static int daemon_submit(cm_upstream *u, const char *job_id, uint32_t nonce,
         return CM_E_NOMEM;
     }
     s->body_len = strlen(s->body);
-    send_submit(s);
+    if (parent_in_flight(d, s, s->prev_hash))
+        s->waiting = 3;
+    else
+        send_submit(s);
     return 0;
 }
 
@@ -443,6 +484,10 @@ static void answer_local(monerod *d)
         if (t == NULL) {
             snprintf(reason, sizeof reason, "job %s is not a block template still held", s->job_id);
             submit_done(d, s, CM_SUBMIT_STALE, reason);
+        } else if (strcmp(t->prev_hash, d->accepted_parent) == 0) {
+            submit_done(d, s, CM_SUBMIT_STALE,
+                        "another block on the same parent was accepted first; this one would "
+                        "be an orphan");
         } else if (strcmp(t->prev_hash, d->top_hash) != 0) {
             snprintf(reason, sizeof reason,
                      "template for height %" PRIu64 " is stale: the chain moved on",

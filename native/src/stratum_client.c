@@ -976,8 +976,10 @@ cm_upstream *cm_upstream_pool_new(uv_loop_t *loop, const cm_pool_config *cfg,
         cm_error_set(err, CM_E_NOMEM, "out of memory");
         return NULL;
     }
+    /* A pin means TLS: a pinned pool reached in the clear would be trusted by nothing. */
+    int tls = cfg->tls || cfg->tls_fingerprint != NULL;
     for (size_t i = 0; i < cfg->url_count; i++) {
-        if (parse_url(cfg->urls[i], cfg->tls, &st->urls[i], err) != 0) {
+        if (parse_url(cfg->urls[i], tls, &st->urls[i], err) != 0) {
             stratum_free(st);
             return NULL;
         }

@@ -37,7 +37,8 @@ typedef struct cm_pool_config {
     const char *agent;   /* NULL: "consentminer/<version>" */
     int tls;             /* 1: TLS for every entry */
     /* SHA-256 of the server certificate (DER), 64 hex characters (colons allowed), or
-     * NULL to verify against ca_file. With a pin, the pin alone decides. */
+     * NULL to verify against ca_file. With a pin, the pin alone decides, and every entry
+     * uses TLS. */
     const char *tls_fingerprint;
     const char *ca_file; /* NULL: /etc/ssl/certs/ca-certificates.crt */
     uint32_t backoff_min_ms;    /* 0: 1000 */
