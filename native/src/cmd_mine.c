@@ -69,6 +69,8 @@ typedef struct miner {
     cm_job job;
     uint64_t difficulty;
     uint64_t hashes_seen;
+    double steady_t0, steady_t1;  /* first sample after initialisation, last sample */
+    uint64_t steady_h0, steady_h1;
     double start_mono, cpu_mark, wall_mark;
     int progress_step;
     int stopping;
@@ -289,8 +291,21 @@ static void worker_event(void *ud, const char *message)
 static void sample_hashes(miner *m)
 {
     uint64_t h = cm_workers_hashes(m->workers);
-    cm_stats_add_hashes(m->stats, (int64_t)cm_mono_ms(), h - m->hashes_seen);
+    double now = cm_mono_ms();
+    cm_stats_add_hashes(m->stats, (int64_t)now, h - m->hashes_seen);
     m->hashes_seen = h;
+    if (m->steady_t0 == 0) {
+        /* The steady rate counts from the first sample after initialisation, counter and
+         * clock read together, as `consentminer bench` does: comparable to it. */
+        cm_workers_info info;
+        cm_workers_info_get(m->workers, &info);
+        if (info.ready) {
+            m->steady_t0 = now;
+            m->steady_h0 = h;
+        }
+    }
+    m->steady_t1 = now;
+    m->steady_h1 = h;
 }
 
 static void on_sample(uv_timer_t *t)
@@ -341,12 +356,17 @@ static void stop(miner *m, const char *why)
     if (m->stopping)
         return;
     m->stopping = 1;
+    sample_hashes(m); /* the steady rate ends here, before the stop itself */
     /* Consent first: core refuses the next hash even before the threads are joined. */
     cm_consent_revoke(m->consent);
     double t0 = cm_mono_ms();
     cm_workers_stop(m->workers);
     say("%s: hashing stopped in %.0f ms", why, cm_mono_ms() - t0);
-    sample_hashes(m);
+    double t1 = m->steady_t1;
+    uint64_t h1 = m->steady_h1;
+    sample_hashes(m); /* counts the last hashes in the totals */
+    m->steady_t1 = t1;
+    m->steady_h1 = h1;
     drain_shares(m); /* shares found before the stop are still sent or accounted for */
     cm_upstream_close(m->up); /* answers what is still owed (stale) */
     m->up = NULL;
@@ -371,6 +391,10 @@ static void final_report(miner *m)
         hashes, secs, secs > 0 ? (double)hashes / secs : 0, cm_process_cpu_ms() / 1000.0,
         m->daemon_mode ? "blocks" : "shares", cm_stats_shares(m->stats, CM_SHARE_ACCEPTED),
         cm_stats_shares(m->stats, CM_SHARE_REJECTED), cm_stats_shares(m->stats, CM_SHARE_STALE));
+    double steady = (m->steady_t1 - m->steady_t0) / 1000.0;
+    if (m->steady_t0 > 0 && steady > 0)
+        say("steady rate: %.2f H/s over %.1f s of hashing after initialisation",
+            (double)(m->steady_h1 - m->steady_h0) / steady, steady);
 }
 
 /* ---- the command ---- */

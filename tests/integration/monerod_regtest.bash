@@ -1,6 +1,7 @@
 # Shared by tests/integration/*.sh: a throwaway monerod in regtest on loopback ports, and
 # `consentminer mine` solo-mining against it. Source it; call start_monerod, then
 # mine_until, then check the log. Everything started is killed on exit (trap).
+# Safe under `set -e` (bench/mine-vs-bench.sh sources it too).
 
 # The Monero project's donation address: a valid mainnet address, which regtest accepts
 # (DESIGN.md, Monero test facts), so no wallet has to be generated.
@@ -29,7 +30,7 @@ free_port() {
 
 rpc_height() {
     curl -s --max-time 5 -X POST "http://127.0.0.1:$RPC_PORT/get_height" -d '{}' |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)["height"])' 2>/dev/null
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["height"])' 2>/dev/null || true
 }
 
 # start_monerod DIFFICULTY [ENV=VALUE ...]
