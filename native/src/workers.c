@@ -78,6 +78,21 @@ static void event(cm_workers *w, const char *fmt, const char *arg)
     w->cfg.on_event(w->cfg.ud, msg);
 }
 
+/* Sizes of what RandomX allocates (RandomX spec: 256 MiB cache, 2080 MiB dataset, 2 MiB
+ * scratchpad per VM). */
+#define CM_CACHE_BYTES (256ull << 20)
+#define CM_DATASET_BYTES (2080ull << 20)
+#define CM_SCRATCHPAD_BYTES (2ull << 20)
+
+/* CM_RX_LARGE_PAGES only when reserved huge pages for `bytes` are free right now: librandomx
+ * 1.1.10 leaks its cache object when a large-page allocation fails (seen under
+ * LeakSanitizer), and a doomed attempt is wasted time anyway. Transparent huge pages are
+ * advised separately, whatever this says. */
+static unsigned reserved_pages_for(const cm_workers *w, uint64_t bytes)
+{
+    return w->cfg.large_pages && cm_huge_pages_free_bytes() >= bytes ? CM_RX_LARGE_PAGES : 0;
+}
+
 static int64_t clock_cb(void *ud)
 {
     (void)ud;
@@ -147,7 +162,7 @@ static void worker_main(void *arg)
 
         int rc = CM_OK;
         cm_rx_dataset *ds = use_fast ? w->dataset : NULL;
-        unsigned lp = w->cfg.large_pages ? CM_RX_LARGE_PAGES : 0;
+        unsigned lp = reserved_pages_for(w, CM_SCRATCHPAD_BYTES);
         if (!k->hasher)
             rc = cm_hasher_new(lp, w->cache, ds, &k->hasher, &err);
         else if (cm_hasher_is_fast(k->hasher) != use_fast)
@@ -352,13 +367,13 @@ int cm_workers_new(const cm_workers_config *cfg, cm_workers **out, cm_error *err
     w->start_ms = cm_mono_ms();
     uv_mutex_init(&w->mu);
     uv_cond_init(&w->cv);
-    unsigned lp = cfg->large_pages ? CM_RX_LARGE_PAGES : 0;
+    unsigned lp = reserved_pages_for(w, CM_CACHE_BYTES);
     int rc = cm_rx_cache_new(lp, &w->cache, err);
     if (rc)
         goto fail;
     w->info.cache_large_pages = cm_rx_cache_large_pages(w->cache);
     if (cfg->mode == CM_MODE_FAST) {
-        rc = cm_rx_dataset_new(lp, &w->dataset, err);
+        rc = cm_rx_dataset_new(reserved_pages_for(w, CM_DATASET_BYTES), &w->dataset, err);
         if (rc) {
             event(w, "fast mode unavailable (%s); hashing in light mode", err->message);
             w->dataset = NULL;
