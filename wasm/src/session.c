@@ -107,12 +107,14 @@ EMSCRIPTEN_KEEPALIVE int cm_wasm_memory_check(double bytes)
 {
     if (!(bytes > 0) || bytes > 4294967295.0)
         return cm_wasm_fail(CM_E_INVAL, "memory check size out of range");
-    void *p = malloc((size_t)bytes);
+    /* volatile: a malloc whose result is only freed may be removed by the compiler,
+     * and then the memory would not really be grown (or found missing) here. */
+    void *volatile p = malloc((size_t)bytes);
     if (!p) {
         char msg[CM_ERROR_MESSAGE_MAX];
         snprintf(msg, sizeof msg,
-                 "not enough memory: RandomX light mode needs %.0f MiB more than this "
-                 "WebAssembly memory can grow to",
+                 "not enough memory: this WebAssembly memory cannot grow by %.0f MiB "
+                 "(RandomX light mode needs 264 MiB for its cache and VM)",
                  bytes / (1024 * 1024));
         return cm_wasm_fail(CM_E_NOMEM, msg);
     }

@@ -1,0 +1,250 @@
+// consentminer tests — the JS runtime (wasm/js/miner.mjs) in node, with worker_threads,
+// against a stand-in gateway. Run by tests/wasm/run.sh (node --test).
+//
+// RandomX light mode in wasm hashes a few times a second and needs a second or more to
+// build each worker's cache, so these tests use easy targets (every hash is a share) and
+// short waits.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { WebSocket } from 'ws';
+
+import { compileWasm } from '../../wasm/js/env.mjs';
+import { fromHex, instantiate, toHex } from '../../wasm/js/instance.mjs';
+import { createMiner } from '../../wasm/js/miner.mjs';
+import { startFakeGateway, testJob } from './fake-gateway.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const buildDir = process.env.CM_WASM_BUILD || path.join(here, '..', '..', 'build', 'wasm');
+const wasmUrl = pathToFileURL(path.join(buildDir, 'consentminer.wasm')).href;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function consent({ threads = 1, throttle = 100, ms = 60 * 60 * 1000 } = {}) {
+  const now = Date.now();
+  return { granted_at: now, expires_at: now + ms, threads, throttle };
+}
+
+function record(miner) {
+  const seen = { state: [], error: [], share: [], 'share-result': [], cpu: [], hashrate: [] };
+  for (const type of Object.keys(seen)) miner.addEventListener(type, (e) => seen[type].push(e.detail));
+  return seen;
+}
+
+async function until(pred, ms, what) {
+  const t0 = Date.now();
+  while (!pred()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+// Process CPU time (all threads) per wall millisecond over `ms`.
+async function cpuFraction(ms) {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await sleep(ms);
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000 / (performance.now() - t0);
+}
+
+// An independent wasm instance to recompute shares' hashes.
+let verifier = null;
+async function verify(job, share) {
+  if (!verifier) {
+    verifier = await instantiate(pathToFileURL(path.join(buildDir, 'consentminer.mjs')).href, await compileWasm(wasmUrl));
+    verifier.consent(consent());
+  }
+  verifier.setSeed(fromHex(job.seed_hash));
+  const blob = fromHex(job.blob);
+  blob.set(fromHex(share.nonce), 39);
+  return toHex(verifier.hash(blob));
+}
+
+describe('consent comes first', () => {
+  test('nothing is compiled, started or connected without a valid consent', async () => {
+    let compiles = 0;
+    let sockets = 0;
+    const origCompile = WebAssembly.compile;
+    WebAssembly.compile = (...a) => { compiles++; return origCompile(...a); };
+    class CountingWebSocket extends WebSocket {
+      constructor(...a) { sockets++; super(...a); }
+    }
+    try {
+      const now = Date.now();
+      const cases = [
+        [undefined, 'no-consent'],
+        [null, 'no-consent'],
+        [{ granted_at: now - 7200e3, expires_at: now - 3600e3, threads: 1, throttle: 50 }, 'consent-expired'],
+        [{ granted_at: now, expires_at: now + 3600e3, threads: 0, throttle: 50 }, 'consent-invalid'],
+        [{ granted_at: now, expires_at: now + 3600e3, threads: 1, throttle: 101 }, 'consent-invalid'],
+        [{ granted_at: now, expires_at: now + 31 * 86400e3, threads: 1, throttle: 50 }, 'consent-invalid'],
+        [{ granted_at: now + 3600e3, expires_at: now + 7200e3, threads: 1, throttle: 50 }, 'consent-invalid'],
+        [{ granted_at: String(now), expires_at: now + 3600e3, threads: 1, throttle: 50 }, 'consent-invalid'],
+      ];
+      for (const [c, reason] of cases) {
+        const miner = createMiner({ gateway: 'ws://127.0.0.1:9/ws', WebSocket: CountingWebSocket, wasmUrl });
+        const seen = record(miner);
+        await assert.rejects(miner.start(c), (e) => e.reason === reason, `consent ${JSON.stringify(c)}`);
+        assert.equal(seen.error[0].reason, reason);
+        assert.equal(miner.info().workers, 0);
+      }
+      assert.equal(compiles, 0, 'no wasm compiled');
+      assert.equal(sockets, 0, 'no WebSocket opened');
+    } finally {
+      WebAssembly.compile = origCompile;
+    }
+  });
+
+  test('core refuses to hash without consent, and a failed allocation is an error', async () => {
+    const inst = await instantiate(pathToFileURL(path.join(buildDir, 'consentminer.mjs')).href, await compileWasm(wasmUrl));
+    assert.throws(() => inst.setSeed(new Uint8Array(32)), (e) => e.name === 'CM_E_NO_CONSENT');
+    const c = consent();
+    inst.consent(c);
+    // More than the 2 GiB this build may grow to: malloc says no, nothing aborts.
+    assert.throws(() => inst.check(inst.M._cm_wasm_memory_check(3.5 * 2 ** 30)), (e) => e.name === 'CM_E_NOMEM' && /not enough memory/.test(e.message));
+    inst.revoke();
+    assert.throws(() => inst.setSeed(new Uint8Array(32)), (e) => e.name === 'CM_E_CONSENT_REVOKED');
+  });
+});
+
+describe('mining through a gateway', () => {
+  let gw;
+  const job = testJob({ nonceByte: 0x7b });
+  before(async () => { gw = await startFakeGateway({ job, nicehash: true }); });
+  after(async () => { await gw.close(); });
+
+  test('logs in with the consent, finds shares the gateway can verify, stops at once', async () => {
+    const miner = createMiner({ gateway: gw.url, WebSocket, wasmUrl, shared: 'never', statsIntervalMs: 250 });
+    const seen = record(miner);
+    const c = consent({ threads: 1, throttle: 100 });
+    await miner.start(c);
+    assert.deepEqual(gw.logins[0].consent, c, 'login carries the consent record');
+    await gw.until(() => gw.submits.length >= 2, 60000);
+    for (const s of gw.submits.slice(0, 2)) {
+      assert.equal(s.id, 'session-1');
+      assert.equal(s.job_id, 'j1');
+      assert.match(s.nonce, /^[0-9a-f]{6}7b$/, 'NiceHash: the gateway\'s nonce byte is kept');
+      assert.equal(s.result, await verify(job, s), 'the share hash is RandomX of the blob with that nonce');
+    }
+    await until(() => seen['share-result'].length >= 1, 10000, 'a share verdict');
+    assert.equal(seen['share-result'][0].accepted, true);
+    assert.ok(seen.share.length >= 2);
+    await until(() => seen.hashrate.some((h) => h.hashrate > 0), 10000, 'a hash rate');
+    await until(() => seen.cpu.some((x) => x.fraction > 0.5), 10000, 'measured CPU');
+    assert.ok(seen.state.some((s) => s.state === 'mining'));
+
+    miner.stop();
+    await sleep(100);
+    const idle = await cpuFraction(500);
+    assert.ok(idle < 0.1, `after stop, process CPU is ${idle.toFixed(3)} of a core`);
+    assert.equal(miner.state, 'stopped');
+    assert.deepEqual(seen.error, []);
+  });
+
+  test('a bad job is an error event and mining goes on; a dropped gateway stops mining', async () => {
+    const miner = createMiner({ gateway: gw.url, WebSocket, wasmUrl, shared: 'never' });
+    const seen = record(miner);
+    const before = gw.submits.length;
+    await miner.start(consent());
+    gw.pushJob({ ...testJob({ jobId: 'bad' }), blob: '0000' });
+    await until(() => seen.error.length > 0, 30000, 'an error event');
+    assert.equal(seen.error[0].reason, 'bad-job');
+    assert.equal(seen.error[0].fatal, false);
+    assert.match(seen.error[0].message, /blob/);
+    await gw.until(() => gw.submits.length > before, 60000);
+    gw.dropAll();
+    await until(() => miner.state === 'stopped', 10000, 'stopped');
+    assert.ok(seen.error.some((e) => e.reason === 'gateway-gone' && e.fatal));
+  });
+
+  test('pause holds the workers idle; resume goes on', async () => {
+    const miner = createMiner({ gateway: gw.url, WebSocket, wasmUrl, shared: 'never', statsIntervalMs: 250 });
+    const seen = record(miner);
+    await miner.start(consent());
+    await miner.ready();
+    miner.pause('hidden');
+    assert.equal(miner.state, 'paused');
+    await sleep(2000); // the hash under way finishes
+    const h0 = miner.totals().hashes;
+    const busy = await cpuFraction(1500);
+    assert.equal(miner.totals().hashes, h0, 'no hash while paused');
+    assert.ok(busy < 0.1, `paused, process CPU is ${busy.toFixed(3)} of a core`);
+    miner.resume();
+    await until(() => miner.totals().hashes > h0, 20000, 'hashing after resume');
+    assert.deepEqual(seen.state.filter((s) => s.state === 'paused').map((s) => s.reason), ['hidden']);
+    miner.stop();
+  });
+});
+
+describe('errors at start', () => {
+  test('a refused login rejects start with the gateway\'s reason', async () => {
+    const gw = await startFakeGateway({ refuse: 'login refused: consent expired' });
+    try {
+      const miner = createMiner({ gateway: gw.url, WebSocket, wasmUrl });
+      await assert.rejects(miner.start(consent()), (e) => e.reason === 'gateway-refused' && /consent expired/.test(e.message));
+      assert.equal(miner.info().workers, 0);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('no gateway listening, and no WebSocket at all', async () => {
+    const miner = createMiner({ gateway: 'ws://127.0.0.1:9/ws', WebSocket, wasmUrl });
+    await assert.rejects(miner.start(consent()), (e) => e.reason === 'gateway-unreachable');
+    if (typeof globalThis.WebSocket !== 'function') {
+      const m2 = createMiner({ gateway: 'ws://127.0.0.1:9/ws', wasmUrl });
+      await assert.rejects(m2.start(consent()), (e) => e.reason === 'no-websocket');
+    }
+  });
+});
+
+describe('threads sharing one cache', () => {
+  test('two pthreads hash from one cache; throttle and stop reach them', async () => {
+    const gw = await startFakeGateway({ job: testJob({ target: 'ffffff00' }) });
+    const miner = createMiner({ gateway: gw.url, WebSocket, wasmUrl, shared: 'always', statsIntervalMs: 250 });
+    const seen = record(miner);
+    try {
+      await miner.start(consent({ threads: 2 }));
+      await miner.ready();
+      await until(() => seen.cpu.length && seen.cpu[seen.cpu.length - 1].threads.length === 2 &&
+        miner.totals().hashes >= 4, 60000, 'both threads hashing');
+      const info = miner.info();
+      assert.equal(info.shared, true);
+      assert.equal(info.workers, 1, 'one controller worker');
+      // One 256 MiB cache: two would need more than 512 MiB of wasm memory.
+      assert.ok(info.memoryBytes < 400 * 2 ** 20, `wasm memory ${info.memoryBytes}`);
+      miner.setThreads(1);
+      miner.setThrottle(50);
+      await sleep(500);
+      miner.stop();
+      await sleep(100);
+      const idle = await cpuFraction(500);
+      assert.ok(idle < 0.1, `after stop, process CPU is ${idle.toFixed(3)} of a core`);
+      assert.deepEqual(seen.error, []);
+    } finally {
+      miner.stop();
+      await gw.close();
+    }
+  });
+});
+
+describe('throttle', { skip: process.env.CM_SKIP_THROTTLE ? 'CM_SKIP_THROTTLE set' : false }, () => {
+  test('at 50% the measured busy fraction stays within 10 points of 50', async () => {
+    const gw = await startFakeGateway({ job: testJob({ target: '00000001' }) });
+    const miner = createMiner({ gateway: gw.url, WebSocket, wasmUrl, shared: 'never', statsIntervalMs: 500 });
+    try {
+      await miner.start(consent({ threads: 1, throttle: 50 }));
+      await miner.ready();
+      await sleep(6000); // let the throttle's 5 s window settle
+      const a = miner.totals();
+      await sleep(12000);
+      const b = miner.totals();
+      const busy = (b.busyMs - a.busyMs) / (b.time - a.time);
+      assert.ok(Math.abs(busy - 0.5) <= 0.1, `busy fraction ${busy.toFixed(3)}`);
+    } finally {
+      miner.stop();
+      await gw.close();
+    }
+  });
+});
