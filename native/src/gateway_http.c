@@ -602,12 +602,22 @@ void gw_http_route(const gw_http_env *env, const gw_http_req *r, gw_http_resp *o
         gw_http_error(431, "a header value is longer than the gateway accepts", out);
         return;
     }
-    if (r->parser.http_major != 1 || r->parser.http_minor != 1 || !r->host_seen) {
-        /* WebSocket needs HTTP/1.1, and HTTP/1.1 needs Host (RFC 7230 5.4). */
-        gw_http_error(400, "not an HTTP/1.1 request with a Host header", out);
+    int v11 = r->parser.http_major == 1 && r->parser.http_minor == 1;
+    int v10 = r->parser.http_major == 1 && r->parser.http_minor == 0;
+    if ((!v11 && !v10) || (v11 && !r->host_seen)) {
+        /* HTTP/1.1 needs Host (RFC 7230 5.4); 1.0 is still served for simple probes. */
+        gw_http_error(400, "not an HTTP/1.0 or HTTP/1.1 request with a Host header", out);
+        return;
+    }
+    if (r->url[0] != '/') {
+        gw_http_error(400, "request target is not a path (absolute or asterisk form)", out);
         return;
     }
     if (path_is(r->url, "/ws")) {
+        if (!v11) {
+            gw_http_error(400, "WebSocket needs HTTP/1.1", out);
+            return;
+        }
         route_upgrade(env, r, out);
         return;
     }

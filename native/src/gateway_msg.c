@@ -177,6 +177,15 @@ int gw_msg_parse(const char *text, size_t len, gw_msg *m, gw_msg_error *e)
         return err(e, GW_E_REQUEST, "method is missing or not a string%s", NULL);
     const char *name = json_string_value(method);
     json_t *params = json_object_get(root, "params");
+    static const char *known[] = {"login", "submit", "keepalived", "getjob"};
+    int found = 0;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        found |= !strcmp(name, known[i]);
+    if (!found) {
+        char shown[48];
+        snprintf(shown, sizeof shown, "%.40s", name);
+        return err(e, GW_E_METHOD, "unknown method %s", shown);
+    }
     if (params && !json_is_object(params))
         return err(e, GW_E_PARAMS, "params is not an object%s", NULL);
     if (!strcmp(name, "login")) {
@@ -195,13 +204,8 @@ int gw_msg_parse(const char *text, size_t len, gw_msg *m, gw_msg_error *e)
         m->method = GW_M_KEEPALIVED;
         return params ? parse_session_id(params, m, e) : 0;
     }
-    if (!strcmp(name, "getjob")) {
-        m->method = GW_M_GETJOB;
-        return params ? parse_session_id(params, m, e) : 0;
-    }
-    char shown[48];
-    snprintf(shown, sizeof shown, "%.40s", name);
-    return err(e, GW_E_METHOD, "unknown method %s", shown);
+    m->method = GW_M_GETJOB;
+    return params ? parse_session_id(params, m, e) : 0;
 }
 
 void gw_msg_clear(gw_msg *m)

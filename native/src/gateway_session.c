@@ -197,7 +197,7 @@ static void handle_login(gw_conn *c, gw_msg *m)
     if (!rc)
         rc = cm_consent_check(rec, now);
     cm_consent_free(rec);
-    if (rc == CM_E_CONSENT_EXPIRED || (rc && m->expires_at <= now)) {
+    if (rc == CM_E_CONSENT_EXPIRED) {
         char when[32];
         format_time(m->expires_at, when, sizeof when);
         snprintf(why, sizeof why, "login refused: consent expired at %s (%" PRId64 " s ago)",
@@ -311,11 +311,19 @@ static gw_bjob *find_job(gw_session *ss, const char *id)
     return NULL;
 }
 
-static int seen_nonce(gw_bjob *b, uint32_t nonce)
+/* A nonce is a duplicate when any job of this session made from the same upstream job
+ * has it: a new difficulty gives a new job id over the same blob and nonce byte, so the
+ * same nonce there is the same hash. */
+static int seen_nonce(gw_session *ss, gw_bjob *b, uint32_t nonce)
 {
-    for (uint32_t i = 0; i < b->n; i++)
-        if (b->nonces[i] == nonce)
-            return 1;
+    for (int j = 0; j < GW_JOBS_KEPT; j++) {
+        const gw_bjob *o = &ss->jobs[j];
+        if (o->up != b->up)
+            continue;
+        for (uint32_t i = 0; i < o->n; i++)
+            if (o->nonces[i] == nonce)
+                return 1;
+    }
     if (b->n == b->cap) {
         uint32_t cap = b->cap ? b->cap * 2 : 8;
         uint32_t *n = realloc(b->nonces, cap * sizeof *n);
@@ -375,7 +383,7 @@ static void handle_submit(gw_conn *c, gw_msg *m)
                          GW_R_INVALID_SHARES);
         return;
     }
-    if (seen_nonce(b, m->nonce)) {
+    if (seen_nonce(ss, b, m->nonce)) {
         early_outcome(c, m->id, GW_O_DUPLICATE, "duplicate share: nonce already submitted");
         return;
     }
@@ -534,7 +542,13 @@ void gw_session_sweep(gw_conn *c, int64_t now)
         return;
     }
     gw_vardiff_cfg vc = {s->cfg.share_interval_s, s->cfg.min_diff, s->cfg.max_diff};
-    if (gw_vardiff_retarget(&ss->vd, &vc, wall))
+    uint64_t old = ss->vd.diff;
+    uint64_t nd = gw_vardiff_retarget(&ss->vd, &vc, wall);
+    /* A new job over the same upstream blob makes the browser start its nonces again
+     * (the wasm runtime and xmrig both do), redoing work: send it at once only when the
+     * browser finds too few shares (easier target) or far too many (twice the target),
+     * otherwise the new difficulty rides on the next upstream job. */
+    if (nd && (nd < old || nd >= 2 * old))
         send_job(c);
 }
 

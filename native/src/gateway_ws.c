@@ -23,6 +23,8 @@ struct gw_ws {
     int failed;        /* the writer failed or wslay reported an error */
     int in_recv;       /* inside wslay_event_recv: queue only, flush after it returns */
     int close_pending; /* a close asked for while messages were still queued */
+    int bad_close;     /* the browser's close frame had a 1-byte body */
+    int own_close;     /* we ended it with our own close frame after a protocol error */
     unsigned close_code;
     char close_reason[124];
     int close_reported;
@@ -72,6 +74,10 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
     gw_ws *ws = user_data;
     if (ws->close_pending || wslay_event_get_close_sent(ctx))
         return; /* closing: what arrives now is not acted on */
+    if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->msg_length == 1) {
+        ws->bad_close = 1; /* RFC 6455 5.5.1: a body, if any, starts with a 2-byte code */
+        return;
+    }
     if (arg->opcode == WSLAY_TEXT_FRAME) {
         ws->cb.on_text(ws->ud, (const char *)arg->msg, arg->msg_length);
     } else if (arg->opcode == WSLAY_BINARY_FRAME) {
@@ -139,10 +145,44 @@ static int flush(gw_ws *ws)
     return 0;
 }
 
+/* After a framing error wslay queues a close without a status code (and treats a
+ * close frame with a 1-byte body as a normal close). The browser should hear 1002, so
+ * wslay's queue is shut and the close goes out through wslay's frame layer instead. */
+static ssize_t frame_send_cb(const uint8_t *data, size_t len, int flags, void *user_data)
+{
+    (void)flags;
+    gw_ws *ws = user_data;
+    return ws->cb.write(ws->ud, data, len) ? WSLAY_ERR_CALLBACK_FAILURE : (ssize_t)len;
+}
+
+static void protocol_close(gw_ws *ws, unsigned code, const char *reason)
+{
+    wslay_event_shutdown_write(ws->ctx);
+    wslay_event_shutdown_read(ws->ctx);
+    ws->own_close = 1;
+    struct wslay_frame_callbacks fcb = {frame_send_cb, NULL, NULL};
+    wslay_frame_context_ptr fctx;
+    if (wslay_frame_context_init(&fctx, &fcb, ws))
+        return;
+    uint8_t body[125];
+    size_t rl = strlen(reason);
+    if (rl > sizeof body - 2)
+        rl = sizeof body - 2;
+    body[0] = (uint8_t)(code >> 8);
+    body[1] = (uint8_t)code;
+    memcpy(body + 2, reason, rl);
+    struct wslay_frame_iocb iocb = {.fin = 1, .opcode = WSLAY_CONNECTION_CLOSE,
+                                    .payload_length = rl + 2, .data = body,
+                                    .data_length = rl + 2};
+    wslay_frame_send(fctx, &iocb);
+    wslay_frame_context_free(fctx);
+    report_close(ws, code, reason);
+}
+
 /* 1 when both directions are done: our close was sent and theirs came, or a failure. */
 static int finished(gw_ws *ws)
 {
-    if (ws->failed)
+    if (ws->failed || ws->own_close)
         return 1;
     if (!wslay_event_want_read(ws->ctx) && !wslay_event_want_write(ws->ctx))
         return 1;
@@ -151,7 +191,7 @@ static int finished(gw_ws *ws)
 
 int gw_ws_feed(gw_ws *ws, const uint8_t *data, size_t len)
 {
-    if (ws->failed)
+    if (ws->failed || ws->own_close)
         return 1;
     ws->in = data;
     ws->in_len = len;
@@ -160,6 +200,10 @@ int gw_ws_feed(gw_ws *ws, const uint8_t *data, size_t len)
     ws->in_recv = 0;
     ws->in = NULL;
     ws->in_len = 0;
+    if (ws->bad_close || (rv == WSLAY_ERR_CALLBACK_FAILURE && !ws->failed)) {
+        protocol_close(ws, WSLAY_CODE_PROTOCOL_ERROR, "malformed WebSocket frame");
+        return 1;
+    }
     if (rv) {
         /* wslay has queued the matching close frame (1002 protocol error, 1007 invalid
          * UTF-8, 1009 too big) where it could; send it, then end. */
@@ -184,7 +228,7 @@ int gw_ws_feed(gw_ws *ws, const uint8_t *data, size_t len)
 
 int gw_ws_send_text(gw_ws *ws, const char *text, size_t len)
 {
-    if (ws->failed || ws->close_pending || wslay_event_get_close_sent(ws->ctx))
+    if (ws->failed || ws->own_close || ws->close_pending || wslay_event_get_close_sent(ws->ctx))
         return -1;
     struct wslay_event_msg msg = {WSLAY_TEXT_FRAME, (const uint8_t *)text, len};
     if (wslay_event_queue_msg(ws->ctx, &msg))
@@ -194,7 +238,7 @@ int gw_ws_send_text(gw_ws *ws, const char *text, size_t len)
 
 void gw_ws_close(gw_ws *ws, unsigned code, const char *reason)
 {
-    if (ws->failed || ws->close_pending || wslay_event_get_close_sent(ws->ctx))
+    if (ws->failed || ws->own_close || ws->close_pending || wslay_event_get_close_sent(ws->ctx))
         return;
     /* A control frame's payload is at most 125 bytes, 2 of them the code. */
     snprintf(ws->close_reason, sizeof ws->close_reason, "%s", reason ? reason : "");
@@ -205,6 +249,6 @@ void gw_ws_close(gw_ws *ws, unsigned code, const char *reason)
 
 int gw_ws_closing(const gw_ws *ws)
 {
-    return ws->failed || ws->close_pending || wslay_event_get_close_sent(ws->ctx) ||
+    return ws->failed || ws->own_close || ws->close_pending || wslay_event_get_close_sent(ws->ctx) ||
            wslay_event_get_close_received(ws->ctx);
 }
