@@ -189,7 +189,7 @@ export class ConsentMiner extends HTMLElement {
 
   /** Withdraws the consent (remembered), stops mining and asks again. */
   revoke() {
-    const had = this.#consent;
+    if (!this.#consent) return;
     this.#stopMining('revoked');
     this.#consent = null;
     this.#save({ decision: 'revoked', at: Date.now(), until: Date.now() + this.remember });
@@ -197,7 +197,7 @@ export class ConsentMiner extends HTMLElement {
     this.#note = 'withdrawnNote';
     this.#render();
     this.#focusTitle();
-    if (had) this.#emit('revoke', {});
+    this.#emit('revoke', {});
   }
 
   // Reads the remembered choice: a valid yes starts mining (unless the visitor had stopped
@@ -319,7 +319,9 @@ export class ConsentMiner extends HTMLElement {
   // While the range is dragged, show the value it will take; the change event applies it.
   #onInput = (event) => {
     const out = this.#root.querySelector('[data-out=throttle]');
-    if (event.isTrusted && event.target.dataset?.setting === 'throttle' && out) out.textContent = `${event.target.value}%`;
+    if (!event.isTrusted || event.target.dataset?.setting !== 'throttle' || !out) return;
+    out.textContent = `${event.target.value}%`;
+    event.target.setAttribute('aria-valuetext', out.textContent);
   };
 
   // --- mining ---------------------------------------------------------------------------
@@ -618,7 +620,8 @@ export class ConsentMiner extends HTMLElement {
     else if (this.#runtimeState === 'starting' || this.#runtimeState === 'initializing') text = t.preparing;
     else text = t.running;
     if (this.#warning && !this.#error) text += ' ' + fill(t.warning, { message: this.#warning });
-    el.textContent = text;
+    // A live region: rewrite it only when the words change, or screen readers repeat it.
+    if (el.textContent !== text) el.textContent = text;
     el.dataset.state = this.state;
   }
 
