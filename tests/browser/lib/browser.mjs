@@ -126,6 +126,30 @@ export async function workerBusy(browserPid, ms) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Checks rule 5's "CPU back to idle within 100 ms": call right after the stop was
+ * clicked (at performance.now() t0). Passes when the worker threads use at most one
+ * /proc tick (10 ms) between 100 ms and 700 ms after t0. Otherwise it keeps watching
+ * until they have been quiet for 300 ms and says how long they went on.
+ */
+export async function assertIdleWithin100ms(browserPid, t0, what = 'stop') {
+  await sleep(Math.max(0, t0 + 100 - performance.now()));
+  const a = workerThreads(browserPid);
+  await sleep(600);
+  let prev = workerThreads(browserPid);
+  const grew = workerGrowth(a, prev);
+  if (grew <= 0.01) return;
+  let last = performance.now();
+  while (performance.now() - t0 < 6000 && performance.now() - last < 300) {
+    await sleep(50);
+    const cur = workerThreads(browserPid);
+    if (workerGrowth(prev, cur) > 0.005) last = performance.now();
+    prev = cur;
+  }
+  throw new Error(`after ${what}, the worker threads used ${grew.toFixed(2)} s of CPU between 100 and 700 ms, ` +
+    `and went idle only about ${Math.round(last - t0)} ms after it (DESIGN.md rule 5: 100 ms)`);
+}
+
 /** Main-thread task time (seconds) from the DevTools Performance domain. */
 export async function taskSeconds(cdp) {
   const { metrics } = await cdp.send('Performance.getMetrics');

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Browser tests of <consent-miner> in Debian's headless Chromium (never a downloaded
+# browser), driven by playwright-core from the root node_modules.
+#   element.test.mjs  the element against a test-double runtime (fast, always runs)
+#   e2e.test.mjs      the element with the real wasm runtime, the real gateway and a regtest
+#                     monerod; each test skips, naming what is missing, until those parts
+#                     are built. CM_BROWSER_REQUIRE_REAL=1 turns those skips into failures.
+# Exits non-zero when a test fails; node --test prints the summary.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+if [[ ! -x "$CHROMIUM" ]]; then
+  echo "browser tests: $CHROMIUM is missing; install Debian's chromium (scripts/setup.sh)" >&2
+  exit 1
+fi
+if [[ ! -d node_modules/playwright-core || ! -f node_modules/axe-core/axe.min.js ]]; then
+  echo "browser tests: playwright-core/axe-core missing from node_modules; run scripts/setup.sh" >&2
+  exit 1
+fi
+# The Japanese disclosure needs a CJK font, or its screenshot shows empty boxes.
+if ! fc-list ':lang=ja' 2>/dev/null | grep -q .; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    echo "browser tests: installing fonts-noto-cjk for the Japanese texts"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-noto-cjk >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-noto-cjk >/dev/null; }
+  else
+    echo "browser tests: no Japanese font; install fonts-noto-cjk (as root)" >&2
+    exit 1
+  fi
+fi
+
+mkdir -p tests/browser/out docs/screenshots
+export CHROMIUM
+# One file at a time: the machine has two cores and the tests measure CPU time.
+exec node --test --test-concurrency=1 --test-timeout=240000 \
+  tests/browser/element.test.mjs tests/browser/e2e.test.mjs "$@"
