@@ -139,9 +139,16 @@ real('a real click mines: hash rate above zero and shares verified by the gatewa
   assert.ok(Number(await page.locator('consent-miner [data-stat=shares]').textContent()) >= 1);
   const busy = await workerBusy(browser.pid, 1000);
   assert.ok(busy.fraction > 0.1, `worker threads busy ${busy.fraction}`);
+  // The running panel, for the README: English, then the same panel in Japanese.
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.setViewportSize({ width: 760, height: 800 });
+  await waitFor(async () => (await el(page).events('hashrate')).at(-1).detail.hashrate > 1.5, { timeout: 15000, what: 'a steady hash rate' })
+    .catch(() => {}); // a slower machine still gets its screenshot
   await page.locator('consent-miner').screenshot({ path: path.join(SHOTS, 'panel-en.png') });
+  await page.evaluate(() => document.querySelector('consent-miner').setAttribute('lang', 'ja'));
+  assert.match(await el(page).text(), /のために Monero をマイニング中/);
+  await page.locator('consent-miner').screenshot({ path: path.join(SHOTS, 'panel-ja.png') });
+  assert.equal(await el(page).state(), 'running', 'changing the language does not interrupt mining');
 });
 
 real('Enter on the focused accept button starts the real miner', async () => {
