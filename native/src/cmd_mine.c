@@ -36,6 +36,9 @@
 /* Reserved bytes in the coinbase for solo mining; nothing writes them today, but keeping
  * a few lets a later version vary the template without asking monerod again. */
 #define SOLO_RESERVE_SIZE 8
+/* Hashing goes on through short outages (shares wait and are sent if still current), but
+ * not for work a minute old with no upstream: that CPU would be spent for nothing. */
+#define IDLE_WHEN_DOWN_MS 60000
 
 typedef struct found {
     struct found *next;
@@ -65,6 +68,8 @@ typedef struct miner {
 
     char where[320];
     int connected;
+    double down_since; /* when the upstream went away; 0 while it is there */
+    int paused;        /* workers paused for want of an upstream */
     int have_job;
     cm_job job;
     uint64_t difficulty;
@@ -228,6 +233,11 @@ static void on_job(void *ud, const cm_job *job, uint64_t difficulty)
     m->difficulty = diff;
     if (!same)
         cm_workers_set_job(m->workers, job);
+    if (m->paused) {
+        m->paused = 0;
+        cm_workers_pause(m->workers, 0);
+        say("resumed: new work from %s", m->where);
+    }
 }
 
 static void on_state(void *ud, int up, const char *where, const char *reason)
@@ -235,6 +245,10 @@ static void on_state(void *ud, int up, const char *where, const char *reason)
     miner *m = ud;
     snprintf(m->where, sizeof m->where, "%s", where);
     m->connected = up;
+    if (!up && m->down_since == 0)
+        m->down_since = cm_mono_ms();
+    if (up)
+        m->down_since = 0;
     if (up)
         say("connected to %s", where);
     else
@@ -310,7 +324,17 @@ static void sample_hashes(miner *m)
 
 static void on_sample(uv_timer_t *t)
 {
-    sample_hashes(t->data);
+    miner *m = t->data;
+    sample_hashes(m);
+    /* Work from an upstream gone this long is almost surely stale: spare the CPU until
+     * new work comes (on_job resumes). */
+    if (!m->connected && !m->paused && m->down_since > 0 &&
+        cm_mono_ms() - m->down_since >= IDLE_WHEN_DOWN_MS) {
+        m->paused = 1;
+        cm_workers_pause(m->workers, 1);
+        say("paused: no work source for %d s; hashing resumes with the next job",
+            IDLE_WHEN_DOWN_MS / 1000);
+    }
 }
 
 static void fmt_rate(char *out, size_t len, double r)
@@ -340,7 +364,10 @@ static void on_status(uv_timer_t *t)
         cm_stats_shares(m->stats, CM_SHARE_ACCEPTED), cm_stats_shares(m->stats, CM_SHARE_REJECTED),
         cm_stats_shares(m->stats, CM_SHARE_STALE), m->daemon_mode ? "daemon" : "pool",
         m->where[0] ? m->where : "-", m->connected ? "" : " (down)", m->difficulty,
-        m->job.height, info.ready ? (info.hashing_fast ? "fast" : "light") : "initialising");
+        m->job.height,
+        m->paused ? "paused until new work"
+        : info.ready ? (info.hashing_fast ? "fast" : "light")
+                     : "initialising");
 }
 
 /* ---- stopping ---- */

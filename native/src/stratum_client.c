@@ -24,6 +24,8 @@
 /* Job ids the pool may still accept shares for (it keeps a few recent jobs). */
 #define KNOWN_JOBS 8
 #define HOST_MAX 256
+/* Shares kept while no pool is reachable; more would all be stale by the time one is. */
+#define MAX_WAITING 256
 /* A session this long counts as working again: the reconnect backoff starts over. */
 #define STABLE_MS 60000
 
@@ -314,9 +316,19 @@ static void route_submit(stratum *st, pending *p)
         return;
     }
     p->next = NULL;
+    size_t n = 0;
     pending **tail = &st->waiting;
-    while (*tail)
+    while (*tail) {
         tail = &(*tail)->next;
+        n++;
+    }
+    if (n >= MAX_WAITING) {
+        answer_later(st, p->ctx, CM_SUBMIT_STALE,
+                     "%d shares already wait for a pool connection; job %s will be old by then",
+                     MAX_WAITING, p->job_id);
+        free(p);
+        return;
+    }
     *tail = p;
 }
 
