@@ -334,7 +334,11 @@ export class ConsentMiner extends HTMLElement {
     this.#render();
     this.#armExpiry(consent.expires_at);
     try {
-      if (!(await this.#takeTurn(run))) return;
+      // A remembered yes in a tab opened in the background waits until the tab is seen.
+      while (document.hidden && run === this.#run) {
+        await new Promise((r) => document.addEventListener('visibilitychange', r, { once: true }));
+      }
+      if (run !== this.#run || !(await this.#takeTurn(run))) return;
       // The only place the runtime is loaded: after a yes (now or remembered), never before.
       const { createMiner } = await import(this.runtimeUrl);
       if (run !== this.#run) return;
