@@ -14,6 +14,7 @@ APT_PACKAGES=(
   emscripten binaryen wabt              # the wasm build
   monero                                # monerod for solo mining and integration tests
   chromium                              # browser tests (Debian's; never downloaded)
+  fonts-noto-cjk                        # Japanese text in the element and its screenshots
   procps psmisc curl python3 openssl     # test servers and tools
 )
 
