@@ -530,6 +530,16 @@ void gw_session_message(gw_conn *c, const char *text, size_t len)
     gw_msg_clear(&m);
 }
 
+/* 1 when the browser has submitted a share for its slot's current upstream job. */
+static int submitted_on_current(const gw_session *ss)
+{
+    const gw_upjob *cur = ss->slot ? ss->slot->job : NULL;
+    for (int i = 0; cur && i < GW_JOBS_KEPT; i++)
+        if (ss->jobs[i].up == cur && ss->jobs[i].n)
+            return 1;
+    return 0;
+}
+
 void gw_session_sweep(gw_conn *c, int64_t now)
 {
     gw_server *s = c->srv;
@@ -545,10 +555,12 @@ void gw_session_sweep(gw_conn *c, int64_t now)
     uint64_t old = ss->vd.diff;
     uint64_t nd = gw_vardiff_retarget(&ss->vd, &vc, wall);
     /* A new job over the same upstream blob makes the browser start its nonces again
-     * (the wasm runtime and xmrig both do), redoing work: send it at once only when the
-     * browser finds too few shares (easier target) or far too many (twice the target),
-     * otherwise the new difficulty rides on the next upstream job. */
-    if (nd && (nd < old || nd >= 2 * old))
+     * (the wasm runtime and xmrig both do): every share it already sent for that blob
+     * would come back as a duplicate, its work done twice. So a new difficulty rides on
+     * the next upstream job (pools and monerod send one at least every minute or so),
+     * except when the browser has found nothing on the current one yet (an easier
+     * target loses nothing), or floods at 4x the aim (the rate limit's business). */
+    if (nd && ((nd < old && !submitted_on_current(ss)) || nd >= 4 * old))
         send_job(c);
 }
 

@@ -103,7 +103,7 @@ static vcache *acquire(gw_verify *v, const uint8_t seed[32])
 
         int rc = 0;
         if (!victim->c)
-            rc = cm_rx_cache_new(0, &victim->c, NULL);
+            rc = cm_rx_cache_new(CM_RX_LARGE_PAGES, &victim->c, NULL);
         if (!rc)
             rc = cm_rx_cache_set_seed(victim->c, seed, 32, NULL, NULL);
 
@@ -156,7 +156,7 @@ static void verify_one(vthread *t, gw_vreq *req)
     }
     int rc = 0;
     if (!t->h) {
-        rc = cm_hasher_new(0, c->c, NULL, &t->h, NULL);
+        rc = cm_hasher_new(CM_RX_LARGE_PAGES, c->c, NULL, &t->h, NULL);
     } else if (t->on != c || t->on_gen != c->gen) {
         rc = cm_hasher_use(t->h, c->c, NULL, NULL);
     }
