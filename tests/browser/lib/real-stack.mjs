@@ -21,6 +21,8 @@ const BLOCK_DIFFICULTY = 20000;
 
 const WASM_FILES = ['consentminer.wasm', 'consentminer.mjs', 'consentminer-mt.wasm', 'consentminer-mt.mjs', 'consentminer-mt.worker.js'];
 
+const shown = (p) => (p.startsWith(ROOT + path.sep) ? path.relative(ROOT, p) : p);
+
 function which(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
 }
@@ -28,10 +30,10 @@ function which(cmd) {
 /** What is missing for the real end-to-end tests; empty when all parts are there. */
 export function missingParts() {
   const missing = [];
-  if (!fs.existsSync(CLI)) missing.push(`${path.relative(ROOT, CLI)} (build the native preset)`);
+  if (!fs.existsSync(CLI)) missing.push(`${shown(CLI)} (build the native preset)`);
   else if (spawnSync(CLI, ['gateway', '--help'], { timeout: 10000 }).status !== 0) missing.push('the `consentminer gateway` subcommand');
   if (!fs.existsSync(path.join(ROOT, 'wasm/js/miner.mjs'))) missing.push('wasm/js/miner.mjs (the runtime)');
-  if (!fs.existsSync(path.join(WASM_DIR, 'consentminer.wasm'))) missing.push(`${path.relative(ROOT, WASM_DIR)}/consentminer.wasm (build the wasm preset)`);
+  if (!fs.existsSync(path.join(WASM_DIR, 'consentminer.wasm'))) missing.push(`${shown(WASM_DIR)}/consentminer.wasm (build the wasm preset)`);
   if (!which('monerod')) missing.push('monerod (Debian package monero)');
   return missing;
 }
