@@ -426,8 +426,12 @@ export class ConsentMiner extends HTMLElement {
         this.#warning = String(d.message || d.reason);
         this.#paintStatus();
         this.#emit('error', { reason: d.reason, message: this.#warning, fatal: false });
-      } else if (d.reason === 'consent-expired' && (this.#restore(), this.#phase === 'stopped')) {
-        // The runtime saw the yes expire (it keeps its own timer): ask again, as at expiry.
+        return;
+      }
+      // The runtime keeps its own expiry timer: when it fires first, ask again as at expiry
+      // (#restore finds the stored yes expired). Any other fatal error shows on the panel.
+      if (d.reason === 'consent-expired') this.#restore();
+      if (this.#phase === 'stopped' && this.#view !== 'panel') {
         this.#emit('error', { reason: d.reason, message: d.message, fatal: true });
       } else this.#fail(d);
     });
