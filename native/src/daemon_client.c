@@ -360,7 +360,6 @@ static void on_submitted(void *ud, int status, const char *body, size_t len, con
     char parent[65];
     snprintf(parent, sizeof parent, "%s", s->prev_hash);
     if (r != NULL && st != NULL && strcmp(st, "OK") == 0) {
-        logf_(d, "monerod accepted block at height %" PRIu64 " (job %s)", s->height, s->job_id);
         snprintf(d->accepted_parent, sizeof d->accepted_parent, "%s", parent);
         submit_done(d, s, CM_SUBMIT_ACCEPTED, NULL);
         release_held(d, parent, 1);
