@@ -12,8 +12,8 @@
 typedef struct cm_backoff {
     uint32_t min_ms;
     uint32_t max_ms;
-    uint32_t failures;  /* consecutive failures since the last success */
-    uint64_t rng;       /* xorshift state; any non-zero seed */
+    uint32_t failures; /* consecutive failures since the last success */
+    uint64_t rng;      /* xorshift state; any non-zero seed */
 } cm_backoff;
 
 void cm_backoff_init(cm_backoff *b, uint32_t min_ms, uint32_t max_ms, uint64_t seed);

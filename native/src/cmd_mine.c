@@ -74,7 +74,7 @@ typedef struct miner {
     cm_job job;
     uint64_t difficulty;
     uint64_t hashes_seen;
-    double steady_t0, steady_t1;  /* first sample after initialisation, last sample */
+    double steady_t0, steady_t1; /* first sample after initialisation, last sample */
     uint64_t steady_h0, steady_h1;
     double start_mono, cpu_mark, wall_mark;
     int progress_step;
@@ -105,50 +105,51 @@ static void say(const char *fmt, ...)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: consentminer mine -o HOST:PORT [-o HOST:PORT ...] -u WALLET [options]\n"
-            "       consentminer mine --daemon http://127.0.0.1:18081 --wallet ADDRESS [options]\n"
-            "\n"
-            "Mines Monero (RandomX) on this computer after showing what will run and asking\n"
-            "you to agree. Ctrl-C or SIGTERM stops hashing at once and prints final statistics.\n"
-            "\n"
-            "Pool mining (stratum):\n"
-            "  -o, --url HOST:PORT     pool address; repeat for failover, tried in order; the\n"
-            "                          first is probed every minute and used again when it returns\n"
-            "                          (a stratum+ssl:// prefix turns on TLS for that pool)\n"
-            "  -u, --user WALLET       pool login, usually your wallet address\n"
-            "  -p, --pass PASS         pool password (default \"x\")\n"
-            "  --tls                   use TLS for every pool; the certificate must verify against\n"
-            "                          the system CA store (/etc/ssl/certs/ca-certificates.crt)\n"
-            "  --tls-fingerprint HEX   trust exactly the certificate whose SHA-256 (of its DER\n"
-            "                          bytes) is HEX (64 hex digits, colons allowed), e.g. a\n"
-            "                          pool's self-signed one; anything else is refused\n"
-            "                          (implies --tls)\n"
-            "  --keepalive SEC         send keepalived after SEC idle seconds (default 60)\n"
-            "  --failback SEC          while on a failover pool, try the first one again every\n"
-            "                          SEC seconds (default 60)\n"
-            "\n"
-            "Solo mining (monerod):\n"
-            "  --daemon URL            monerod RPC, http://HOST:PORT; work comes from\n"
-            "                          get_block_template, found blocks go to submit_block\n"
-            "  --wallet ADDRESS        the address block rewards are paid to\n"
-            "\n"
-            "Mining:\n"
-            "  -t, --threads N         mining threads, 1..256 (default: all %d CPUs)\n"
-            "  --throttle PCT          share of each thread's time spent hashing, 1..100\n"
-            "                          (default 100)\n"
-            "  --mode fast|light|auto  fast: 2080 MiB dataset, fastest; light: 256 MiB cache,\n"
-            "                          about 1/8 the speed; auto (default): fast when memory allows\n"
-            "  --no-large-pages        use neither reserved nor transparent huge pages\n"
-            "  --status-interval SEC   seconds between status lines, 1..3600 (default 10)\n"
-            "  --yes                   agree in advance instead of being asked; required when\n"
-            "                          there is no terminal to ask on\n"
-            "  -h, --help              show this help\n"
-            "\n"
-            "The status line shows hash rate over 10 s / 60 s / 15 min, the CPU this process\n"
-            "actually used (in %% of one CPU), shares accepted / rejected / stale, the pool or\n"
-            "daemon, the difficulty and the block height.\n",
-            cm_cpu_count());
+    fprintf(
+        out,
+        "usage: consentminer mine -o HOST:PORT [-o HOST:PORT ...] -u WALLET [options]\n"
+        "       consentminer mine --daemon http://127.0.0.1:18081 --wallet ADDRESS [options]\n"
+        "\n"
+        "Mines Monero (RandomX) on this computer after showing what will run and asking\n"
+        "you to agree. Ctrl-C or SIGTERM stops hashing at once and prints final statistics.\n"
+        "\n"
+        "Pool mining (stratum):\n"
+        "  -o, --url HOST:PORT     pool address; repeat for failover, tried in order; the\n"
+        "                          first is probed every minute and used again when it returns\n"
+        "                          (a stratum+ssl:// prefix turns on TLS for that pool)\n"
+        "  -u, --user WALLET       pool login, usually your wallet address\n"
+        "  -p, --pass PASS         pool password (default \"x\")\n"
+        "  --tls                   use TLS for every pool; the certificate must verify against\n"
+        "                          the system CA store (/etc/ssl/certs/ca-certificates.crt)\n"
+        "  --tls-fingerprint HEX   trust exactly the certificate whose SHA-256 (of its DER\n"
+        "                          bytes) is HEX (64 hex digits, colons allowed), e.g. a\n"
+        "                          pool's self-signed one; anything else is refused\n"
+        "                          (implies --tls)\n"
+        "  --keepalive SEC         send keepalived after SEC idle seconds (default 60)\n"
+        "  --failback SEC          while on a failover pool, try the first one again every\n"
+        "                          SEC seconds (default 60)\n"
+        "\n"
+        "Solo mining (monerod):\n"
+        "  --daemon URL            monerod RPC, http://HOST:PORT; work comes from\n"
+        "                          get_block_template, found blocks go to submit_block\n"
+        "  --wallet ADDRESS        the address block rewards are paid to\n"
+        "\n"
+        "Mining:\n"
+        "  -t, --threads N         mining threads, 1..256 (default: all %d CPUs)\n"
+        "  --throttle PCT          share of each thread's time spent hashing, 1..100\n"
+        "                          (default 100)\n"
+        "  --mode fast|light|auto  fast: 2080 MiB dataset, fastest; light: 256 MiB cache,\n"
+        "                          about 1/8 the speed; auto (default): fast when memory allows\n"
+        "  --no-large-pages        use neither reserved nor transparent huge pages\n"
+        "  --status-interval SEC   seconds between status lines, 1..3600 (default 10)\n"
+        "  --yes                   agree in advance instead of being asked; required when\n"
+        "                          there is no terminal to ask on\n"
+        "  -h, --help              show this help\n"
+        "\n"
+        "The status line shows hash rate over 10 s / 60 s / 15 min, the CPU this process\n"
+        "actually used (in %% of one CPU), shares accepted / rejected / stale, the pool or\n"
+        "daemon, the difficulty and the block height.\n",
+        cm_cpu_count());
 }
 
 /* ---- shares: worker threads -> loop ---- */
@@ -357,15 +358,13 @@ static void on_status(uv_timer_t *t)
     fmt_rate(r15, sizeof r15, cm_stats_hashrate(m->stats, now, CM_STATS_WINDOW_LONG_MS));
     cm_workers_info info;
     cm_workers_info_get(m->workers, &info);
-    say("speed 10s/60s/15m %s %s %s H/s | cpu %.0f%% of %d%% | %s %" PRIu64 "/%" PRIu64
-        "/%" PRIu64 " (accepted/rejected/stale) | %s %s%s | diff %" PRIu64 " | height %" PRIu64
-        " | %s",
+    say("speed 10s/60s/15m %s %s %s H/s | cpu %.0f%% of %d%% | %s %" PRIu64 "/%" PRIu64 "/%" PRIu64
+        " (accepted/rejected/stale) | %s %s%s | diff %" PRIu64 " | height %" PRIu64 " | %s",
         r10, r60, r15, pct, 100 * m->cpus, m->daemon_mode ? "blocks" : "shares",
         cm_stats_shares(m->stats, CM_SHARE_ACCEPTED), cm_stats_shares(m->stats, CM_SHARE_REJECTED),
         cm_stats_shares(m->stats, CM_SHARE_STALE), m->daemon_mode ? "daemon" : "pool",
-        m->where[0] ? m->where : "-", m->connected ? "" : " (down)", m->difficulty,
-        m->job.height,
-        m->paused ? "paused until new work"
+        m->where[0] ? m->where : "-", m->connected ? "" : " (down)", m->difficulty, m->job.height,
+        m->paused    ? "paused until new work"
         : info.ready ? (info.hashing_fast ? "fast" : "light")
                      : "initialising");
 }
@@ -394,7 +393,7 @@ static void stop(miner *m, const char *why)
     sample_hashes(m); /* counts the last hashes in the totals */
     m->steady_t1 = t1;
     m->steady_h1 = h1;
-    drain_shares(m); /* shares found before the stop are still sent or accounted for */
+    drain_shares(m);          /* shares found before the stop are still sent or accounted for */
     cm_upstream_close(m->up); /* answers what is still owed (stale) */
     m->up = NULL;
     close_handle((uv_handle_t *)&m->sigint);
@@ -430,8 +429,8 @@ int cm_cmd_mine(int argc, char **argv)
 {
     const char *pools[MAX_POOLS];
     size_t pool_count = 0;
-    const char *user = NULL, *pass = NULL, *fingerprint = NULL, *daemon_url = NULL,
-               *wallet = NULL, *mode_name = "auto";
+    const char *user = NULL, *pass = NULL, *fingerprint = NULL, *daemon_url = NULL, *wallet = NULL,
+               *mode_name = "auto";
     int tls = 0, yes = 0, large_pages = 1;
     long threads = cm_cpu_count(), throttle = 100, keepalive = 60, failback = 60;
     double status_interval = 10;
@@ -460,10 +459,12 @@ int cm_cmd_mine(int argc, char **argv)
             if (!(fingerprint = cm_arg_value(argc, argv, &i)))
                 return 2;
         } else if (!strcmp(a, "--keepalive")) {
-            if (!(v = cm_arg_value(argc, argv, &i)) || cm_arg_int("--keepalive", v, 1, 3600, &keepalive))
+            if (!(v = cm_arg_value(argc, argv, &i)) ||
+                cm_arg_int("--keepalive", v, 1, 3600, &keepalive))
                 return 2;
         } else if (!strcmp(a, "--failback")) {
-            if (!(v = cm_arg_value(argc, argv, &i)) || cm_arg_int("--failback", v, 1, 86400, &failback))
+            if (!(v = cm_arg_value(argc, argv, &i)) ||
+                cm_arg_int("--failback", v, 1, 86400, &failback))
                 return 2;
         } else if (!strcmp(a, "--daemon")) {
             if (!(daemon_url = cm_arg_value(argc, argv, &i)))
@@ -476,12 +477,14 @@ int cm_cmd_mine(int argc, char **argv)
                 cm_arg_int("--threads", v, 1, CM_CONSENT_MAX_THREADS, &threads))
                 return 2;
         } else if (!strcmp(a, "--throttle")) {
-            if (!(v = cm_arg_value(argc, argv, &i)) || cm_arg_int("--throttle", v, 1, 100, &throttle))
+            if (!(v = cm_arg_value(argc, argv, &i)) ||
+                cm_arg_int("--throttle", v, 1, 100, &throttle))
                 return 2;
         } else if (!strcmp(a, "--mode")) {
             if (!(mode_name = cm_arg_value(argc, argv, &i)))
                 return 2;
-            if (strcmp(mode_name, "fast") && strcmp(mode_name, "light") && strcmp(mode_name, "auto")) {
+            if (strcmp(mode_name, "fast") && strcmp(mode_name, "light") &&
+                strcmp(mode_name, "auto")) {
                 fprintf(stderr, "consentminer mine: --mode is '%s'; expected fast, light or auto\n",
                         mode_name);
                 return 2;
@@ -523,8 +526,10 @@ int cm_cmd_mine(int argc, char **argv)
     }
     uint8_t pin[32];
     if (fingerprint && cm_tls_parse_fingerprint(fingerprint, pin) != 0) {
-        fprintf(stderr, "consentminer mine: --tls-fingerprint '%s' is not a SHA-256 "
-                        "(64 hex digits, colons allowed)\n", fingerprint);
+        fprintf(stderr,
+                "consentminer mine: --tls-fingerprint '%s' is not a SHA-256 "
+                "(64 hex digits, colons allowed)\n",
+                fingerprint);
         return 2;
     }
     if (daemon_mode && (tls || fingerprint)) {
@@ -539,8 +544,9 @@ int cm_cmd_mine(int argc, char **argv)
         uint64_t avail = cm_mem_available();
         mode = avail == 0 || avail >= FAST_MODE_BYTES ? CM_MODE_FAST : CM_MODE_LIGHT;
         if (mode == CM_MODE_LIGHT)
-            fprintf(stderr, "consentminer mine: %" PRIu64 " MiB available, fast mode needs about "
-                            "%" PRIu64 " MiB: using light mode\n",
+            fprintf(stderr,
+                    "consentminer mine: %" PRIu64 " MiB available, fast mode needs about "
+                    "%" PRIu64 " MiB: using light mode\n",
                     avail >> 20, FAST_MODE_BYTES >> 20);
     }
 
@@ -552,14 +558,15 @@ int cm_cmd_mine(int argc, char **argv)
                  "               wallet %s",
                  daemon_url, wallet);
     } else {
-        size_t n = (size_t)snprintf(rewards, sizeof rewards, "the pool %s%s", pools[0],
-                                    tls || fingerprint || strstr(pools[0], "+ssl") ||
-                                            strstr(pools[0], "+tls")
-                                        ? " (TLS)"
-                                        : "");
+        size_t n = (size_t)snprintf(
+            rewards, sizeof rewards, "the pool %s%s", pools[0],
+            tls || fingerprint || strstr(pools[0], "+ssl") || strstr(pools[0], "+tls") ? " (TLS)"
+                                                                                       : "");
         for (size_t i = 1; i < pool_count && n < sizeof rewards; i++)
-            n += (size_t)snprintf(rewards + n, sizeof rewards - n, ",\n               or %s if "
-                                  "the ones before are down", pools[i]);
+            n += (size_t)snprintf(rewards + n, sizeof rewards - n,
+                                  ",\n               or %s if "
+                                  "the ones before are down",
+                                  pools[i]);
         if (n < sizeof rewards)
             snprintf(rewards + n, sizeof rewards - n,
                      "\n               credits the login %s (the pool pays it)", user);
@@ -636,8 +643,8 @@ int cm_cmd_mine(int argc, char **argv)
 
     cm_upstream_events ev = {on_job, on_state, on_result, on_log};
     if (daemon_mode) {
-        cm_daemon_config dc = {.url = daemon_url, .wallet = wallet,
-                               .reserve_size = SOLO_RESERVE_SIZE};
+        cm_daemon_config dc = {
+            .url = daemon_url, .wallet = wallet, .reserve_size = SOLO_RESERVE_SIZE};
         m.up = cm_upstream_daemon_new(&loop, &dc, &ev, &m, &err);
         snprintf(m.where, sizeof m.where, "%s", daemon_url);
     } else {

@@ -38,7 +38,7 @@ typedef struct dsubmit {
     uint32_t nonce;
     uint64_t height;
     char prev_hash[65];
-    char *body;  /* the submit_block request, kept to retry */
+    char *body; /* the submit_block request, kept to retry */
     size_t body_len;
     /* 0: sent or being sent; 1: monerod was unreachable, retry on its return; 2: to be
      * answered locally on the next timer turn; 3: held while another block on the same
@@ -59,17 +59,17 @@ typedef struct monerod {
     char *extra_nonce_hex;
     uint32_t poll_ms, refresh_ms, timeout_ms;
     tmpl kept[KEPT_TEMPLATES];
-    int newest;           /* index into kept, -1 before the first template */
+    int newest; /* index into kept, -1 before the first template */
     uint64_t job_counter;
-    char top_hash[65];    /* chain top as last seen by a poll */
+    char top_hash[65];        /* chain top as last seen by a poll */
     char accepted_parent[65]; /* parent of the last block monerod accepted from us */
-    uint64_t top_height;  /* height of the next block as last seen */
+    uint64_t top_height;      /* height of the next block as last seen */
     uint64_t last_template_ms;
     cm_http_req *poll_req;
     cm_http_req *tmpl_req;
-    int want_template;    /* a new template is wanted once the current request ends */
+    int want_template; /* a new template is wanted once the current request ends */
     dsubmit *submits;
-    int up;               /* 1 after a successful answer, until a failure */
+    int up; /* 1 after a successful answer, until a failure */
     char last_error[256];
     uv_timer_t timer;
     int closing;
@@ -343,8 +343,10 @@ static void on_submitted(void *ud, int status, const char *body, size_t len, con
         /* Unreachable: keep the block and try again once monerod answers a poll. */
         s->waiting = 1;
         set_up(d, 0, error);
-        logf_(d, "monerod %s did not take block %s (%s); will resend while its parent is "
-                 "still the chain top", d->where, s->job_id, error);
+        logf_(d,
+              "monerod %s did not take block %s (%s); will resend while its parent is "
+              "still the chain top",
+              d->where, s->job_id, error);
         return;
     }
     if (status != 200) {
@@ -408,8 +410,8 @@ static void retry_waiting(monerod *d)
     }
 }
 
-static int daemon_submit(cm_upstream *u, const char *job_id, uint32_t nonce,
-                         const uint8_t hash[32], void *ctx)
+static int daemon_submit(cm_upstream *u, const char *job_id, uint32_t nonce, const uint8_t hash[32],
+                         void *ctx)
 {
     monerod *d = (monerod *)u;
     if (d->closing)
@@ -489,8 +491,7 @@ static void answer_local(monerod *d)
                         "be an orphan");
         } else if (strcmp(t->prev_hash, d->top_hash) != 0) {
             snprintf(reason, sizeof reason,
-                     "template for height %" PRIu64 " is stale: the chain moved on",
-                     t->job.height);
+                     "template for height %" PRIu64 " is stale: the chain moved on", t->job.height);
             submit_done(d, s, CM_SUBMIT_STALE, reason);
         } else {
             snprintf(reason, sizeof reason,
@@ -544,8 +545,8 @@ static void on_timer(uv_timer_t *t)
     monerod *d = t->data;
     answer_local(d);
     if (d->poll_req == NULL && !d->closing)
-        d->poll_req = cm_http_post(d->loop, d->host, d->port, "/get_height", "{}", 2,
-                                   d->timeout_ms, on_height, d);
+        d->poll_req = cm_http_post(d->loop, d->host, d->port, "/get_height", "{}", 2, d->timeout_ms,
+                                   on_height, d);
 }
 
 /* ---- life cycle ---- */
@@ -600,8 +601,9 @@ cm_upstream *cm_upstream_daemon_new(uv_loop_t *loop, const cm_daemon_config *cfg
         return NULL;
     }
     if (cfg->extra_nonce != NULL && cfg->reserve_size != 0) {
-        cm_error_set(err, CM_E_INVAL, "give either reserve_size or extra_nonce, not both "
-                                      "(monerod refuses both)");
+        cm_error_set(err, CM_E_INVAL,
+                     "give either reserve_size or extra_nonce, not both "
+                     "(monerod refuses both)");
         return NULL;
     }
     monerod *d = calloc(1, sizeof *d);
@@ -611,8 +613,7 @@ cm_upstream *cm_upstream_daemon_new(uv_loop_t *loop, const cm_daemon_config *cfg
     }
     d->base.ops = &daemon_ops;
     if (cm_http_parse_url(cfg->url, d->host, sizeof d->host, &d->port) != 0) {
-        cm_error_set(err, CM_E_INVAL, "monerod address '%.100s' is not http://host:port",
-                     cfg->url);
+        cm_error_set(err, CM_E_INVAL, "monerod address '%.100s' is not http://host:port", cfg->url);
         free(d);
         return NULL;
     }

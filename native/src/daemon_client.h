@@ -26,16 +26,16 @@
 #include "upstream.h"
 
 typedef struct cm_daemon_config {
-    const char *url;            /* "http://host:port" (path ignored; /json_rpc is used) */
-    const char *wallet;         /* the address that receives block rewards; required */
-    uint32_t reserve_size;      /* bytes reserved in the coinbase extra (0..255) */
+    const char *url;       /* "http://host:port" (path ignored; /json_rpc is used) */
+    const char *wallet;    /* the address that receives block rewards; required */
+    uint32_t reserve_size; /* bytes reserved in the coinbase extra (0..255) */
     /* Bytes monerod puts into the coinbase extra instead of reserved zeros (monerod's
      * extra_nonce parameter, 0..255 bytes; then reserve_size must be 0). NULL: none. */
     const uint8_t *extra_nonce;
     size_t extra_nonce_len;
-    uint32_t poll_ms;           /* chain height poll; 0: 1000 */
-    uint32_t refresh_ms;        /* new template even without a new block; 0: 30000 */
-    uint32_t timeout_ms;        /* per HTTP request; 0: 10000 */
+    uint32_t poll_ms;    /* chain height poll; 0: 1000 */
+    uint32_t refresh_ms; /* new template even without a new block; 0: 30000 */
+    uint32_t timeout_ms; /* per HTTP request; 0: 10000 */
 } cm_daemon_config;
 
 /* Creates a monerod upstream and starts asking for work. The config is copied. NULL

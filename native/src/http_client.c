@@ -25,7 +25,7 @@ struct cm_http_req {
     uv_write_t write;
     uv_timer_t timer;
     int handles;
-    int done;      /* callback made or cancelled */
+    int done; /* callback made or cancelled */
     http_parser parser;
     http_parser_settings settings;
     char *body;
@@ -123,11 +123,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             if (r->complete)
                 finish(r, r->parser.status_code, NULL);
             else
-                finish(r, 0, "%s:%d closed the connection before a full HTTP response",
-                       r->host, r->port);
+                finish(r, 0, "%s:%d closed the connection before a full HTTP response", r->host,
+                       r->port);
         } else {
-            finish(r, 0, "read from %s:%d failed: %s", r->host, r->port,
-                   uv_strerror((int)nread));
+            finish(r, 0, "read from %s:%d failed: %s", r->host, r->port, uv_strerror((int)nread));
         }
         return;
     }
@@ -198,7 +197,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     }
     if (status < 0 || res == NULL) {
         uv_freeaddrinfo(res);
-        finish(r, 0, "cannot resolve %s: %s", r->host, uv_strerror(status < 0 ? status : UV_ENOENT));
+        finish(r, 0, "cannot resolve %s: %s", r->host,
+               uv_strerror(status < 0 ? status : UV_ENOENT));
         return;
     }
     start_connect(r, res->ai_addr);
@@ -233,10 +233,9 @@ static void on_timer(uv_timer_t *t)
         r->resolving = 1;
 }
 
-
 cm_http_req *cm_http_post(uv_loop_t *loop, const char *host, int port, const char *path,
-                          const char *body, size_t body_len, uint32_t timeout_ms,
-                          cm_http_cb cb, void *ud)
+                          const char *body, size_t body_len, uint32_t timeout_ms, cm_http_cb cb,
+                          void *ud)
 {
     cm_http_req *r = calloc(1, sizeof *r);
     if (r == NULL)

@@ -17,13 +17,12 @@ typedef struct cm_http_req cm_http_req;
 
 /* Called once: status is the HTTP status (>0) with the body (NUL-terminated), or 0 with
  * error saying what failed (connect, timeout, parse). The request frees itself after. */
-typedef void (*cm_http_cb)(void *ud, int status, const char *body, size_t len,
-                           const char *error);
+typedef void (*cm_http_cb)(void *ud, int status, const char *body, size_t len, const char *error);
 
 /* Starts a POST of body to http://host:port/path. NULL when out of memory. */
 cm_http_req *cm_http_post(uv_loop_t *loop, const char *host, int port, const char *path,
-                          const char *body, size_t body_len, uint32_t timeout_ms,
-                          cm_http_cb cb, void *ud);
+                          const char *body, size_t body_len, uint32_t timeout_ms, cm_http_cb cb,
+                          void *ud);
 
 /* Abandons the request: its callback will not be called. */
 void cm_http_cancel(cm_http_req *r);

@@ -23,7 +23,7 @@ struct cm_line_stream {
     size_t max_line;
     uint32_t open_timeout_ms;
     int state;
-    int notify;          /* 1 while on_close may still be called */
+    int notify;                         /* 1 while on_close may still be called */
     char reason[CM_TLS_ERROR_MAX + 64]; /* why it failed, for on_close */
     uv_getaddrinfo_t resolve;
     int resolving;
@@ -31,11 +31,11 @@ struct cm_line_stream {
     int tcp_init;
     uv_connect_t connect;
     uv_timer_t timer;
-    int open_handles;    /* handles initialised and not yet closed */
+    int open_handles; /* handles initialised and not yet closed */
     cm_tls *tls;
-    char *line;          /* current partial line */
+    char *line; /* current partial line */
     size_t line_len;
-    int discarding;      /* inside a too-long line */
+    int discarding; /* inside a too-long line */
     size_t discarded;
 };
 

@@ -19,20 +19,20 @@
 typedef struct cm_line_stream cm_line_stream;
 
 typedef struct cm_line_stream_events {
-    void (*on_open)(void *ud);                            /* connected, TLS trusted */
-    void (*on_line)(void *ud, char *line, size_t len);    /* NUL-terminated, no "\n" */
-    void (*on_oversize)(void *ud, size_t discarded);      /* a too-long line was dropped */
-    void (*on_close)(void *ud, const char *reason);       /* lost; the stream is gone */
+    void (*on_open)(void *ud);                         /* connected, TLS trusted */
+    void (*on_line)(void *ud, char *line, size_t len); /* NUL-terminated, no "\n" */
+    void (*on_oversize)(void *ud, size_t discarded);   /* a too-long line was dropped */
+    void (*on_close)(void *ud, const char *reason);    /* lost; the stream is gone */
 } cm_line_stream_events;
 
 typedef struct cm_line_stream_config {
     const char *host;
     int port;
     int tls;
-    const char *ca_file;       /* NULL: the system store */
-    const uint8_t *pin;        /* 32 bytes or NULL */
-    size_t max_line;           /* longest accepted line, bytes */
-    uint32_t open_timeout_ms;  /* resolve + connect + handshake */
+    const char *ca_file;      /* NULL: the system store */
+    const uint8_t *pin;       /* 32 bytes or NULL */
+    size_t max_line;          /* longest accepted line, bytes */
+    uint32_t open_timeout_ms; /* resolve + connect + handshake */
 } cm_line_stream_config;
 
 /* Starts connecting. NULL only when out of memory. */

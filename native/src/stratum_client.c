@@ -94,12 +94,12 @@ struct stratum {
     conn *active;
     conn *probe;
     conn *draining;
-    int cursor;          /* url index of the last attempt from the list */
+    int cursor; /* url index of the last attempt from the list */
     int redirect_pending;
     pool_url redirect;
     uint64_t last_probe_ms;
-    pending *waiting;    /* submits made while no connection was ready */
-    deferred *deferred;  /* answers to deliver on the next loop turn */
+    pending *waiting;   /* submits made while no connection was ready */
+    deferred *deferred; /* answers to deliver on the next loop turn */
     uv_timer_t retry_timer, tick_timer, defer_timer;
     int handles;
     int closing;
@@ -309,8 +309,7 @@ static void route_submit(stratum *st, pending *p)
             send_submit(c, p);
         } else {
             answer_later(st, p->ctx, CM_SUBMIT_STALE,
-                         "job %s is not work of the current session with %s", p->job_id,
-                         c->where);
+                         "job %s is not work of the current session with %s", p->job_id, c->where);
             free(p);
         }
         return;
@@ -413,7 +412,7 @@ static void conn_failv(conn *c, const char *fmt, va_list ap)
         uint32_t delay = cm_backoff_next(&st->backoff);
         /* A pool that worked and then dropped us is tried again first (restarts and
          * network blips are common); one that could not even log us in is skipped. */
-        int next = index < 0 ? st->cursor
+        int next = index < 0   ? st->cursor
                    : was_ready ? index
                                : (int)((size_t)(index + 1) % st->url_count);
         st->cursor = next;
@@ -555,7 +554,8 @@ static void handle_login_reply(conn *c, json_t *msg)
     size_t i;
     json_t *e;
     if (json_is_array(ext)) {
-        json_array_foreach(ext, i, e) {
+        json_array_foreach(ext, i, e)
+        {
             if (json_is_string(e) && strcasecmp(json_string_value(e), "nicehash") == 0)
                 c->nicehash = 1;
         }
@@ -639,8 +639,7 @@ static void handle_reconnect(conn *c, json_t *params)
         p = json_object_get(params, "port");
         w = json_object_get(params, "wait");
     } else {
-        logf_(st, "pool %s sent client.reconnect without parameters; reconnecting to it",
-              c->where);
+        logf_(st, "pool %s sent client.reconnect without parameters; reconnecting to it", c->where);
         h = p = w = NULL;
     }
     if (json_is_string(h) && json_string_length(h) > 0)
@@ -830,7 +829,9 @@ static int conn_check_deadlines(conn *c, uint64_t now)
     for (pending *p = c->pending; p; p = p->next) {
         if (now - p->sent_ms < st->reply_timeout_ms)
             continue;
-        const char *what = p->kind == K_LOGIN ? "login" : p->kind == K_SUBMIT ? "share" : "keepalived";
+        const char *what = p->kind == K_LOGIN    ? "login"
+                           : p->kind == K_SUBMIT ? "share"
+                                                 : "keepalived";
         if (p->kind == K_SUBMIT) {
             pending_take(c, p->id);
             if (st->ev.on_result)

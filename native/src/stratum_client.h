@@ -32,20 +32,20 @@ typedef struct cm_pool_config {
      * "stratum+ssl://" or "stratum+tls://" prefix sets TLS for that entry). At least one. */
     const char *const *urls;
     size_t url_count;
-    const char *user;    /* the login: usually the wallet address; required */
-    const char *pass;    /* NULL: "x" */
-    const char *agent;   /* NULL: "consentminer/<version>" */
-    int tls;             /* 1: TLS for every entry */
+    const char *user;  /* the login: usually the wallet address; required */
+    const char *pass;  /* NULL: "x" */
+    const char *agent; /* NULL: "consentminer/<version>" */
+    int tls;           /* 1: TLS for every entry */
     /* SHA-256 of the server certificate (DER), 64 hex characters (colons allowed), or
      * NULL to verify against ca_file. With a pin, the pin alone decides, and every entry
      * uses TLS. */
     const char *tls_fingerprint;
-    const char *ca_file; /* NULL: /etc/ssl/certs/ca-certificates.crt */
-    uint32_t backoff_min_ms;    /* 0: 1000 */
-    uint32_t backoff_max_ms;    /* 0: 60000 */
-    uint32_t keepalive_ms;      /* idle time before a keepalived; 0: 60000 */
-    uint32_t reply_timeout_ms;  /* a login or submit without reply is a dead pool; 0: 30000 */
-    uint32_t primary_retry_ms;  /* probe urls[0] while on a failover; 0: 60000 */
+    const char *ca_file;       /* NULL: /etc/ssl/certs/ca-certificates.crt */
+    uint32_t backoff_min_ms;   /* 0: 1000 */
+    uint32_t backoff_max_ms;   /* 0: 60000 */
+    uint32_t keepalive_ms;     /* idle time before a keepalived; 0: 60000 */
+    uint32_t reply_timeout_ms; /* a login or submit without reply is a dead pool; 0: 30000 */
+    uint32_t primary_retry_ms; /* probe urls[0] while on a failover; 0: 60000 */
 } cm_pool_config;
 
 /* Creates a pool upstream and starts connecting. The config is copied. Returns NULL

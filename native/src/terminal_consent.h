@@ -14,8 +14,8 @@ typedef struct cm_disclosure {
     int threads;
     int cpus;
     int throttle_pct;
-    const char *mode;          /* "fast", "light" */
-    const char *rewards;       /* one or more lines: where rewards go */
+    const char *mode;    /* "fast", "light" */
+    const char *rewards; /* one or more lines: where rewards go */
 } cm_disclosure;
 
 /* Prints the disclosure to out. */

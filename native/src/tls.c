@@ -29,9 +29,9 @@ struct cm_tls {
     uint8_t pin[32];
     char host[256];
     char ca_file[256];
-    byte_buf in;       /* ciphertext from the peer, not yet consumed by mbedTLS */
+    byte_buf in; /* ciphertext from the peer, not yet consumed by mbedTLS */
     size_t in_off;
-    byte_buf out;      /* ciphertext for the peer */
+    byte_buf out; /* ciphertext for the peer */
     char fingerprint[65];
     char error[CM_TLS_ERROR_MAX];
 };
@@ -117,8 +117,8 @@ static int bio_recv(void *ctx, unsigned char *data, size_t len)
     return (int)len;
 }
 
-cm_tls *cm_tls_client_new(const char *host, const char *ca_file, const uint8_t *pin,
-                          char *err, size_t err_len)
+cm_tls *cm_tls_client_new(const char *host, const char *ca_file, const uint8_t *pin, char *err,
+                          size_t err_len)
 {
     cm_tls *t = calloc(1, sizeof *t);
     if (t == NULL) {
@@ -162,8 +162,10 @@ cm_tls *cm_tls_client_new(const char *host, const char *ca_file, const uint8_t *
         rc = mbedtls_x509_crt_parse_file(&t->ca, t->ca_file);
         if (rc < 0) {
             mbed_reason(rc, why, sizeof why);
-            snprintf(err, err_len, "cannot load the CA store %s (%s); give --tls-fingerprint "
-                     "to trust one certificate instead", t->ca_file, why);
+            snprintf(err, err_len,
+                     "cannot load the CA store %s (%s); give --tls-fingerprint "
+                     "to trust one certificate instead",
+                     t->ca_file, why);
             goto fail;
         }
         mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
@@ -223,8 +225,10 @@ static int check_peer(cm_tls *t)
         char want[65];
         for (int i = 0; i < 32; i++)
             snprintf(want + 2 * i, 3, "%02x", t->pin[i]);
-        set_error(t, "TLS certificate of %s does not match the pinned fingerprint "
-                  "(pinned %s, server sent %s)", t->host, want, t->fingerprint);
+        set_error(t,
+                  "TLS certificate of %s does not match the pinned fingerprint "
+                  "(pinned %s, server sent %s)",
+                  t->host, want, t->fingerprint);
         return -1;
     }
     return 0;
@@ -247,7 +251,8 @@ int cm_tls_handshake(cm_tls *t)
         for (char *p = info; *p; p++)
             if (*p == '\n')
                 *p = ';';
-        set_error(t, "TLS certificate of %s failed verification against the CA store %s: %s "
+        set_error(t,
+                  "TLS certificate of %s failed verification against the CA store %s: %s "
                   "(give --tls-fingerprint to pin a self-signed certificate)",
                   t->host, t->ca_file, info);
         return -1;

@@ -24,8 +24,8 @@ int cm_tls_parse_fingerprint(const char *text, uint8_t out[32]);
 
 /* A client session for `host` (SNI and name check). ca_file NULL: the system store.
  * pin NULL: verify the chain. NULL on failure, with the reason in err (CM_TLS_ERROR_MAX). */
-cm_tls *cm_tls_client_new(const char *host, const char *ca_file, const uint8_t *pin,
-                          char *err, size_t err_len);
+cm_tls *cm_tls_client_new(const char *host, const char *ca_file, const uint8_t *pin, char *err,
+                          size_t err_len);
 void cm_tls_free(cm_tls *t);
 
 /* Ciphertext that arrived from the peer. 0, or -1 when out of memory. */

@@ -3,8 +3,8 @@
 
 #include "upstream_impl.h"
 
-int cm_upstream_submit(cm_upstream *u, const char *job_id, uint32_t nonce,
-                       const uint8_t hash[32], void *ctx)
+int cm_upstream_submit(cm_upstream *u, const char *job_id, uint32_t nonce, const uint8_t hash[32],
+                       void *ctx)
 {
     if (u == NULL || job_id == NULL || hash == NULL)
         return CM_E_INVAL;

@@ -143,8 +143,11 @@ static void daemon_config_errors(void **state)
     cm_daemon_config no_wallet = {.url = "http://127.0.0.1:9"};
     assert_null(cm_upstream_daemon_new(&loop, &no_wallet, &ev, NULL, &err));
     assert_non_null(strstr(err.message, "wallet"));
-    cm_daemon_config both = {.url = "http://127.0.0.1:9", .wallet = "w", .reserve_size = 8,
-                             .extra_nonce = tag, .extra_nonce_len = 4};
+    cm_daemon_config both = {.url = "http://127.0.0.1:9",
+                             .wallet = "w",
+                             .reserve_size = 8,
+                             .extra_nonce = tag,
+                             .extra_nonce_len = 4};
     assert_null(cm_upstream_daemon_new(&loop, &both, &ev, NULL, &err));
     assert_non_null(strstr(err.message, "extra_nonce"));
     cm_daemon_config big = {.url = "http://127.0.0.1:9", .wallet = "w", .reserve_size = 256};
@@ -154,8 +157,8 @@ static void daemon_config_errors(void **state)
     assert_non_null(strstr(err.message, "ftp://x"));
     /* A good one, closed before it ever reached monerod: a submit meanwhile is answered. */
     int stale = 0;
-    cm_daemon_config ok = {.url = "http://127.0.0.1:9", .wallet = "w", .extra_nonce = tag,
-                           .extra_nonce_len = 4};
+    cm_daemon_config ok = {
+        .url = "http://127.0.0.1:9", .wallet = "w", .extra_nonce = tag, .extra_nonce_len = 4};
     cm_upstream *u = cm_upstream_daemon_new(&loop, &ok, &ev, &stale, &err);
     assert_non_null(u);
     uint8_t hash[32] = {0};
