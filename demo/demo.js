@@ -34,6 +34,12 @@ miner.addEventListener('hashrate', (e) => {
   const rate = typeof d === 'number' ? d : d.hashrate;
   if (typeof rate === 'number') show('my-rate', `${rate.toFixed(2)} H/s`);
 });
-miner.addEventListener('share', () => { myShares += 1; show('my-shares', String(myShares)); });
+// The element's share event carries the gateway's verdict on one of this browser's shares.
+miner.addEventListener('share', (e) => {
+  if (e.detail && e.detail.accepted === false) return;
+  myShares += 1;
+  show('my-shares', String(myShares));
+});
 miner.addEventListener('stop', () => show('my-rate', 'stopped'));
 miner.addEventListener('pause', () => show('my-rate', 'paused'));
+miner.addEventListener('resume', () => show('my-rate', 'resuming'));
