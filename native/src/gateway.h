@@ -273,8 +273,10 @@ void gw_verify_prepare(gw_verify *v, const uint8_t seed[32]);
 /* Stops the threads; requests still queued come back through done with error
  * CM_E_STOPPED. Closes its handle; free happens after the loop runs the close. */
 void gw_verify_free(gw_verify *v);
-/* Counters: hashes computed and the threads' time spent hashing (seconds). */
-void gw_verify_counters(gw_verify *v, uint64_t *hashes, double *busy_s, int *queued);
+/* Counters: hashes computed, the threads' wall time spent hashing and the CPU time
+ * those hashes took (seconds), requests waiting. Any pointer may be NULL. */
+void gw_verify_counters(gw_verify *v, uint64_t *hashes, double *busy_s, double *cpu_s,
+                        int *queued);
 
 /* ---- limits (gateway_limits.c) ---- */
 

@@ -48,10 +48,10 @@ char *gw_stats_json(void *server, size_t *len)
     gw_stats *st = &s->stats;
     int64_t now = gw_wall_ms();
     uint64_t vh = 0;
-    double busy = 0;
+    double busy = 0, cpu = 0;
     int queued = 0;
     if (s->verify)
-        gw_verify_counters(s->verify, &vh, &busy, &queued);
+        gw_verify_counters(s->verify, &vh, &busy, &cpu, &queued);
 
     json_t *refused = json_object();
     for (int r = 0; r < GW_R_COUNT; r++)
@@ -74,7 +74,7 @@ char *gw_stats_json(void *server, size_t *len)
     json_t *root = json_pack(
         "{s:I,s:{s:I,s:I,s:I,s:I,s:I},s:o,s:o,"
         "s:{s:f,s:f,s:f,s:I},"
-        "s:{s:i,s:I,s:f,s:f,s:i},"
+        "s:{s:i,s:I,s:f,s:f,s:f,s:f,s:i},"
         "s:{s:s,s:i,s:i,s:o,s:I,s:I,s:I,s:I},"
         "s:{s:I,s:I,s:I}}",
         "uptime_s", (json_int_t)((now - st->started_ms) / 1000),
@@ -88,7 +88,8 @@ char *gw_stats_json(void *server, size_t *len)
         "verified_15m", cm_stats_hashrate(st->rate, now, CM_STATS_WINDOW_LONG_MS),
         "verified_difficulty", (json_int_t)st->verified_diff,
         "verification", "threads", s->cfg.verify_threads, "hashes", (json_int_t)vh, "busy_s",
-        busy, "hashes_per_busy_s", busy > 0 ? (double)vh / busy : 0.0, "queued", queued,
+        busy, "hashes_per_busy_s", busy > 0 ? (double)vh / busy : 0.0, "cpu_s", cpu,
+        "hashes_per_cpu_s", cpu > 0 ? (double)vh / cpu : 0.0, "queued", queued,
         "upstream", "mode", s->daemon_mode ? "daemon" : "pool", "open", open, "up", up,
         "connections", slots, "submitted", (json_int_t)st->up_submitted, "accepted",
         (json_int_t)st->up_accepted, "rejected", (json_int_t)st->up_rejected, "stale",
@@ -157,10 +158,10 @@ char *gw_stats_metrics(void *server, size_t *len)
     gw_stats *st = &s->stats;
     int64_t now = gw_wall_ms();
     uint64_t vh = 0;
-    double busy = 0;
+    double busy = 0, cpu = 0;
     int queued = 0;
     if (s->verify)
-        gw_verify_counters(s->verify, &vh, &busy, &queued);
+        gw_verify_counters(s->verify, &vh, &busy, &cpu, &queued);
     tbuf b = {malloc(4096), 0, 4096, 0};
     if (!b.p)
         return NULL;
@@ -195,6 +196,8 @@ char *gw_stats_metrics(void *server, size_t *len)
     tprintf(&b, P "verifications_total %" PRIu64 "\n", vh);
     metric(&b, "verify_busy_seconds_total", "counter", "Time the verification threads hashed.");
     tprintf(&b, P "verify_busy_seconds_total %.3f\n", busy);
+    metric(&b, "verify_cpu_seconds_total", "counter", "CPU time those hashes took.");
+    tprintf(&b, P "verify_cpu_seconds_total %.3f\n", cpu);
     metric(&b, "verify_queue", "gauge", "Shares waiting for a verification thread.");
     tprintf(&b, P "verify_queue %d\n", queued);
     metric(&b, "upstream_up", "gauge", "1 when the upstream connection is up, by slot.");

@@ -1,0 +1,94 @@
+// The gateway over TLS (--cert/--key): https for static files and /stats, wss for /ws.
+//
+//   node tests/gateway/wss.mjs CONSENTMINER
+//
+// Makes a self-signed certificate with openssl, starts the gateway with it (upstream: a
+// pool address where nothing listens), then checks an https request, a wss login with
+// consent, a keepalived, a refused login, plain HTTP on the TLS port being refused, and a
+// clean stop.
+import { execFileSync } from 'node:child_process';
+import { request } from 'node:https';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import WebSocket from 'ws';
+import { Gateway, TEST_WALLET, check, freePort, tempDir } from './lib/procs.mjs';
+
+const [cli] = process.argv.slice(2);
+if (!cli) {
+  console.error('usage: wss.mjs CONSENTMINER');
+  process.exit(2);
+}
+
+function httpsGet(port, path) {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, rejectUnauthorized: false }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function wsSession(url, messages) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { rejectUnauthorized: false });
+    const replies = [];
+    ws.on('error', reject);
+    ws.on('open', () => ws.send(JSON.stringify(messages[0])));
+    ws.on('message', (d) => {
+      replies.push(JSON.parse(d));
+      if (replies.length < messages.length) ws.send(JSON.stringify(messages[replies.length]));
+      else ws.close();
+    });
+    ws.on('close', (code, reason) => resolve({ replies, code, reason: reason.toString() }));
+  });
+}
+
+async function main() {
+  const dir = tempDir('cm-gw-wss-');
+  const cert = join(dir, 'cert.pem'), key = join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+    '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+  writeFileSync(join(dir, 'index.html'), '<title>over tls</title>\n');
+  const gw = new Gateway({ bin: cli, args: ['--pool', `127.0.0.1:${await freePort()}`,
+    '--wallet', TEST_WALLET, '--cert', cert, '--key', key, '--static', dir] });
+  await gw.start();
+
+  const page = await httpsGet(gw.port, '/index.html');
+  check(page.status === 200 && page.body.includes('over tls') &&
+        page.headers['cross-origin-embedder-policy'] === 'require-corp',
+        `https static file with isolation headers (${page.status})`);
+  const stats = await httpsGet(gw.port, '/stats');
+  check(stats.status === 200 && JSON.parse(stats.body).connections, 'https /stats');
+
+  const now = Date.now();
+  const good = await wsSession(`wss://127.0.0.1:${gw.port}/ws`, [
+    { id: 1, jsonrpc: '2.0', method: 'login', params: { login: 'x', algo: ['rx/0'],
+      consent: { granted_at: now, expires_at: now + 60000, threads: 1, throttle: 50 } } },
+    { id: 2, jsonrpc: '2.0', method: 'keepalived', params: {} }]);
+  check(good.replies[0].result && good.replies[0].result.status === 'OK' &&
+        good.replies[1].result.status === 'KEEPALIVED', 'wss login with consent and keepalived');
+  const bad = await wsSession(`wss://127.0.0.1:${gw.port}/ws`, [
+    { id: 1, jsonrpc: '2.0', method: 'login', params: { login: 'x' } }]);
+  check(bad.replies[0].error && bad.replies[0].error.code === -10 && bad.code === 1008,
+        `wss login without consent refused and closed (${bad.code})`);
+
+  // Plain HTTP on the TLS port is not a TLS handshake: the connection ends, nothing served.
+  const plain = await new Promise((resolve) => {
+    const s = connect(gw.port, '127.0.0.1', () => s.write('GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n'));
+    let data = '';
+    s.on('data', (d) => { data += d; });
+    s.on('close', () => resolve(data));
+    s.on('error', () => resolve(data));
+    setTimeout(() => s.destroy(), 5000);
+  });
+  check(!plain.includes('over tls'), 'plain HTTP on the TLS port gets no file');
+  const ex = await gw.stop();
+  check(ex.code === 0, 'gateway stops cleanly');
+  check(/refused .*: tls/.test(gw.stderr), 'the TLS failure is logged as a refusal');
+}
+
+main().then(() => process.exit(process.exitCode || 0), (e) => { console.error(e); process.exit(1); });
