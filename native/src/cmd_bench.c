@@ -162,11 +162,11 @@ int cm_cmd_bench(int argc, char **argv)
     } while (!info.ready && !interrupted);
 
     uint64_t h0 = cm_workers_hashes(w);
-    double t0 = cm_mono_ms(), cpu0 = cm_workers_busy_ms(w);
+    double t0 = cm_mono_ms(), cpu0 = cm_workers_busy_ms(w), pcpu0 = cm_process_cpu_ms();
     while (!interrupted && cm_mono_ms() - t0 < seconds * 1000)
         cm_sleep_ms(50);
     uint64_t h1 = cm_workers_hashes(w);
-    double t1 = cm_mono_ms(), cpu1 = cm_workers_busy_ms(w);
+    double t1 = cm_mono_ms(), cpu1 = cm_workers_busy_ms(w), pcpu1 = cm_process_cpu_ms();
     cm_workers_info_get(w, &info);
     measuring_done = 1;
     cm_consent_revoke(consent);
@@ -185,10 +185,11 @@ int cm_cmd_bench(int argc, char **argv)
     if (json) {
         printf("{\"mode\":\"%s\",\"threads\":%ld,\"hashes\":%llu,\"seconds\":%.3f,"
                "\"hashrate\":%.2f,\"init_seconds\":%.3f,\"large_pages\":%s,\"huge_pages\":\"%s\","
-               "\"interrupted\":%s}\n",
+               "\"interrupted\":%s,\"cpu_seconds\":%.3f,\"hashes_per_cpu_second\":%.3f}\n",
                mode_name, threads, (unsigned long long)hashes, secs, rate, info.init_seconds,
                (info.cache_large_pages || info.dataset_large_pages) ? "true" : "false", pages,
-               interrupted ? "true" : "false");
+               interrupted ? "true" : "false", (pcpu1 - pcpu0) / 1000.0,
+               pcpu1 > pcpu0 ? (double)hashes / ((pcpu1 - pcpu0) / 1000.0) : 0.0);
     } else {
         printf("mode %s, %ld thread%s: %.1f H/s (%llu hashes in %.1f s); initialisation %.1f s; "
                "huge pages: %s\n",

@@ -76,6 +76,7 @@ typedef struct miner {
     uint64_t hashes_seen;
     double steady_t0, steady_t1; /* first sample after initialisation, last sample */
     uint64_t steady_h0, steady_h1;
+    double steady_cpu0, steady_cpu1; /* process CPU time at those samples */
     double start_mono, cpu_mark, wall_mark;
     int progress_step;
     int stopping;
@@ -317,10 +318,12 @@ static void sample_hashes(miner *m)
         if (info.ready) {
             m->steady_t0 = now;
             m->steady_h0 = h;
+            m->steady_cpu0 = cm_process_cpu_ms();
         }
     }
     m->steady_t1 = now;
     m->steady_h1 = h;
+    m->steady_cpu1 = cm_process_cpu_ms();
 }
 
 static void on_sample(uv_timer_t *t)
@@ -388,11 +391,12 @@ static void stop(miner *m, const char *why)
     double t0 = cm_mono_ms();
     cm_workers_stop(m->workers);
     say("%s: hashing stopped in %.0f ms", why, cm_mono_ms() - t0);
-    double t1 = m->steady_t1;
+    double t1 = m->steady_t1, cpu1 = m->steady_cpu1;
     uint64_t h1 = m->steady_h1;
     sample_hashes(m); /* counts the last hashes in the totals */
     m->steady_t1 = t1;
     m->steady_h1 = h1;
+    m->steady_cpu1 = cpu1;
     drain_shares(m);          /* shares found before the stop are still sent or accounted for */
     cm_upstream_close(m->up); /* answers what is still owed (stale) */
     m->up = NULL;
@@ -418,9 +422,12 @@ static void final_report(miner *m)
         m->daemon_mode ? "blocks" : "shares", cm_stats_shares(m->stats, CM_SHARE_ACCEPTED),
         cm_stats_shares(m->stats, CM_SHARE_REJECTED), cm_stats_shares(m->stats, CM_SHARE_STALE));
     double steady = (m->steady_t1 - m->steady_t0) / 1000.0;
+    double cpu = (m->steady_cpu1 - m->steady_cpu0) / 1000.0;
     if (m->steady_t0 > 0 && steady > 0)
-        say("steady rate: %.2f H/s over %.1f s of hashing after initialisation",
-            (double)(m->steady_h1 - m->steady_h0) / steady, steady);
+        say("steady rate: %.2f H/s over %.1f s of hashing after initialisation; %.2f hashes per "
+            "process CPU second",
+            (double)(m->steady_h1 - m->steady_h0) / steady, steady,
+            cpu > 0 ? (double)(m->steady_h1 - m->steady_h0) / cpu : 0.0);
 }
 
 /* ---- the command ---- */
