@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { grantForRun } from './js/consent.mjs';
 import { compileWasm } from './js/env.mjs';
 import { fromHex, instantiate, toHex } from './js/instance.mjs';
-import { benchJob, createMiner } from './js/miner.mjs';
+import { runBench } from './js/bench.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const defaultWasmDir = path.join(here, '..', 'build', 'wasm');
@@ -127,7 +127,7 @@ async function cmdBench(argv) {
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) fail(`--threads is '${o['--threads'] ?? o['-t']}'; expected 1..256`);
   const shared = o['--shared'] ? 'always' : o['--no-shared'] ? 'never' : threads > 1 ? 'auto' : 'never';
   const wasmDir = o['--wasm-dir'] || defaultWasmDir;
-  const result = await runBench({ seconds, threads, shared, wasmDir });
+  const result = await benchInProcess({ seconds, threads, shared, wasmDir });
   if (o['--json']) {
     process.stdout.write(JSON.stringify(result) + '\n');
   } else {
@@ -137,47 +137,18 @@ async function cmdBench(argv) {
   }
 }
 
-// Measures like native bench: initialise, then count hashes over `seconds`.
-export async function runBench({ seconds, threads, shared, wasmDir }) {
-  const consent = grantForRun({ threads, throttle: 100 });
-  const miner = createMiner({
-    job: benchJob(),
-    wasmUrl: pathToFileURL(path.join(wasmDir, 'consentminer.wasm')).href,
-    shared,
-    statsIntervalMs: 250,
-  });
-  let error = null;
+// Native bench's measurement (wasm/js/bench.mjs), plus this process's peak memory.
+async function benchInProcess({ seconds, threads, shared, wasmDir }) {
   let peakRss = process.memoryUsage().rss;
-  const memTimer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 100);
-  miner.addEventListener('error', (e) => { error = e.detail; });
-  const t0 = performance.now();
+  const timer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 100);
   try {
-    await miner.start(consent);
-    await miner.ready();
+    const r = await runBench({ seconds, threads, shared, wasmUrl: pathToFileURL(path.join(wasmDir, 'consentminer.wasm')).href });
+    return { ...r, peak_rss_mib: Number((peakRss / 1048576).toFixed(1)) };
   } catch (e) {
-    clearInterval(memTimer);
-    miner.stop();
-    fail(`${(error && error.reason) || e.reason || 'error'}: ${(error && error.message) || e.message}`, 1);
+    fail(`${e.reason || 'error'}: ${e.message}`, 1);
+  } finally {
+    clearInterval(timer);
   }
-  const initSeconds = (performance.now() - t0) / 1000;
-  const s0 = miner.totals();
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  const s1 = miner.totals();
-  const info = miner.info();
-  miner.stop();
-  clearInterval(memTimer);
-  const secs = (s1.time - s0.time) / 1000;
-  const hashes = s1.hashes - s0.hashes;
-  return {
-    mode: 'light', threads, hashes, seconds: Number(secs.toFixed(3)),
-    hashrate: Number((secs > 0 ? hashes / secs : 0).toFixed(2)),
-    init_seconds: Number(initSeconds.toFixed(3)), large_pages: false, huge_pages: 'none',
-    interrupted: false,
-    // wasm only: how the cache was held, and memory
-    shared_cache: info.shared, wasm_memory_mib: Number((info.memoryBytes / 1048576).toFixed(1)),
-    peak_rss_mib: Number((peakRss / 1048576).toFixed(1)),
-    cpu_busy: Number(((s1.busyMs - s0.busyMs) / (s1.time - s0.time) / threads).toFixed(3)),
-  };
 }
 
 const [cmd, ...rest] = process.argv.slice(2);

@@ -12,10 +12,13 @@ export class WasmError extends Error {
   }
 }
 
-export async function instantiate(glueUrl, wasmModule) {
+// options.cmYield(resume): called at RandomX's yield points when yielding is on (see
+// wasm/src/yield.c); call resume() to let the hash or cache fill go on.
+export async function instantiate(glueUrl, wasmModule, options = {}) {
   const { default: factory } = await import(glueUrl);
   const state = { aborted: null };
   const M = await factory({
+    cmYield: options.cmYield || ((resume) => setTimeout(resume, 0)),
     instantiateWasm(imports, receive) {
       // The module goes along so that the shared-memory build can hand it to its
       // pthread workers.
@@ -111,6 +114,33 @@ export class Instance {
         nicehash ? 1 : 0, index, count)));
   }
 
+  // The same with RandomX's yield points on: the call returns to the event loop every
+  // 20 ms (one-thread build only). Only one such call may be under way at a time.
+  async setSeedAsync(seed) {
+    const M = this.M;
+    const p = M._malloc(seed.length || 1);
+    M.HEAPU8.set(seed, p);
+    M._cm_wasm_set_yield(1);
+    try {
+      return this.check(await M.ccall('cm_wasm_set_seed', 'number', ['number', 'number'], [p, seed.length], { async: true }));
+    } finally {
+      M._cm_wasm_set_yield(0);
+      M._free(p);
+    }
+  }
+
+  async mineAsync(max = 1) {
+    const M = this.M;
+    M._cm_wasm_set_yield(1);
+    let rc;
+    try {
+      rc = await M.ccall('cm_wasm_mine', 'number', ['number'], [max], { async: true });
+    } finally {
+      M._cm_wasm_set_yield(0);
+    }
+    return this.mineResult(rc);
+  }
+
   jobSeed() {
     const p = this.M._cm_wasm_job_seed();
     return p ? this.M.HEAPU8.slice(p, p + 32) : null;
@@ -119,8 +149,11 @@ export class Instance {
   // Hashes up to max nonces: { rc, hashes, shares: [{ nonce, result }] }. rc is 0 or a
   // negative cm_err with name and message (not thrown: the caller decides).
   mine(max = 1) {
+    return this.mineResult(this.M._cm_wasm_mine(max));
+  }
+
+  mineResult(rc) {
     const M = this.M;
-    const rc = M._cm_wasm_mine(max);
     const hashes = M._cm_wasm_mined();
     const shares = [];
     for (let i = 0, n = M._cm_wasm_share_count(); i < n; i++) {

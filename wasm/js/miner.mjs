@@ -169,6 +169,9 @@ class Miner extends EventTarget {
   stop() {
     this.#run++;
     const was = this.#state;
+    // Shared-memory threads are told through their memory first: a browser lets a
+    // terminated worker's threads run on for a while (wasm/src/yield.c).
+    for (const w of this.#workers) if (w.stopFlag) Atomics.store(w.stopFlag, 0, 1);
     for (const w of this.#workers) w.handle.terminate();
     this.#workers = [];
     if (this.#session) this.#session.close();
@@ -315,6 +318,7 @@ class Miner extends EventTarget {
     switch (m.type) {
       case 'ready':
         w.state = 'ready';
+        if (m.buffer && typeof m.stopFlag === 'number') w.stopFlag = new Int32Array(m.buffer, m.stopFlag, 1);
         w.ready.resolve();
         break;
       case 'state':

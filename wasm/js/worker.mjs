@@ -50,22 +50,42 @@ function zeroDelay() {
 }
 
 // ---- one mining thread, its own cache ------------------------------------------------
+// One loop does every call into wasm that can take long (cache fill, hashing), so at most
+// one of them is under way (Asyncify allows one). RandomX yields to the event loop every
+// 20 ms inside those calls (wasm/src/yield.c): messages are handled meanwhile, a pause
+// holds the hash where it is, and a terminate from the page takes effect at once.
 class SingleEngine {
-  constructor(inst, msg) {
-    this.inst = inst;
+  constructor(msg) {
     this.index = msg.index;
     this.count = msg.count;
+    this.throttlePct = msg.throttle;
     this.paused = false;
     this.exhausted = false;
-    this.haveJob = false;
-    this.running = false;
+    this.job = null;        // the job being mined
+    this.pendingJob = null; // the next one, applied between calls into wasm
+    this.seedHex = '';
     this.hashes = 0;
     this.busyMs = 0;
-    this.idleMs = 0;
+    this.suspendedMs = 0;   // time a call spent yielded (not busy)
     this.dead = false;
-    inst.setThrottle(msg.throttle);
+    this.held = null;       // a yield's resume while paused
+    this.wakeUp = null;
     this.yieldNow = zeroDelay();
+  }
+
+  // Module.cmYield: RandomX reached a yield point.
+  onYield(resume) {
+    const t0 = performance.now();
+    const go = () => { this.suspendedMs += performance.now() - t0; resume(); };
+    if (this.paused) this.held = go;
+    else this.yieldNow(go);
+  }
+
+  start(inst) {
+    this.inst = inst;
+    inst.setThrottle(this.throttlePct);
     this.statsTimer = setInterval(() => this.postStats(), STATS_MS);
+    this.loop().catch((e) => this.fatal(e, 'worker-failed'));
   }
 
   postStats() {
@@ -73,86 +93,111 @@ class SingleEngine {
       threads: [{ hashes: this.hashes, busyMs: this.busyMs }] });
   }
 
-  job(msg) {
+  wake() {
+    const w = this.wakeUp;
+    this.wakeUp = null;
+    if (w) w();
+  }
+
+  sleep(ms) {
+    return new Promise((resolve) => {
+      const t = ms === Infinity ? null : setTimeout(() => { this.wakeUp = null; resolve(); }, ms);
+      this.wakeUp = () => { if (t) clearTimeout(t); resolve(); };
+    });
+  }
+
+  async loop() {
+    let idleMs = 0;
+    let state = '';
+    const say = (s) => { if (s !== state) { state = s; post({ type: 'state', state: s }); } };
+    while (!this.dead) {
+      if (this.pendingJob) {
+        const msg = this.pendingJob;
+        this.pendingJob = null;
+        if (!(await this.applyJob(msg, say))) continue;
+      }
+      if (this.paused || !this.job || this.exhausted) {
+        say(this.paused ? 'paused' : 'waiting');
+        await this.sleep(Infinity);
+        continue;
+      }
+      say('mining');
+      const t0 = performance.now();
+      const s0 = this.suspendedMs;
+      const r = await this.inst.mineAsync(1);
+      const busy = performance.now() - t0 - (this.suspendedMs - s0);
+      this.hashes += r.hashes;
+      this.busyMs += busy;
+      for (const sh of r.shares) post({ type: 'share', job_id: r.jobId, nonce: nonceHex(sh.nonce), result: sh.result });
+      this.postStats();
+      if (r.rc < 0) {
+        if (r.name === 'CM_E_NONCE_EXHAUSTED') this.exhausted = true;
+        else { this.fatal(new WasmError(r.rc, r.name, r.message), 'mining-failed'); return; }
+      }
+      const pause = r.hashes ? this.inst.throttlePause(busy, idleMs) : 0;
+      const p0 = performance.now();
+      if (pause > 0) await this.sleep(pause);
+      else await new Promise((resolve) => this.yieldNow(resolve));
+      idleMs = performance.now() - p0;
+    }
+  }
+
+  // Parses and installs a job, rebuilding the cache when its seed is new. false when the
+  // job was refused (the previous one, if any, goes on).
+  async applyJob(msg, say) {
     const inst = this.inst;
     if (msg.index !== undefined) { this.index = msg.index; this.count = msg.count; }
     try {
       inst.job(msg.job, { nicehash: msg.nicehash, index: this.index, count: this.count });
     } catch (e) {
       report(e, 'bad-job', false);
-      return;
+      return false;
     }
-    try {
-      const seed = inst.jobSeed();
-      if (!this.seed || toHex(this.seed) !== toHex(seed)) {
-        post({ type: 'state', state: 'initializing' });
-        inst.setSeed(seed);
-        this.seed = seed;
+    const seed = inst.jobSeed();
+    const hex = toHex(seed);
+    if (hex !== this.seedHex) {
+      say('initializing');
+      try {
+        await inst.setSeedAsync(seed);
+      } catch (e) {
+        this.fatal(e, 'init-failed');
+        return false;
       }
-    } catch (e) {
-      this.fatal(e, 'init-failed');
-      return;
+      this.seedHex = hex;
     }
-    this.haveJob = true;
+    this.job = msg.job;
     this.exhausted = false;
-    this.kick();
+    return true;
   }
 
   fatal(e, reason) {
+    if (this.dead) return;
     this.dead = true;
+    clearInterval(this.statsTimer);
     report(e, reason, true);
   }
 
-  kick() {
-    if (this.running || this.dead || this.paused || !this.haveJob || this.exhausted) {
-      if (!this.running && !this.dead) post({ type: 'state', state: this.paused ? 'paused' : 'waiting' });
-      return;
-    }
-    this.running = true;
-    post({ type: 'state', state: 'mining' });
-    this.step();
-  }
-
-  step() {
-    if (this.dead || this.paused || !this.haveJob || this.exhausted) {
-      this.running = false;
-      this.kick();
-      return;
-    }
-    const t0 = performance.now();
-    const r = this.inst.mine(1);
-    const busy = performance.now() - t0;
-    this.hashes += r.hashes;
-    this.busyMs += busy;
-    for (const s of r.shares) post({ type: 'share', job_id: r.jobId, nonce: nonceHex(s.nonce), result: s.result });
-    if (r.rc < 0) {
-      if (r.name === 'CM_E_NONCE_EXHAUSTED') {
-        this.exhausted = true;
-      } else {
-        this.running = false;
-        this.fatal(new WasmError(r.rc, r.name, r.message), 'mining-failed');
-        return;
-      }
-    }
-    const pause = r.hashes ? this.inst.throttlePause(busy, this.idleMs) : 0;
-    const s0 = performance.now();
-    const next = () => { this.idleMs = performance.now() - s0; this.step(); };
-    if (pause > 0) setTimeout(next, pause);
-    else this.yieldNow(next);
+  jobMessage(msg) {
+    this.pendingJob = msg;
+    this.wake();
   }
 
   throttle(pct) {
+    this.throttlePct = pct;
     this.inst.setThrottle(pct);
   }
 
   pause() {
     this.paused = true;
-    if (!this.running) post({ type: 'state', state: 'paused' });
+    post({ type: 'state', state: 'paused' });
   }
 
   resume() {
     this.paused = false;
-    this.kick();
+    const held = this.held;
+    this.held = null;
+    if (held) held();
+    this.wake();
   }
 
   revoke() {
@@ -175,6 +220,12 @@ class SharedEngine {
     this.reported = new Set();
     inst.check(this.M._cm_wasm_mt_start(msg.threads, msg.throttle));
     this.statsTimer = setInterval(() => this.poll(), STATS_MS);
+  }
+
+  // The page stops the threads itself, through shared memory, before it terminates this
+  // worker: a browser would let the threads run on for a while (wasm/src/yield.c).
+  stopHandle() {
+    return { buffer: this.M.HEAPU8.buffer, stopFlag: this.M._cm_wasm_mt_stop_flag() };
   }
 
   poll() {
@@ -205,7 +256,7 @@ class SharedEngine {
     post({ type: 'stats', hashes, busyMs, time: performance.now(), threads, memoryBytes: this.inst.memoryBytes });
   }
 
-  job(msg) {
+  jobMessage(msg) {
     const { job } = msg;
     let rc;
     try {
@@ -249,9 +300,18 @@ class SharedEngine {
 }
 
 async function init(msg) {
-  const inst = await instantiate(msg.glueUrl, msg.module);
+  if (msg.kind === 'shared') {
+    const inst = await instantiate(msg.glueUrl, msg.module);
+    inst.consent(msg.consent);
+    engine = new SharedEngine(inst, msg);
+    post({ type: 'ready', ...engine.stopHandle() });
+    return;
+  }
+  const single = new SingleEngine(msg);
+  const inst = await instantiate(msg.glueUrl, msg.module, { cmYield: (resume) => single.onYield(resume) });
   inst.consent(msg.consent);
-  engine = msg.kind === 'shared' ? new SharedEngine(inst, msg) : new SingleEngine(inst, msg);
+  single.start(inst);
+  engine = single;
   post({ type: 'ready' });
 }
 
@@ -274,7 +334,7 @@ async function handle(msg) {
   }
   if (!engine) return;
   try {
-    if (msg.type === 'job') engine.job(msg);
+    if (msg.type === 'job') engine.jobMessage(msg);
     else if (msg.type === 'throttle') engine.throttle(msg.pct);
     else if (msg.type === 'threads' && engine.setThreads) engine.setThreads(msg.n);
     else if (msg.type === 'pause') engine.pause();

@@ -83,6 +83,12 @@ const char *cm_wasm_job_id(void);
 int cm_wasm_throttle_set(int pct);
 double cm_wasm_throttle_account(double busy_ms, double idle_ms);
 
+/* Yield points inside RandomX (yield.c). One-thread build: while on, RandomX returns
+ * to the event loop every 20 ms of a hash or cache fill, so cm_wasm_mine and
+ * cm_wasm_set_seed must then be called as asynchronous (Asyncify) exports. */
+void cm_wasm_set_yield(int on);
+void cm_rx_yield_point(void);
+
 /* The shared-memory build's controller calls (threads.c). */
 int cm_wasm_mt_start(int threads, int throttle_pct);
 int cm_wasm_mt_set_threads(int threads);
@@ -93,5 +99,8 @@ void cm_wasm_mt_pause(int paused);
 void cm_wasm_mt_stop(void);
 int cm_wasm_mt_poll(double *out, int max_threads);
 int cm_wasm_mt_share(char *job_id, uint32_t *nonce, uint8_t *hash);
+/* The address of the stop flag, which the page sets (Atomics.store) before terminating. */
+int32_t *cm_wasm_mt_stop_flag(void);
+void cm_wasm_mt_yield_point(void);
 
 #endif

@@ -60,6 +60,7 @@ static struct {
     _Atomic int throttle;
     _Atomic int paused;
     _Atomic int quit;
+    _Atomic int32_t stop_flag; /* set by the page itself through shared memory */
     _Atomic int reseeding;
     /* controller only */
     cm_rx_cache *cache;
@@ -92,7 +93,21 @@ static void bump(void)
 static int should_stop(void *ud)
 {
     unsigned gen = (unsigned)(uintptr_t)ud;
-    return atomic_load(&M.quit) || atomic_load(&M.reseeding) || atomic_load(&M.generation) != gen;
+    return atomic_load(&M.quit) || atomic_load(&M.stop_flag) || atomic_load(&M.reseeding) ||
+           atomic_load(&M.generation) != gen;
+}
+
+/* Called inside RandomX between programs and during the cache fill (yield.c): once the
+ * page has set the stop flag, this thread sleeps, using no CPU, until its worker ends. */
+void cm_wasm_mt_yield_point(void)
+{
+    while (atomic_load(&M.stop_flag))
+        emscripten_thread_sleep(1000);
+}
+
+EMSCRIPTEN_KEEPALIVE int32_t *cm_wasm_mt_stop_flag(void)
+{
+    return (int32_t *)&M.stop_flag;
 }
 
 static int on_share(void *ud, const cm_job *job, uint32_t nonce, const uint8_t hash[CM_HASH_SIZE])
@@ -132,11 +147,11 @@ static void *thread_main(void *arg)
             int idle = atomic_load(&M.paused) || t->index >= atomic_load(&M.active) ||
                        !M.have_job || atomic_load(&M.reseeding) ||
                        (exhausted && g == gen) || atomic_load(&t->error);
-            if (atomic_load(&M.quit) || !idle)
+            if (atomic_load(&M.quit) || atomic_load(&M.stop_flag) || !idle)
                 break;
             pthread_cond_wait(&M.wake, &M.lock);
         }
-        if (atomic_load(&M.quit)) {
+        if (atomic_load(&M.quit) || atomic_load(&M.stop_flag)) {
             pthread_mutex_unlock(&M.lock);
             break;
         }
