@@ -19,6 +19,10 @@ native_tests() { # preset
   bash scripts/build.sh "$1" && ctest --preset "$1" --timeout 900
 }
 
+# The wasm build first: the gateway's and the browser's end-to-end tests run real wasm
+# clients, and skip (or, with CM_BROWSER_REQUIRE_REAL=1, fail) without it.
+export CM_BROWSER_REQUIRE_REAL=1
+suite "wasm build" bash scripts/build.sh wasm
 suite "native build + ctest" native_tests native
 suite "native-asan build + ctest" native_tests native-asan
 [[ -f tests/wasm/run.sh ]] && suite "wasm" bash tests/wasm/run.sh
