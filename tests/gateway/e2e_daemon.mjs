@@ -58,7 +58,7 @@ async function main() {
   const gw = new Gateway({ bin: cli, log, args: [
     '--daemon', monerod.url, '--wallet', TEST_WALLET, '--start-diff', '8', '--min-diff', '4',
     '--share-interval', '3', '--per-upstream', String(PER_UPSTREAM), '--verify-threads', '2',
-    '--submit-rate', '20', '--handshake-timeout', '30'] });
+    '--submit-rate', '20', '--handshake-timeout', '30', '--max-invalid', '3'] });
   await gw.start();
   gateway = gw;
   console.log(`gateway at ${gw.wsUrl}`);
@@ -120,6 +120,33 @@ async function main() {
         `monerod height ${startHeight} -> ${h1} with ${st1.blocks.accepted} blocks accepted from the gateway`);
   check(st1.hashrate.verified_60s > 0, `verified hash rate ${st1.hashrate.verified_60s.toFixed(1)} H/s`);
 
+  // A browser that cheats: a nonce outside its byte, a result above its target, the
+  // same nonce twice, and a made-up hash that meets the target (caught only by hashing
+  // it). Each gets its own error; three invalid shares (--max-invalid 3) disconnect it.
+  const cheat = new TestMiner({ url: gw.wsUrl, rxMiner, name: 'cheater' });
+  await cheat.connect();
+  await waitFor('a job for the cheater', () => cheat.job, 30000);
+  const own = Buffer.from(cheat.job.blob, 'hex')[42]; // regtest: the nonce is bytes 39..42
+  const nonce = (low, top) => Buffer.from([low, 0, 0, top]).toString('hex');
+  const cheats = [
+    [nonce(1, own ^ 1), '00'.repeat(32), -105],
+    [nonce(2, own), 'ff'.repeat(32), -103],
+    [nonce(2, own), 'ff'.repeat(32), -104],
+    [nonce(3, own), '00'.repeat(32), -102],
+  ];
+  for (const [n, result, code] of cheats) {
+    cheat.submit(cheat.job, n, result);
+    await waitFor(`the answer to a cheat (${code})`, () => cheat.pending.size === 0, 30000, 50);
+    check(cheat.errors[code] === 1, `cheating share answered ${code}: ${cheat.messages[cheat.messages.length - 1]}`);
+  }
+  const cheatClosed = await cheat.waitClosed(10000);
+  check(cheatClosed && cheatClosed.code === 1008,
+        `three invalid shares disconnect the browser (${cheatClosed && cheatClosed.code} ${cheatClosed && cheatClosed.reason})`);
+  const stCheat = await gw.stats();
+  check(stCheat.shares.invalid === 1 && stCheat.shares.low_difficulty === 1 &&
+        stCheat.shares.bad_nonce === 1 && stCheat.shares.duplicate >= 1 &&
+        stCheat.refused.invalid_shares === 1, 'the cheats are counted by outcome and the disconnect as a refusal');
+
   if (restart) {
     console.log('killing monerod (SIGKILL)');
     await monerod.kill('SIGKILL');
@@ -146,8 +173,10 @@ async function main() {
     check((await monerod.height()) > hRestart, 'monerod accepts blocks again after its restart');
   }
 
-  // Every submit answered; counts agree between browsers and the gateway.
-  const left = await Promise.all(miners.map((m) => m.drain()));
+  // Every submit answered; counts agree between browsers (the cheater included) and the
+  // gateway.
+  const all = [...miners, cheat];
+  const left = await Promise.all(all.map((m) => m.drain()));
   check(left.every((n) => n === 0), `every submitted share got an answer (waiting: ${left})`);
   const st = await gw.stats();
   const outcomes = ['accepted', 'invalid', 'low_difficulty', 'bad_nonce', 'duplicate', 'stale',
@@ -155,14 +184,14 @@ async function main() {
   const sumOutcomes = sum(outcomes.map((o) => st.shares[o]));
   check(st.shares.pending === 0 && st.shares.received === sumOutcomes,
         `gateway: ${st.shares.received} received = ${sumOutcomes} by outcome, 0 pending`);
-  const submitted = sum(miners.map((m) => m.submitted));
+  const submitted = sum(all.map((m) => m.submitted));
   check(submitted === st.shares.received, `browsers sent ${submitted} shares, gateway received ${st.shares.received}`);
-  const accepted = sum(miners.map((m) => m.accepted));
+  const accepted = sum(all.map((m) => m.accepted));
   check(accepted === st.shares.accepted, `browsers were told ${accepted} accepted, gateway counts ${st.shares.accepted}`);
-  const stale = sum(miners.map((m) => m.errors[-101] || 0));
+  const stale = sum(all.map((m) => m.errors[-101] || 0));
   check(stale === st.shares.stale, `browsers were told ${stale} stale, gateway counts ${st.shares.stale}`);
-  check(st.shares.invalid === 0 && st.shares.low_difficulty === 0,
-        'honest browsers have no invalid share');
+  check(st.shares.invalid === 1 && st.shares.low_difficulty === 1 && st.shares.bad_nonce === 1,
+        'honest browsers have no invalid share (the only ones are the cheater\'s)');
   check(st.blocks.accepted + st.blocks.rejected === st.blocks.submitted,
         `blocks: ${st.blocks.submitted} submitted = ${st.blocks.accepted} accepted + ${st.blocks.rejected} rejected or stale`);
   const metrics = await gw.metrics();
