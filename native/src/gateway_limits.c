@@ -16,7 +16,7 @@ typedef struct ip_slot {
 
 struct gw_iptable {
     ip_slot *slots;
-    size_t cap, used;
+    size_t cap, used, tombs; /* tombs: deleted slots, which lookups must step over */
 };
 
 static uint64_t hash_str(const char *s)
@@ -67,9 +67,12 @@ static ip_slot *find(gw_iptable *t, const char *ip, int insert)
     return insert ? tomb : NULL;
 }
 
+/* Rebuilds the table, twice as large when it is half full, the same size when deleted
+ * slots are what fills it (connections come and go from ever new addresses). */
 static int grow(gw_iptable *t)
 {
-    gw_iptable bigger = {calloc(t->cap * 2, sizeof(ip_slot)), t->cap * 2, 0};
+    size_t cap = t->used * 2 >= t->cap ? t->cap * 2 : t->cap;
+    gw_iptable bigger = {calloc(cap, sizeof(ip_slot)), cap, 0, 0};
     if (!bigger.slots)
         return -1;
     for (size_t i = 0; i < t->cap; i++) {
@@ -86,12 +89,14 @@ static int grow(gw_iptable *t)
 
 int gw_iptable_add(gw_iptable *t, const char *ip)
 {
-    if (t->used * 2 >= t->cap && grow(t))
+    if ((t->used * 2 >= t->cap || (t->used + t->tombs) * 4 >= t->cap * 3) && grow(t))
         return 1 << 30; /* out of memory: report "too many" rather than crash */
     ip_slot *s = find(t, ip, 1);
     if (!s)
         return 1 << 30;
     if (s->count <= 0) {
+        if (s->count < 0)
+            t->tombs--;
         memset(s->ip, 0, sizeof s->ip);
         strncpy(s->ip, ip, sizeof s->ip - 1);
         s->count = 0;
@@ -108,6 +113,7 @@ void gw_iptable_remove(gw_iptable *t, const char *ip)
     if (--s->count == 0) {
         s->count = -1;
         t->used--;
+        t->tombs++;
     }
 }
 

@@ -120,6 +120,13 @@ static void test_iptable(void **state)
     gw_iptable_remove(t, "10.0.0.1");
     assert_int_equal(gw_iptable_add(t, "10.0.0.1"), 1);
     gw_iptable_remove(t, "192.0.2.1"); /* never added: nothing happens */
+    /* Churn: a million short connections from ever new addresses stay fast and exact. */
+    for (int i = 0; i < 1000000; i++) {
+        snprintf(ip, sizeof ip, "172.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+        assert_int_equal(gw_iptable_add(t, ip), 1);
+        gw_iptable_remove(t, ip);
+    }
+    assert_int_equal(gw_iptable_add(t, "10.0.19.135"), 2);
     gw_iptable_free(t);
 }
 
