@@ -96,6 +96,19 @@ describe('consent comes first', () => {
     }
   });
 
+  test('no WebAssembly is an error event with its reason', async () => {
+    const wasm = globalThis.WebAssembly;
+    delete globalThis.WebAssembly;
+    try {
+      const miner = createMiner({ gateway: 'ws://127.0.0.1:9/ws', WebSocket, wasmUrl });
+      const seen = record(miner);
+      await assert.rejects(miner.start(consent()), (e) => e.reason === 'no-webassembly');
+      assert.equal(seen.error[0].reason, 'no-webassembly');
+    } finally {
+      globalThis.WebAssembly = wasm;
+    }
+  });
+
   test('core refuses to hash without consent, and a failed allocation is an error', async () => {
     const inst = await instantiate(pathToFileURL(path.join(buildDir, 'consentminer.mjs')).href, await compileWasm(wasmUrl));
     assert.throws(() => inst.setSeed(new Uint8Array(32)), (e) => e.name === 'CM_E_NO_CONSENT');
