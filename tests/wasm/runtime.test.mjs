@@ -171,6 +171,14 @@ describe('mining through a gateway', () => {
     assert.ok(seen.error.some((e) => e.reason === 'gateway-gone' && e.fatal));
   });
 
+  test('an expiring consent stops mining', async () => {
+    const miner = createMiner({ gateway: gw.url, WebSocket, wasmUrl, shared: 'never' });
+    const seen = record(miner);
+    await miner.start(consent({ ms: 6000 }));
+    await until(() => miner.state === 'stopped', 30000, 'stopped at expiry');
+    assert.ok(seen.error.some((e) => e.reason === 'consent-expired' && e.fatal), JSON.stringify(seen.error));
+  });
+
   test('pause holds the workers idle; resume goes on', async () => {
     const miner = createMiner({ gateway: gw.url, WebSocket, wasmUrl, shared: 'never', statsIntervalMs: 250 });
     const seen = record(miner);

@@ -129,10 +129,7 @@ class Miner extends EventTarget {
     this.#urls = this.#resolveUrls();
 
     // Consent rule 1 holds up to here: nothing was loaded. Now connect and compile.
-    const expiresIn = consent.expires_at - Date.now();
-    this.#timers.push(setTimeout(() => {
-      this.#fail('consent-expired', 'the consent has expired; mining stopped', true);
-    }, Math.min(expiresIn, 2 ** 31 - 1)));
+    this.#armExpiry(run);
     try {
       const compiled = compileWasm(this.#shared ? this.#urls.wasmMt : this.#urls.wasm).catch((e) => {
         throw Object.assign(new Error(`cannot load the miner's WebAssembly: ${e.message}`), { reason: e instanceof RangeError ? 'not-enough-memory' : 'init-failed' });
@@ -267,6 +264,17 @@ class Miner extends EventTarget {
   }
 
   // ---- internals ----------------------------------------------------------------------
+
+  // Stops mining when the consent expires (core would refuse the next hash anyway).
+  // Timers cannot wait longer than 2^31 - 1 ms (24.8 days): a longer wait is re-armed.
+  #armExpiry(run) {
+    const left = this.#consent.expires_at - Date.now();
+    this.#timers.push(setTimeout(() => {
+      if (run !== this.#run) return;
+      if (Date.now() < this.#consent.expires_at) this.#armExpiry(run);
+      else this.#fail('consent-expired', 'the consent has expired; mining stopped', true);
+    }, Math.max(0, Math.min(left, 2 ** 31 - 1))));
+  }
 
   #resolveUrls() {
     const o = this.#opts;
