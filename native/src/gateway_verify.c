@@ -13,11 +13,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "consentminer/consent.h"
 #include "consentminer/hasher.h"
 #include "gateway.h"
+#include "platform.h"
 
 #define GW_VERIFY_CACHES 2
 
@@ -52,6 +52,7 @@ struct gw_verify {
     uint64_t hashes;
     double busy_s;
     double cpu_s;
+    unsigned rx_flags;  /* CM_RX_LARGE_PAGES when enough reserved huge pages are free */
 };
 
 static double mono_s(void)
@@ -63,9 +64,7 @@ static double mono_s(void)
  * time other processes ran; the CPU time is what the hash cost. */
 static double thread_cpu_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return cm_thread_cpu_ms() / 1000.0;
 }
 
 /* Takes (and if needed builds) the cache for seed; NULL if it cannot be built.
@@ -114,7 +113,7 @@ static vcache *acquire(gw_verify *v, const uint8_t seed[32])
 
         int rc = 0;
         if (!victim->c)
-            rc = cm_rx_cache_new(CM_RX_LARGE_PAGES, &victim->c, NULL);
+            rc = cm_rx_cache_new(v->rx_flags, &victim->c, NULL);
         if (!rc)
             rc = cm_rx_cache_set_seed(victim->c, seed, 32, NULL, NULL);
 
@@ -167,7 +166,7 @@ static void verify_one(vthread *t, gw_vreq *req)
     }
     int rc = 0;
     if (!t->h) {
-        rc = cm_hasher_new(CM_RX_LARGE_PAGES, c->c, NULL, &t->h, NULL);
+        rc = cm_hasher_new(v->rx_flags, c->c, NULL, &t->h, NULL);
     } else if (t->on != c || t->on_gen != c->gen) {
         rc = cm_hasher_use(t->h, c->c, NULL, NULL);
     }
@@ -259,6 +258,11 @@ gw_verify *gw_verify_new(uv_loop_t *loop, int threads, int max_queue, gw_verify_
     v->done = done;
     v->ud = ud;
     v->max_queue = max_queue > 0 ? max_queue : 4096;
+    /* Large pages only when reserved ones are free for two caches and the VMs: asking
+     * RandomX when there are none costs a failed allocation (and, in librandomx 1.1.10,
+     * leaks its cache record). */
+    uint64_t want = (2 * 256 + 2 * (uint64_t)(threads > 0 ? threads : 1) + 16) << 20;
+    v->rx_flags = cm_huge_pages_free_bytes() >= want ? CM_RX_LARGE_PAGES : 0;
     v->nthreads = threads > 0 ? threads : 1;
     uv_mutex_init(&v->mu);
     uv_cond_init(&v->cv_work);
