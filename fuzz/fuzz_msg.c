@@ -23,8 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cm_consent *c = cm_consent_new();
             cm_error err;
             int64_t now = 1795000000000LL; /* a fixed clock: runs repeat */
-            if (c && !cm_consent_restore(c, m.granted_at, m.expires_at, m.threads, m.throttle,
-                                         now, &err))
+            if (c && !cm_consent_restore(c, m.granted_at, m.expires_at, m.threads, m.throttle, now,
+                                         &err))
                 (void)cm_consent_check(c, now);
             cm_consent_free(c);
         }

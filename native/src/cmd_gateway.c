@@ -93,10 +93,10 @@ int cm_cmd_gateway(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
-#define VALUE()                                                                              \
-    do {                                                                                     \
-        if (!(val = cm_arg_value(argc, argv, &i)))                                           \
-            return 2;                                                                        \
+#define VALUE()                                                                                    \
+    do {                                                                                           \
+        if (!(val = cm_arg_value(argc, argv, &i)))                                                 \
+            return 2;                                                                              \
     } while (0)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);

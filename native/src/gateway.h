@@ -61,34 +61,34 @@ typedef enum gw_code {
 typedef struct gw_config {
     const char *listen_host;
     int listen_port;
-    const char *pool;            /* host:port, or NULL */
-    const char *daemon;          /* http://host:port, or NULL */
-    const char *wallet;          /* payout address: always the gateway's */
-    const char *pool_pass;       /* stratum password ("x" by default) */
-    int pool_tls;                /* stratum over TLS */
-    const char *pool_fingerprint;/* SHA-256 pin for the pool's certificate, or NULL */
-    const char *static_dir;      /* real path, or NULL */
-    const char **origins;        /* allow-list; n_origins 0 means any origin */
+    const char *pool;             /* host:port, or NULL */
+    const char *daemon;           /* http://host:port, or NULL */
+    const char *wallet;           /* payout address: always the gateway's */
+    const char *pool_pass;        /* stratum password ("x" by default) */
+    int pool_tls;                 /* stratum over TLS */
+    const char *pool_fingerprint; /* SHA-256 pin for the pool's certificate, or NULL */
+    const char *static_dir;       /* real path, or NULL */
+    const char **origins;         /* allow-list; n_origins 0 means any origin */
     size_t n_origins;
-    const char *cert, *key;      /* wss when both are set */
-    double share_interval_s;     /* vardiff aims at one share per this many seconds */
-    uint64_t start_diff;         /* 0: estimated from the consent's thread count */
+    const char *cert, *key;  /* wss when both are set */
+    double share_interval_s; /* vardiff aims at one share per this many seconds */
+    uint64_t start_diff;     /* 0: estimated from the consent's thread count */
     uint64_t min_diff, max_diff;
-    size_t max_message;          /* largest WebSocket message accepted (bytes) */
-    size_t max_request;          /* largest HTTP request head accepted (bytes) */
-    int max_per_ip;              /* simultaneous connections per IP; 0: unlimited */
-    int max_conns;               /* simultaneous connections in all */
-    int handshake_timeout_ms;    /* from accept to a finished WebSocket upgrade/login */
-    int idle_timeout_ms;         /* no message from the browser for this long */
-    double submit_rate;          /* submits per second per browser, sustained */
-    double submit_burst;         /* ... and in a burst */
-    int max_invalid;             /* invalid shares before disconnect */
-    int max_strikes;             /* malformed messages before disconnect */
+    size_t max_message;       /* largest WebSocket message accepted (bytes) */
+    size_t max_request;       /* largest HTTP request head accepted (bytes) */
+    int max_per_ip;           /* simultaneous connections per IP; 0: unlimited */
+    int max_conns;            /* simultaneous connections in all */
+    int handshake_timeout_ms; /* from accept to a finished WebSocket upgrade/login */
+    int idle_timeout_ms;      /* no message from the browser for this long */
+    double submit_rate;       /* submits per second per browser, sustained */
+    double submit_burst;      /* ... and in a burst */
+    int max_invalid;          /* invalid shares before disconnect */
+    int max_strikes;          /* malformed messages before disconnect */
     int verify_threads;
-    int verify_queue;            /* most verifications waiting */
-    int per_upstream;            /* browsers per upstream connection, at most 256 */
+    int verify_queue; /* most verifications waiting */
+    int per_upstream; /* browsers per upstream connection, at most 256 */
     int max_upstreams;
-    int quiet;                   /* fewer log lines (benchmarks) */
+    int quiet; /* fewer log lines (benchmarks) */
 } gw_config;
 
 void gw_config_defaults(gw_config *cfg);
@@ -109,9 +109,9 @@ int64_t gw_wall_ms(void);
 #define GW_HTTP_URL_MAX 2048
 
 typedef enum gw_http_state {
-    GW_HTTP_MORE = 0,     /* need more bytes */
-    GW_HTTP_DONE = 1,     /* request head complete */
-    GW_HTTP_ERROR = 2     /* malformed: answer error_status and close */
+    GW_HTTP_MORE = 0, /* need more bytes */
+    GW_HTTP_DONE = 1, /* request head complete */
+    GW_HTTP_ERROR = 2 /* malformed: answer error_status and close */
 } gw_http_state;
 
 typedef struct gw_http_req gw_http_req;
@@ -126,18 +126,18 @@ gw_http_state gw_http_req_state(const gw_http_req *r);
 /* What to send back: a full response in `head` + `body`, or an upgrade. */
 typedef struct gw_http_resp {
     int status;
-    int upgrade;          /* 1: switch to WebSocket after sending head */
-    int close;            /* 1: close after sending */
-    char *head;           /* malloc'd status line and headers, CRLF CRLF included */
+    int upgrade; /* 1: switch to WebSocket after sending head */
+    int close;   /* 1: close after sending */
+    char *head;  /* malloc'd status line and headers, CRLF CRLF included */
     size_t head_len;
-    char *body;           /* malloc'd or NULL */
+    char *body; /* malloc'd or NULL */
     size_t body_len;
-    char reason[160];     /* for the log when a request is refused */
+    char reason[160]; /* for the log when a request is refused */
 } gw_http_resp;
 
 /* The services a route needs, so the router runs without a server (fuzz, tests). */
 typedef struct gw_http_env {
-    const char *static_dir;               /* NULL: no static files */
+    const char *static_dir; /* NULL: no static files */
     const char **origins;
     size_t n_origins;
     /* Filled on demand: malloc'd body. NULL callbacks give 404. */
@@ -182,23 +182,18 @@ int gw_ws_closing(const gw_ws *ws);
 
 /* ---- stratum messages (gateway_msg.c) ---- */
 
-typedef enum gw_method {
-    GW_M_LOGIN = 1,
-    GW_M_SUBMIT,
-    GW_M_KEEPALIVED,
-    GW_M_GETJOB
-} gw_method;
+typedef enum gw_method { GW_M_LOGIN = 1, GW_M_SUBMIT, GW_M_KEEPALIVED, GW_M_GETJOB } gw_method;
 
 typedef struct gw_msg {
-    json_t *root;          /* owned; gw_msg_clear releases it */
-    json_t *id;            /* borrowed from root; NULL when the message has no id */
+    json_t *root; /* owned; gw_msg_clear releases it */
+    json_t *id;   /* borrowed from root; NULL when the message has no id */
     gw_method method;
     /* login */
     int has_consent;
-    int64_t granted_at, expires_at;  /* ms since the Unix epoch */
+    int64_t granted_at, expires_at; /* ms since the Unix epoch */
     int threads, throttle;
-    const char *agent;     /* may be NULL */
-    int algo_ok;           /* algo absent, or a list naming rx/0 */
+    const char *agent; /* may be NULL */
+    int algo_ok;       /* algo absent, or a list naming rx/0 */
     /* submit / keepalived / getjob */
     const char *session_id; /* may be NULL */
     const char *job_id;
@@ -207,9 +202,9 @@ typedef struct gw_msg {
 } gw_msg;
 
 typedef struct gw_msg_error {
-    int code;              /* a gw_code */
-    int reply;             /* 1: the message had an id, answer it with the error */
-    json_t *id;            /* a new reference, or NULL */
+    int code;   /* a gw_code */
+    int reply;  /* 1: the message had an id, answer it with the error */
+    json_t *id; /* a new reference, or NULL */
     char message[160];
 } gw_msg_error;
 
@@ -227,10 +222,10 @@ char *gw_msg_result_reply(json_t *id, json_t *result, size_t *len);
 /* ---- difficulty (gateway_vardiff.c) ---- */
 
 typedef struct gw_vardiff {
-    uint64_t diff;          /* current difficulty */
-    int64_t since_ms;       /* when counting for the next retarget began */
-    uint64_t sum_diff;      /* difficulty credited since then */
-    uint32_t shares;        /* shares since then */
+    uint64_t diff;     /* current difficulty */
+    int64_t since_ms;  /* when counting for the next retarget began */
+    uint64_t sum_diff; /* difficulty credited since then */
+    uint32_t shares;   /* shares since then */
 } gw_vardiff;
 
 typedef struct gw_vardiff_cfg {
@@ -256,8 +251,8 @@ typedef struct gw_vreq {
     uint8_t claimed[32];
     /* results */
     uint8_t hash[32];
-    int match;             /* 1: hash == claimed */
-    int error;             /* a cm_err when the hash could not be computed */
+    int match; /* 1: hash == claimed */
+    int error; /* a cm_err when the hash could not be computed */
     void *ud;
 } gw_vreq;
 
@@ -275,8 +270,7 @@ void gw_verify_prepare(gw_verify *v, const uint8_t seed[32]);
 void gw_verify_free(gw_verify *v);
 /* Counters: hashes computed, the threads' wall time spent hashing and the CPU time
  * those hashes took (seconds), requests waiting. Any pointer may be NULL. */
-void gw_verify_counters(gw_verify *v, uint64_t *hashes, double *busy_s, double *cpu_s,
-                        int *queued);
+void gw_verify_counters(gw_verify *v, uint64_t *hashes, double *busy_s, double *cpu_s, int *queued);
 
 /* ---- limits (gateway_limits.c) ---- */
 

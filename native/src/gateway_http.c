@@ -28,7 +28,7 @@ struct gw_http_req {
     http_parser parser;
     http_parser_settings settings;
     size_t max_head;
-    size_t fed;                  /* bytes consumed so far */
+    size_t fed; /* bytes consumed so far */
     gw_http_state state;
     int error_status;
     char error_reason[120];
@@ -46,8 +46,8 @@ struct gw_http_req {
         connection[GW_HTTP_FIELD_MAX], ws_key[64], ws_version[16];
     size_t host_len, origin_len, upgrade_len, connection_len, ws_key_len, ws_version_len;
     int host_seen, origin_seen, upgrade_seen, connection_seen, ws_key_seen, ws_version_seen;
-    int too_long;                /* a header value we keep was too long */
-    int duplicate;               /* a header we keep came twice */
+    int too_long;  /* a header value we keep was too long */
+    int duplicate; /* a header we keep came twice */
     char duplicate_name[32];
     unsigned method;
     int is_upgrade;
@@ -86,9 +86,9 @@ static void pick_value_dst(gw_http_req *r)
         const char *name;
         size_t off, len_off, seen_off, cap;
     } known[] = {
-#define K(n, f)                                                                              \
-    {n, offsetof(gw_http_req, f), offsetof(gw_http_req, f##_len),                          \
-     offsetof(gw_http_req, f##_seen), sizeof(((gw_http_req *)0)->f)}
+#define K(n, f)                                                                                    \
+    {n, offsetof(gw_http_req, f), offsetof(gw_http_req, f##_len), offsetof(gw_http_req, f##_seen), \
+     sizeof(((gw_http_req *)0)->f)}
         K("host", host),
         K("origin", origin),
         K("upgrade", upgrade),
@@ -258,20 +258,34 @@ static const char security_headers[] =
 static const char *status_text(int status)
 {
     switch (status) {
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 426: return "Upgrade Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Error";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 413:
+        return "Payload Too Large";
+    case 414:
+        return "URI Too Long";
+    case 426:
+        return "Upgrade Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Error";
     }
 }
 
@@ -279,16 +293,16 @@ static void set_head(gw_http_resp *out, int status, const char *type, size_t bod
                      const char *extra)
 {
     char buf[2048];
-    int n = snprintf(buf, sizeof buf,
-                     "HTTP/1.1 %d %s\r\n"
-                     "Server: consentminer\r\n"
-                     "Content-Type: %s\r\n"
-                     "Content-Length: %zu\r\n"
-                     "Cache-Control: no-cache\r\n"
-                     "Connection: close\r\n"
-                     "%s%s\r\n",
-                     status, status_text(status), type, body_len, security_headers,
-                     extra ? extra : "");
+    int n =
+        snprintf(buf, sizeof buf,
+                 "HTTP/1.1 %d %s\r\n"
+                 "Server: consentminer\r\n"
+                 "Content-Type: %s\r\n"
+                 "Content-Length: %zu\r\n"
+                 "Cache-Control: no-cache\r\n"
+                 "Connection: close\r\n"
+                 "%s%s\r\n",
+                 status, status_text(status), type, body_len, security_headers, extra ? extra : "");
     out->status = status;
     out->head = malloc((size_t)n + 1);
     if (out->head) {

@@ -73,7 +73,8 @@ static int parse_login(json_t *params, gw_msg *m, gw_msg_error *e)
             return err(e, GW_E_PARAMS, "params.algo is not a list%s", NULL);
         size_t i;
         json_t *a;
-        json_array_foreach(algo, i, a) {
+        json_array_foreach(algo, i, a)
+        {
             if (json_is_string(a) && !strcmp(json_string_value(a), "rx/0"))
                 m->algo_ok = 1;
         }
@@ -124,22 +125,19 @@ static int parse_submit(json_t *params, gw_msg *m, gw_msg_error *e)
     if (parse_session_id(params, m, e))
         return -1;
     json_t *job = json_object_get(params, "job_id");
-    if (!json_is_string(job) || !json_string_length(job) ||
-        json_string_length(job) > CM_JOB_ID_MAX)
-        return err(e, GW_E_PARAMS, "params.job_id is not a string of 1..64 characters%s",
-                   NULL);
+    if (!json_is_string(job) || !json_string_length(job) || json_string_length(job) > CM_JOB_ID_MAX)
+        return err(e, GW_E_PARAMS, "params.job_id is not a string of 1..64 characters%s", NULL);
     m->job_id = json_string_value(job);
     json_t *nonce = json_object_get(params, "nonce");
     uint8_t nb[4];
     if (!json_is_string(nonce) || hex_exact(json_string_value(nonce), nb, 4))
-        return err(e, GW_E_PARAMS,
-                   "params.nonce is not 8 hex characters (the 4 blob bytes)%s", NULL);
-    m->nonce = (uint32_t)nb[0] | (uint32_t)nb[1] << 8 | (uint32_t)nb[2] << 16 |
-               (uint32_t)nb[3] << 24;
+        return err(e, GW_E_PARAMS, "params.nonce is not 8 hex characters (the 4 blob bytes)%s",
+                   NULL);
+    m->nonce =
+        (uint32_t)nb[0] | (uint32_t)nb[1] << 8 | (uint32_t)nb[2] << 16 | (uint32_t)nb[3] << 24;
     json_t *result = json_object_get(params, "result");
     if (!json_is_string(result) || hex_exact(json_string_value(result), m->result, 32))
-        return err(e, GW_E_PARAMS, "params.result is not 64 hex characters (the hash)%s",
-                   NULL);
+        return err(e, GW_E_PARAMS, "params.result is not 64 hex characters (the hash)%s", NULL);
     return 0;
 }
 
@@ -149,8 +147,7 @@ int gw_msg_parse(const char *text, size_t len, gw_msg *m, gw_msg_error *e)
     memset(e, 0, sizeof *e);
     json_error_t je;
     /* JSON_REJECT_DUPLICATES: {"method":"login","method":"submit"} is not one request. */
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES,
-                              &je);
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
         e->reply = 1; /* JSON-RPC answers a parse error with id null */
         char text[100];
@@ -234,14 +231,14 @@ static char *dump(json_t *obj, size_t *len)
 
 char *gw_msg_error_reply(json_t *id, int code, const char *message, size_t *len)
 {
-    json_t *o = json_pack("{s:O?,s:s,s:{s:i,s:s}}", "id", id, "jsonrpc", "2.0", "error",
-                          "code", code, "message", message);
+    json_t *o = json_pack("{s:O?,s:s,s:{s:i,s:s}}", "id", id, "jsonrpc", "2.0", "error", "code",
+                          code, "message", message);
     return o ? dump(o, len) : NULL;
 }
 
 char *gw_msg_result_reply(json_t *id, json_t *result, size_t *len)
 {
-    json_t *o = json_pack("{s:O?,s:s,s:n,s:o}", "id", id, "jsonrpc", "2.0", "error", "result",
-                          result);
+    json_t *o =
+        json_pack("{s:O?,s:s,s:n,s:o}", "id", id, "jsonrpc", "2.0", "error", "result", result);
     return o ? dump(o, len) : NULL;
 }

@@ -57,10 +57,22 @@ int64_t gw_now(gw_server *s)
 const char *gw_refusal_name(gw_refusal r)
 {
     static const char *names[GW_R_COUNT] = {
-        "capacity",      "per_ip",         "bad_request",     "origin",
-        "handshake_timeout", "idle_timeout", "message_too_big", "protocol",
-        "malformed_messages", "invalid_shares", "submit_rate", "no_consent",
-        "consent_expired", "consent_invalid", "login",         "slow_reader",
+        "capacity",
+        "per_ip",
+        "bad_request",
+        "origin",
+        "handshake_timeout",
+        "idle_timeout",
+        "message_too_big",
+        "protocol",
+        "malformed_messages",
+        "invalid_shares",
+        "submit_rate",
+        "no_consent",
+        "consent_expired",
+        "consent_invalid",
+        "login",
+        "slow_reader",
         "tls",
     };
     return (unsigned)r < GW_R_COUNT ? names[r] : "unknown";
@@ -221,8 +233,10 @@ static void ws_closed(void *ud, unsigned code, const char *reason)
     if (code == 1009)
         gw_conn_refuse(c, GW_R_TOO_BIG, "message over --max-message");
     else if (code == 1002 || code == 1003 || code == 1007)
-        gw_conn_refuse(c, GW_R_PROTOCOL, code == 1003 ? "binary message" :
-                                         code == 1007 ? "invalid UTF-8" : reason);
+        gw_conn_refuse(c, GW_R_PROTOCOL,
+                       code == 1003   ? "binary message"
+                       : code == 1007 ? "invalid UTF-8"
+                                      : reason);
 }
 
 int gw_conn_send_text(gw_conn *c, const char *text, size_t len)
@@ -342,8 +356,7 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
         return;
     c->refs++; /* the connection outlives a close requested while handling these bytes */
     if (c->tls) {
-        if (gw_tls_feed(c->tls, (const uint8_t *)buf->base, (size_t)n, conn_plain, raw_write,
-                        c) &&
+        if (gw_tls_feed(c->tls, (const uint8_t *)buf->base, (size_t)n, conn_plain, raw_write, c) &&
             !c->closing) {
             gw_conn_refuse(c, GW_R_TLS, "TLS handshake or record failed");
             gw_conn_close(c, "TLS failure");
@@ -475,14 +488,17 @@ static void sweep(uv_timer_t *t)
             gw_conn_fail(c, NULL, GW_E_UNAUTH, "no login in time", GW_R_HANDSHAKE_TIMEOUT);
             continue;
         }
+        /* The consent's expiry first: it is the reason that matters to the visitor. */
+        if (c->s.logged_in) {
+            gw_session_sweep(c, now);
+            if (gw_ws_closing(c->ws))
+                continue;
+        }
         if (now >= c->idle_ms) {
             gw_conn_refuse(c, GW_R_IDLE_TIMEOUT, "no message in time");
             gw_ws_close(c->ws, 1001, "idle timeout");
             c->deadline_ms = now + GW_DRAIN_MS;
-            continue;
         }
-        if (c->s.logged_in)
-            gw_session_sweep(c, now);
     }
     gw_upstream_sweep(s, now);
 }
@@ -557,8 +573,7 @@ int gw_server_run(const gw_config *cfg)
     if (rc)
         rc = uv_ip6_addr(cfg->listen_host, cfg->listen_port, (struct sockaddr_in6 *)&addr);
     if (rc) {
-        fprintf(stderr, "consentminer gateway: --listen %s: not an IP address\n",
-                cfg->listen_host);
+        fprintf(stderr, "consentminer gateway: --listen %s: not an IP address\n", cfg->listen_host);
         return 2;
     }
     uv_tcp_init(s->loop, &s->listener);
@@ -594,10 +609,12 @@ int gw_server_run(const gw_config *cfg)
 
     if (gw_upstream_start(s))
         return 1;
-    gw_log("listening on %s://%s:%d/ws%s%s; %d verification threads; %s", s->tls_conf ? "wss" : "ws",
-           cfg->listen_host, s->cfg.listen_port, cfg->static_dir ? "; static files from " : "",
-           cfg->static_dir ? cfg->static_dir : "", cfg->verify_threads,
-           cfg->n_origins ? "origins limited to the allow-list" : "any origin may connect (no --origin)");
+    gw_log("listening on %s://%s:%d/ws%s%s; %d verification threads; %s",
+           s->tls_conf ? "wss" : "ws", cfg->listen_host, s->cfg.listen_port,
+           cfg->static_dir ? "; static files from " : "", cfg->static_dir ? cfg->static_dir : "",
+           cfg->verify_threads,
+           cfg->n_origins ? "origins limited to the allow-list"
+                          : "any origin may connect (no --origin)");
     /* A line a test or a supervisor can wait for. */
     printf("gateway listening on %s:%d\n", cfg->listen_host, s->cfg.listen_port);
     fflush(stdout);

@@ -14,23 +14,23 @@
 
 /* Why a connection was refused or ended by the gateway; each one is logged and counted. */
 typedef enum gw_refusal {
-    GW_R_CAPACITY = 0,     /* --max-conns reached */
-    GW_R_PER_IP,           /* --max-per-ip reached */
-    GW_R_BAD_REQUEST,      /* malformed HTTP, or an upgrade that is not a valid one */
-    GW_R_ORIGIN,           /* Origin not on the allow-list */
-    GW_R_HANDSHAKE_TIMEOUT,/* no upgrade or no login in time */
-    GW_R_IDLE_TIMEOUT,     /* no message for --idle-timeout */
-    GW_R_TOO_BIG,          /* a message over --max-message */
-    GW_R_PROTOCOL,         /* WebSocket protocol error, binary message */
-    GW_R_STRIKES,          /* too many malformed messages */
-    GW_R_INVALID_SHARES,   /* too many invalid shares */
-    GW_R_RATE,             /* submits far beyond the rate limit */
-    GW_R_NO_CONSENT,       /* login without a consent record */
-    GW_R_CONSENT_EXPIRED,  /* login with an expired record, or it expired meanwhile */
-    GW_R_CONSENT_INVALID,  /* a record out of range */
-    GW_R_LOGIN,            /* any other failed login (algo, unauthenticated request) */
-    GW_R_SLOW_READER,      /* the browser does not read what it is sent */
-    GW_R_TLS,              /* TLS handshake or record failure */
+    GW_R_CAPACITY = 0,      /* --max-conns reached */
+    GW_R_PER_IP,            /* --max-per-ip reached */
+    GW_R_BAD_REQUEST,       /* malformed HTTP, or an upgrade that is not a valid one */
+    GW_R_ORIGIN,            /* Origin not on the allow-list */
+    GW_R_HANDSHAKE_TIMEOUT, /* no upgrade or no login in time */
+    GW_R_IDLE_TIMEOUT,      /* no message for --idle-timeout */
+    GW_R_TOO_BIG,           /* a message over --max-message */
+    GW_R_PROTOCOL,          /* WebSocket protocol error, binary message */
+    GW_R_STRIKES,           /* too many malformed messages */
+    GW_R_INVALID_SHARES,    /* too many invalid shares */
+    GW_R_RATE,              /* submits far beyond the rate limit */
+    GW_R_NO_CONSENT,        /* login without a consent record */
+    GW_R_CONSENT_EXPIRED,   /* login with an expired record, or it expired meanwhile */
+    GW_R_CONSENT_INVALID,   /* a record out of range */
+    GW_R_LOGIN,             /* any other failed login (algo, unauthenticated request) */
+    GW_R_SLOW_READER,       /* the browser does not read what it is sent */
+    GW_R_TLS,               /* TLS handshake or record failure */
     GW_R_COUNT
 } gw_refusal;
 
@@ -43,10 +43,10 @@ typedef enum gw_outcome {
     GW_O_LOW_DIFF,     /* hash does not meet the browser's target */
     GW_O_BAD_NONCE,    /* nonce outside the browser's byte */
     GW_O_DUPLICATE,
-    GW_O_STALE,        /* unknown job, superseded upstream connection, upstream down */
-    GW_O_REJECTED,     /* upstream said no */
-    GW_O_RATE,         /* over the submit rate */
-    GW_O_BUSY,         /* verification queue full or verification failed to run */
+    GW_O_STALE,    /* unknown job, superseded upstream connection, upstream down */
+    GW_O_REJECTED, /* upstream said no */
+    GW_O_RATE,     /* over the submit rate */
+    GW_O_BUSY,     /* verification queue full or verification failed to run */
     GW_O_COUNT
 } gw_outcome;
 
@@ -57,10 +57,10 @@ typedef struct gw_stats {
     uint64_t refused[GW_R_COUNT];
     uint64_t shares_received, shares_pending;
     uint64_t shares[GW_O_COUNT];
-    uint64_t verified_diff;     /* sum of difficulties of accepted shares */
+    uint64_t verified_diff; /* sum of difficulties of accepted shares */
     uint64_t up_submitted, up_accepted, up_rejected, up_stale;
     uint64_t blocks_submitted, blocks_accepted, blocks_rejected;
-    cm_stats *rate;             /* accepted difficulty as hashes: the verified hash rate */
+    cm_stats *rate; /* accepted difficulty as hashes: the verified hash rate */
     int64_t started_ms;
 } gw_stats;
 
@@ -68,9 +68,9 @@ typedef struct gw_stats {
 typedef struct gw_upjob {
     int refs;
     cm_job job;
-    uint64_t difficulty;   /* monerod's block difficulty; 0 from a pool */
+    uint64_t difficulty; /* monerod's block difficulty; 0 from a pool */
     int slot;
-    uint64_t epoch;        /* the slot's connection epoch when the job came */
+    uint64_t epoch; /* the slot's connection epoch when the job came */
 } gw_upjob;
 
 struct gw_conn;
@@ -79,13 +79,13 @@ struct gw_conn;
 typedef struct gw_slot {
     struct gw_server *srv;
     int index;
-    int open;              /* has an upstream object (connected or retrying) */
+    int open; /* has an upstream object (connected or retrying) */
     cm_upstream *u;
     int up;
-    char reason[160];      /* why it is down */
-    uint64_t epoch;        /* +1 every time it comes up */
-    gw_upjob *job;         /* current job, NULL while there is none */
-    uint8_t used[32];      /* nonce bytes in use (bitmap) */
+    char reason[160]; /* why it is down */
+    uint64_t epoch;   /* +1 every time it comes up */
+    gw_upjob *job;    /* current job, NULL while there is none */
+    uint8_t used[32]; /* nonce bytes in use (bitmap) */
     int count;
     struct gw_conn *members;
     int64_t empty_since_ms;
@@ -96,9 +96,9 @@ typedef struct gw_slot {
 
 typedef struct gw_bjob {
     char id[20];
-    gw_upjob *up;          /* NULL: free */
+    gw_upjob *up; /* NULL: free */
     uint64_t diff, target64;
-    uint32_t *nonces;      /* nonces submitted for it, to refuse duplicates */
+    uint32_t *nonces; /* nonces submitted for it, to refuse duplicates */
     uint32_t n, cap;
 } gw_bjob;
 
@@ -109,11 +109,11 @@ typedef struct gw_session {
     int threads, throttle;
     char agent[64];
     gw_slot *slot;
-    int nonce_byte;        /* -1: none yet */
+    int nonce_byte; /* -1: none yet */
     struct gw_conn *slot_prev, *slot_next;
     gw_vardiff vd;
     gw_bjob jobs[GW_JOBS_KEPT];
-    int newest;            /* index of the newest job in jobs[] */
+    int newest; /* index of the newest job in jobs[] */
     gw_bucket bucket;
     int invalid, strikes, rate_strikes;
     uint64_t accepted;
@@ -124,17 +124,17 @@ typedef struct gw_tls gw_tls;
 enum { GW_PHASE_HTTP = 0, GW_PHASE_WS, GW_PHASE_DRAIN };
 
 typedef struct gw_conn {
-    uv_tcp_t tcp;          /* first: the handle's address is the connection's */
+    uv_tcp_t tcp; /* first: the handle's address is the connection's */
     struct gw_server *srv;
     struct gw_conn *prev, *next;
     uint64_t id;
     char ip[46];
     char peer[64];
     int phase;
-    int closing;           /* uv_close called */
-    int refs;              /* the handle plus shares in flight */
-    int64_t deadline_ms;   /* handshake, login or drain deadline (loop time) */
-    int64_t idle_ms;       /* idle deadline in the WebSocket phase */
+    int closing;         /* uv_close called */
+    int refs;            /* the handle plus shares in flight */
+    int64_t deadline_ms; /* handshake, login or drain deadline (loop time) */
+    int64_t idle_ms;     /* idle deadline in the WebSocket phase */
     gw_http_req *http;
     gw_ws *ws;
     gw_tls *tls;
@@ -145,11 +145,11 @@ typedef struct gw_conn {
 typedef struct gw_share {
     gw_vreq req;
     gw_conn *c;
-    json_t *id;            /* the browser's request id */
+    json_t *id; /* the browser's request id */
     gw_upjob *up;
     uint64_t diff, target64;
     uint32_t nonce;
-    int block;             /* went upstream as a block candidate */
+    int block; /* went upstream as a block candidate */
 } gw_share;
 
 typedef struct gw_server {
@@ -166,10 +166,10 @@ typedef struct gw_server {
     gw_stats stats;
     gw_http_env http_env;
     uint64_t next_conn_id, next_job_id;
-    void *tls_conf;        /* gw_tls_conf when --cert/--key */
+    void *tls_conf; /* gw_tls_conf when --cert/--key */
     int stopping;
     int daemon_mode;
-    char read_buf[65536];  /* every read lands here; it is consumed before the next */
+    char read_buf[65536]; /* every read lands here; it is consumed before the next */
 } gw_server;
 
 /* gateway_server.c */
@@ -186,8 +186,8 @@ int64_t gw_now(gw_server *s); /* loop time, ms */
 void gw_session_init(gw_conn *c);
 void gw_session_message(gw_conn *c, const char *text, size_t len);
 void gw_session_end(gw_conn *c);
-void gw_session_new_job(gw_conn *c);             /* the slot's job changed */
-void gw_session_sweep(gw_conn *c, int64_t now);  /* retarget, consent expiry */
+void gw_session_new_job(gw_conn *c);            /* the slot's job changed */
+void gw_session_sweep(gw_conn *c, int64_t now); /* retarget, consent expiry */
 void gw_session_verified(gw_server *s, gw_vreq *req);
 void gw_session_upstream_result(gw_server *s, gw_share *sh, cm_submit_outcome o,
                                 const char *reason);

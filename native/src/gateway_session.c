@@ -26,8 +26,8 @@
 
 const char *gw_outcome_name(gw_outcome o)
 {
-    static const char *names[GW_O_COUNT] = {"accepted",  "invalid", "low_difficulty",
-                                            "bad_nonce", "duplicate", "stale",
+    static const char *names[GW_O_COUNT] = {"accepted",  "invalid",      "low_difficulty",
+                                            "bad_nonce", "duplicate",    "stale",
                                             "rejected",  "rate_limited", "busy"};
     return (unsigned)o < GW_O_COUNT ? names[o] : "unknown";
 }
@@ -35,15 +35,24 @@ const char *gw_outcome_name(gw_outcome o)
 static int outcome_code(gw_outcome o)
 {
     switch (o) {
-    case GW_O_INVALID: return GW_E_INVALID_SHARE;
-    case GW_O_LOW_DIFF: return GW_E_LOW_DIFF;
-    case GW_O_BAD_NONCE: return GW_E_BAD_NONCE;
-    case GW_O_DUPLICATE: return GW_E_DUPLICATE;
-    case GW_O_STALE: return GW_E_STALE;
-    case GW_O_REJECTED: return GW_E_REJECTED;
-    case GW_O_RATE: return GW_E_RATE;
-    case GW_O_BUSY: return GW_E_BUSY;
-    default: return 0;
+    case GW_O_INVALID:
+        return GW_E_INVALID_SHARE;
+    case GW_O_LOW_DIFF:
+        return GW_E_LOW_DIFF;
+    case GW_O_BAD_NONCE:
+        return GW_E_BAD_NONCE;
+    case GW_O_DUPLICATE:
+        return GW_E_DUPLICATE;
+    case GW_O_STALE:
+        return GW_E_STALE;
+    case GW_O_REJECTED:
+        return GW_E_REJECTED;
+    case GW_O_RATE:
+        return GW_E_RATE;
+    case GW_O_BUSY:
+        return GW_E_BUSY;
+    default:
+        return 0;
     }
 }
 
@@ -200,17 +209,17 @@ static void handle_login(gw_conn *c, gw_msg *m)
     if (rc == CM_E_CONSENT_EXPIRED) {
         char when[32];
         format_time(m->expires_at, when, sizeof when);
-        snprintf(why, sizeof why, "login refused: consent expired at %s (%" PRId64 " s ago)",
-                 when, (now - m->expires_at) / 1000);
+        snprintf(why, sizeof why, "login refused: consent expired at %s (%" PRId64 " s ago)", when,
+                 (now - m->expires_at) / 1000);
         gw_conn_fail(c, m->id, CM_E_CONSENT_EXPIRED, why, GW_R_CONSENT_EXPIRED);
         return;
     }
     if (rc) {
         snprintf(why, sizeof why, "login refused: consent record invalid: %.140s",
                  ce.message[0] ? ce.message : cm_strerror(rc));
-        gw_conn_fail(c, m->id, rc == CM_E_CONSENT_REVOKED ? CM_E_CONSENT_REVOKED
-                                                           : CM_E_CONSENT_INVALID,
-                     why, GW_R_CONSENT_INVALID);
+        gw_conn_fail(c, m->id,
+                     rc == CM_E_CONSENT_REVOKED ? CM_E_CONSENT_REVOKED : CM_E_CONSENT_INVALID, why,
+                     GW_R_CONSENT_INVALID);
         return;
     }
     ss->consent_expires_ms = m->expires_at;
@@ -243,8 +252,8 @@ static void handle_login(gw_conn *c, gw_msg *m)
     s->stats.sessions_total++;
 
     json_t *job = make_job(c);
-    json_t *result = json_pack("{s:s,s:s,s:[s,s,s]}", "id", ss->sid, "status", "OK",
-                               "extensions", "algo", "nicehash", "keepalive");
+    json_t *result = json_pack("{s:s,s:s,s:[s,s,s]}", "id", ss->sid, "status", "OK", "extensions",
+                               "algo", "nicehash", "keepalive");
     if (job)
         json_object_set_new(result, "job", job);
     reply_result(c, m->id, result);
@@ -457,8 +466,7 @@ void gw_session_verified(gw_server *s, gw_vreq *req)
     }
 }
 
-void gw_session_upstream_result(gw_server *s, gw_share *sh, cm_submit_outcome o,
-                                const char *reason)
+void gw_session_upstream_result(gw_server *s, gw_share *sh, cm_submit_outcome o, const char *reason)
 {
     char why[200];
     switch (o) {

@@ -29,9 +29,9 @@ void gw_stats_free(gw_stats *st)
 
 static json_t *slot_json(const gw_slot *sl)
 {
-    json_t *o = json_pack("{s:i,s:b,s:s,s:i,s:I,s:I}", "index", sl->index, "up", sl->up,
-                          "state", sl->up ? "up" : sl->reason, "browsers", sl->count,
-                          "connects", (json_int_t)sl->connects, "jobs", (json_int_t)sl->jobs);
+    json_t *o = json_pack("{s:i,s:b,s:s,s:i,s:I,s:I}", "index", sl->index, "up", sl->up, "state",
+                          sl->up ? "up" : sl->reason, "browsers", sl->count, "connects",
+                          (json_int_t)sl->connects, "jobs", (json_int_t)sl->jobs);
     if (o && sl->job) {
         uint64_t d = sl->job->difficulty ? sl->job->difficulty
                                          : cm_target_to_difficulty(sl->job->job.target64);
@@ -57,8 +57,8 @@ char *gw_stats_json(void *server, size_t *len)
     for (int r = 0; r < GW_R_COUNT; r++)
         json_object_set_new(refused, gw_refusal_name((gw_refusal)r),
                             json_integer((json_int_t)st->refused[r]));
-    json_t *shares = json_pack("{s:I,s:I}", "received", (json_int_t)st->shares_received,
-                               "pending", (json_int_t)st->shares_pending);
+    json_t *shares = json_pack("{s:I,s:I}", "received", (json_int_t)st->shares_received, "pending",
+                               (json_int_t)st->shares_pending);
     for (int o = 0; o < GW_O_COUNT; o++)
         json_object_set_new(shares, gw_outcome_name((gw_outcome)o),
                             json_integer((json_int_t)st->shares[o]));
@@ -77,25 +77,21 @@ char *gw_stats_json(void *server, size_t *len)
         "s:{s:i,s:I,s:f,s:f,s:f,s:f,s:i},"
         "s:{s:s,s:i,s:i,s:o,s:I,s:I,s:I,s:I},"
         "s:{s:I,s:I,s:I}}",
-        "uptime_s", (json_int_t)((now - st->started_ms) / 1000),
-        "connections", "open", (json_int_t)st->conns_open, "total", (json_int_t)st->conns_total,
-        "websocket", (json_int_t)st->ws_open, "sessions", (json_int_t)st->sessions_open,
-        "sessions_total", (json_int_t)st->sessions_total,
-        "refused", refused,
-        "shares", shares,
-        "hashrate", "verified_10s", cm_stats_hashrate(st->rate, now, CM_STATS_WINDOW_SHORT_MS),
-        "verified_60s", cm_stats_hashrate(st->rate, now, CM_STATS_WINDOW_MEDIUM_MS),
-        "verified_15m", cm_stats_hashrate(st->rate, now, CM_STATS_WINDOW_LONG_MS),
-        "verified_difficulty", (json_int_t)st->verified_diff,
-        "verification", "threads", s->cfg.verify_threads, "hashes", (json_int_t)vh, "busy_s",
-        busy, "hashes_per_busy_s", busy > 0 ? (double)vh / busy : 0.0, "cpu_s", cpu,
-        "hashes_per_cpu_s", cpu > 0 ? (double)vh / cpu : 0.0, "queued", queued,
+        "uptime_s", (json_int_t)((now - st->started_ms) / 1000), "connections", "open",
+        (json_int_t)st->conns_open, "total", (json_int_t)st->conns_total, "websocket",
+        (json_int_t)st->ws_open, "sessions", (json_int_t)st->sessions_open, "sessions_total",
+        (json_int_t)st->sessions_total, "refused", refused, "shares", shares, "hashrate",
+        "verified_10s", cm_stats_hashrate(st->rate, now, CM_STATS_WINDOW_SHORT_MS), "verified_60s",
+        cm_stats_hashrate(st->rate, now, CM_STATS_WINDOW_MEDIUM_MS), "verified_15m",
+        cm_stats_hashrate(st->rate, now, CM_STATS_WINDOW_LONG_MS), "verified_difficulty",
+        (json_int_t)st->verified_diff, "verification", "threads", s->cfg.verify_threads, "hashes",
+        (json_int_t)vh, "busy_s", busy, "hashes_per_busy_s", busy > 0 ? (double)vh / busy : 0.0,
+        "cpu_s", cpu, "hashes_per_cpu_s", cpu > 0 ? (double)vh / cpu : 0.0, "queued", queued,
         "upstream", "mode", s->daemon_mode ? "daemon" : "pool", "open", open, "up", up,
         "connections", slots, "submitted", (json_int_t)st->up_submitted, "accepted",
         (json_int_t)st->up_accepted, "rejected", (json_int_t)st->up_rejected, "stale",
-        (json_int_t)st->up_stale,
-        "blocks", "submitted", (json_int_t)st->blocks_submitted, "accepted",
-        (json_int_t)st->blocks_accepted, "rejected", (json_int_t)st->blocks_rejected);
+        (json_int_t)st->up_stale, "blocks", "submitted", (json_int_t)st->blocks_submitted,
+        "accepted", (json_int_t)st->blocks_accepted, "rejected", (json_int_t)st->blocks_rejected);
     if (!root)
         return NULL;
     char *text = json_dumps(root, JSON_INDENT(1));
@@ -148,8 +144,8 @@ static void tprintf(tbuf *b, const char *fmt, ...)
 
 static void metric(tbuf *b, const char *name, const char *type, const char *help)
 {
-    tprintf(b, "# HELP consentminer_gateway_%s %s\n# TYPE consentminer_gateway_%s %s\n", name,
-            help, name, type);
+    tprintf(b, "# HELP consentminer_gateway_%s %s\n# TYPE consentminer_gateway_%s %s\n", name, help,
+            name, type);
 }
 
 char *gw_stats_metrics(void *server, size_t *len)
@@ -176,12 +172,12 @@ char *gw_stats_metrics(void *server, size_t *len)
     tprintf(&b, P "sessions_total %" PRIu64 "\n", st->sessions_total);
     metric(&b, "refused_total", "counter", "Connections refused or ended, by reason.");
     for (int r = 0; r < GW_R_COUNT; r++)
-        tprintf(&b, P "refused_total{reason=\"%s\"} %" PRIu64 "\n",
-                gw_refusal_name((gw_refusal)r), st->refused[r]);
+        tprintf(&b, P "refused_total{reason=\"%s\"} %" PRIu64 "\n", gw_refusal_name((gw_refusal)r),
+                st->refused[r]);
     metric(&b, "shares_total", "counter", "Shares submitted by browsers, by outcome.");
     for (int o = 0; o < GW_O_COUNT; o++)
-        tprintf(&b, P "shares_total{outcome=\"%s\"} %" PRIu64 "\n",
-                gw_outcome_name((gw_outcome)o), st->shares[o]);
+        tprintf(&b, P "shares_total{outcome=\"%s\"} %" PRIu64 "\n", gw_outcome_name((gw_outcome)o),
+                st->shares[o]);
     metric(&b, "shares_pending", "gauge", "Shares being verified or waiting for upstream.");
     tprintf(&b, P "shares_pending %" PRIu64 "\n", st->shares_pending);
     metric(&b, "verified_hashrate", "gauge",

@@ -77,11 +77,11 @@ static void on_state(void *ud, int up, const char *where, const char *reason)
         gw_log("upstream %d: connected to %s", sl->index, where ? where : "?");
         return;
     }
-    snprintf(sl->reason, sizeof sl->reason, "%.60s%s%.90s", where ? where : "",
-             where ? ": " : "", reason ? reason : "connection lost");
+    snprintf(sl->reason, sizeof sl->reason, "%.60s%s%.90s", where ? where : "", where ? ": " : "",
+             reason ? reason : "connection lost");
     if (sl->up || sl->job)
-        gw_log("upstream %d: down (%s); %d browsers stay connected and wait for work",
-               sl->index, sl->reason, sl->count);
+        gw_log("upstream %d: down (%s); %d browsers stay connected and wait for work", sl->index,
+               sl->reason, sl->count);
     sl->up = 0;
     /* The job is dead with its connection: shares for it are answered stale, and the
      * next job after reconnecting replaces it. */
@@ -215,8 +215,8 @@ int gw_upstream_join(gw_server *s, gw_conn *c)
             if (!s->slots[i].open) {
                 if (slot_open(s, &s->slots[i]))
                     return -1;
-                gw_log("upstream %d: opened for browsers beyond %d per upstream connection",
-                       i, per);
+                gw_log("upstream %d: opened for browsers beyond %d per upstream connection", i,
+                       per);
                 pick = &s->slots[i];
                 break;
             }

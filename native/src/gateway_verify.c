@@ -23,10 +23,10 @@
 
 typedef struct vcache {
     uint8_t seed[32];
-    int valid;     /* holds seed */
-    int building;  /* a thread is initialising it */
-    int users;     /* threads hashing from it */
-    uint64_t gen;  /* bumped on every rebuild */
+    int valid;    /* holds seed */
+    int building; /* a thread is initialising it */
+    int users;    /* threads hashing from it */
+    uint64_t gen; /* bumped on every rebuild */
     uint64_t last_use;
     cm_rx_cache *c;
 } vcache;
@@ -52,7 +52,7 @@ struct gw_verify {
     uint64_t hashes;
     double busy_s;
     double cpu_s;
-    unsigned rx_flags;  /* CM_RX_LARGE_PAGES when enough reserved huge pages are free */
+    unsigned rx_flags; /* CM_RX_LARGE_PAGES when enough reserved huge pages are free */
 };
 
 static double mono_s(void)
@@ -144,7 +144,7 @@ static void release(gw_verify *v, vcache *c)
 typedef struct vthread {
     gw_verify *v;
     cm_hasher *h;
-    const vcache *on;  /* the cache the VM points at, and its generation then */
+    const vcache *on; /* the cache the VM points at, and its generation then */
     uint64_t on_gen;
     cm_consent *consent;
 } vthread;
@@ -176,8 +176,8 @@ static void verify_one(vthread *t, gw_vreq *req)
         double t0 = mono_s(), c0 = thread_cpu_s();
         rc = cm_hasher_hash(t->h, t->consent, gw_wall_ms(), req->blob, req->blob_len, req->hash);
         if (rc == CM_E_CONSENT_EXPIRED && !grant(t))
-            rc = cm_hasher_hash(t->h, t->consent, gw_wall_ms(), req->blob, req->blob_len,
-                                req->hash);
+            rc =
+                cm_hasher_hash(t->h, t->consent, gw_wall_ms(), req->blob, req->blob_len, req->hash);
         double dt = mono_s() - t0, dc = thread_cpu_s() - c0;
         uv_mutex_lock(&v->mu);
         if (!rc)
@@ -248,8 +248,7 @@ static void deliver(uv_async_t *a)
     }
 }
 
-gw_verify *gw_verify_new(uv_loop_t *loop, int threads, int max_queue, gw_verify_done done,
-                         void *ud)
+gw_verify *gw_verify_new(uv_loop_t *loop, int threads, int max_queue, gw_verify_done done, void *ud)
 {
     gw_verify *v = calloc(1, sizeof *v);
     if (!v)
@@ -329,8 +328,7 @@ void gw_verify_prepare(gw_verify *v, const uint8_t seed[32])
     uv_mutex_unlock(&v->mu);
 }
 
-void gw_verify_counters(gw_verify *v, uint64_t *hashes, double *busy_s, double *cpu_s,
-                        int *queued)
+void gw_verify_counters(gw_verify *v, uint64_t *hashes, double *busy_s, double *cpu_s, int *queued)
 {
     uv_mutex_lock(&v->mu);
     if (cpu_s)

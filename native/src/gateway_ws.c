@@ -171,8 +171,10 @@ static void protocol_close(gw_ws *ws, unsigned code, const char *reason)
     body[0] = (uint8_t)(code >> 8);
     body[1] = (uint8_t)code;
     memcpy(body + 2, reason, rl);
-    struct wslay_frame_iocb iocb = {.fin = 1, .opcode = WSLAY_CONNECTION_CLOSE,
-                                    .payload_length = rl + 2, .data = body,
+    struct wslay_frame_iocb iocb = {.fin = 1,
+                                    .opcode = WSLAY_CONNECTION_CLOSE,
+                                    .payload_length = rl + 2,
+                                    .data = body,
                                     .data_length = rl + 2};
     wslay_frame_send(fctx, &iocb);
     wslay_frame_context_free(fctx);
@@ -249,6 +251,6 @@ void gw_ws_close(gw_ws *ws, unsigned code, const char *reason)
 
 int gw_ws_closing(const gw_ws *ws)
 {
-    return ws->failed || ws->own_close || ws->close_pending || wslay_event_get_close_sent(ws->ctx) ||
-           wslay_event_get_close_received(ws->ctx);
+    return ws->failed || ws->own_close || ws->close_pending ||
+           wslay_event_get_close_sent(ws->ctx) || wslay_event_get_close_received(ws->ctx);
 }

@@ -73,8 +73,7 @@ int main(void)
             printf("hash %s\n", out);
             continue;
         }
-        if (strcmp(cmd, "mine") || n != 6 ||
-            cm_blob_nonce_offset(blob, blob_len, &off, &err)) {
+        if (strcmp(cmd, "mine") || n != 6 || cm_blob_nonce_offset(blob, blob_len, &off, &err)) {
             printf("error bad mine request\n");
             continue;
         }

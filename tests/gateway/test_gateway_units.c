@@ -161,9 +161,9 @@ static void test_static(void **state)
     assert_string_equal(gw_static_type(out), "application/wasm");
     assert_string_equal(gw_static_type("/x/w.mjs"), "text/javascript; charset=utf-8");
     assert_string_equal(gw_static_type("/x/w.js"), "text/javascript; charset=utf-8");
-    const char *refused[] = {"/out", "/../secret", "/%2e%2e/secret", "/%2E%2e/secret",
-                             "/..%2fsecret", "/.hidden", "/index.html%00", "/%", "/%g0",
-                             "relative", "/a\\..\\secret", "/nothing"};
+    const char *refused[] = {"/out",         "/../secret", "/%2e%2e/secret", "/%2E%2e/secret",
+                             "/..%2fsecret", "/.hidden",   "/index.html%00", "/%",
+                             "/%g0",         "relative",   "/a\\..\\secret", "/nothing"};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
         if (gw_static_resolve(site, refused[i], out, sizeof out) == 0)
             fail_msg("%s resolved to %s; it must be refused", refused[i], out);
@@ -174,9 +174,12 @@ static void test_static(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vardiff_converges), cmocka_unit_test(test_vardiff_limits),
-        cmocka_unit_test(test_bucket),            cmocka_unit_test(test_origin),
-        cmocka_unit_test(test_iptable),           cmocka_unit_test(test_accept_key),
+        cmocka_unit_test(test_vardiff_converges),
+        cmocka_unit_test(test_vardiff_limits),
+        cmocka_unit_test(test_bucket),
+        cmocka_unit_test(test_origin),
+        cmocka_unit_test(test_iptable),
+        cmocka_unit_test(test_accept_key),
         cmocka_unit_test(test_static),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
