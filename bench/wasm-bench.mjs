@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // consentminer — where the wasm build stands against native, in one invocation.
 //
-//   node bench/wasm-bench.mjs [--seconds S] [--short S] [--skip-chromium] [--out FILE]
+//   node bench/wasm-bench.mjs [--seconds S] [--short S] [--rounds R] [--skip-chromium] [--out FILE]
 //
 // Rows, each the same measurement as `consentminer bench` (initialise, then count hashes
 // for S seconds; default 20):
@@ -14,8 +14,9 @@
 // in node and in Chromium (these rows hash for --short seconds, default 8).
 // Peak memory: node, the process's RSS (every thread); Chromium, the RSS of all the
 // browser's processes above the idle page's, sampled from /proc every 100 ms.
-// The machine is shared and noisy: rows run one after another, and ratios matter more
-// than absolute numbers. Writes the table and bench/results/wasm-bench.json.
+// The machine is shared and noisy: the three 1-thread rows run in turn R times (default
+// 1) and the medians are reported; ratios matter more than absolute numbers. Writes the
+// table and bench/results/wasm-bench.json.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -27,11 +28,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
 if (args.includes('-h') || args.includes('--help')) {
-  process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 19).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 21).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
   process.exit(0);
 }
 const seconds = Number(opt('--seconds', 20));
 const short = Number(opt('--short', 8));
+const rounds = Number(opt('--rounds', 1));
 const skipChromium = args.includes('--skip-chromium');
 const outFile = opt('--out', path.join(root, 'bench', 'results', 'wasm-bench.json'));
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -179,20 +181,33 @@ const load = () => os.loadavg()[0].toFixed(2);
 const report = { date: new Date().toISOString(), cpu: os.cpus()[0].model, cores: os.cpus().length, seconds, short, load_before: load() };
 console.error(`wasm-bench: ${seconds} s per 1-thread row, ${short} s per 2-thread row; load average ${report.load_before}`);
 
-report.native_light_1t = await native().catch((e) => ({ error: e.message }));
-console.error('native light 1t:', JSON.stringify(report.native_light_1t));
-report.node_light_1t = await nodeRow(1, false, seconds).catch((e) => ({ error: e.message }));
-console.error('node light 1t:', JSON.stringify(report.node_light_1t));
+const runs = { native: [], node: [], chromium: [] };
+let chromium2t = null;
+for (let r = 0; r < rounds; r++) {
+  runs.native.push(await native().catch((e) => ({ error: e.message })));
+  console.error(`round ${r + 1} native light 1t:`, JSON.stringify(runs.native[r]));
+  runs.node.push(await nodeRow(1, false, seconds).catch((e) => ({ error: e.message })));
+  console.error(`round ${r + 1} node light 1t:`, JSON.stringify(runs.node[r]));
+  if (!skipChromium) {
+    const rows = [{ threads: 1, shared: false, seconds }];
+    if (r === 0) rows.push({ threads: 2, shared: false, seconds: short }, { threads: 2, shared: true, seconds: short });
+    const out = await chromiumRows(rows).catch((e) => rows.map(() => ({ error: e.message })));
+    runs.chromium.push(out[0]);
+    if (r === 0) chromium2t = out.slice(1);
+    console.error(`round ${r + 1} chromium rows:`, JSON.stringify(out));
+  }
+}
+// The run with the median hash rate stands for the row.
+const median = (list) => {
+  const ok = list.filter((x) => typeof x.hashrate === 'number').sort((a, b) => a.hashrate - b.hashrate);
+  return ok.length ? { ...ok[(ok.length - 1) >> 1], hashrates: ok.map((x) => x.hashrate) } : list[0];
+};
+report.rounds = rounds;
+report.native_light_1t = median(runs.native);
+report.node_light_1t = median(runs.node);
 if (!skipChromium) {
-  const [c1, c2u, c2s] = await chromiumRows([
-    { threads: 1, shared: false, seconds },
-    { threads: 2, shared: false, seconds: short },
-    { threads: 2, shared: true, seconds: short },
-  ]).catch((e) => [{ error: e.message }, { error: e.message }, { error: e.message }]);
-  report.chromium_light_1t = c1;
-  report.chromium_light_2t_unshared = c2u;
-  report.chromium_light_2t_shared = c2s;
-  console.error('chromium rows:', JSON.stringify([c1, c2u, c2s]));
+  report.chromium_light_1t = median(runs.chromium);
+  [report.chromium_light_2t_unshared, report.chromium_light_2t_shared] = chromium2t;
 }
 report.node_light_2t_unshared = await nodeRow(2, false, short).catch((e) => ({ error: e.message }));
 report.node_light_2t_shared = await nodeRow(2, true, short).catch((e) => ({ error: e.message }));
