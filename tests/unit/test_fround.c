@@ -71,15 +71,15 @@ static void check_op(int op)
                 double em = emulate(op, a[i], b[i], mode);
                 if (!same(em, hw[i])) {
                     if (mismatches < 10)
-                        print_error("%s %s: a=%a b=%a hardware=%a emulated=%a\n",
-                                    op_names[op], mode_names[mode], a[i], b[i], hw[i], em);
+                        print_error("%s %s: a=%a b=%a hardware=%a emulated=%a\n", op_names[op],
+                                    mode_names[mode], a[i], b[i], hw[i], em);
                     mismatches++;
                 }
             }
         }
         if (mismatches)
-            fail_msg("%s in mode %s: %ld of %d results differ from the hardware",
-                     op_names[op], mode_names[mode], mismatches, PER_MODE);
+            fail_msg("%s in mode %s: %ld of %d results differ from the hardware", op_names[op],
+                     mode_names[mode], mismatches, PER_MODE);
     }
 }
 
@@ -149,9 +149,8 @@ static void test_known_cases(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_known_cases), cmocka_unit_test(test_add),
-        cmocka_unit_test(test_sub),         cmocka_unit_test(test_mul),
-        cmocka_unit_test(test_div),         cmocka_unit_test(test_sqrt),
+        cmocka_unit_test(test_known_cases), cmocka_unit_test(test_add), cmocka_unit_test(test_sub),
+        cmocka_unit_test(test_mul),         cmocka_unit_test(test_div), cmocka_unit_test(test_sqrt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -161,7 +161,8 @@ static inline void fo_operands(uint64_t *s, int op, double *a, double *b)
         } else if (cat < 8) { /* product near overflow: exponents summing to ~1023 */
             int ea = 1023 + 400 + big * 3;
             *a = fo_make(s, (int)(r >> 30), ea, fo_zeros(s));
-            *b = fo_make(s, (int)(r >> 31), 2046 + 1023 - ea - 3 + (int)((r >> 40) % 6), fo_zeros(s));
+            *b = fo_make(s, (int)(r >> 31), 2046 + 1023 - ea - 3 + (int)((r >> 40) % 6),
+                         fo_zeros(s));
         } else if (cat < 10) { /* product in the subnormal range: exponents summing to ~-1040 */
             int ea = 1023 - 400 - big * 3;
             *a = fo_make(s, (int)(r >> 30), ea, fo_zeros(s));
@@ -191,8 +192,7 @@ static inline void fo_operands(uint64_t *s, int op, double *a, double *b)
             *b = fo_make(s, (int)(r >> 31), eb, fo_zeros(s));
         } else if (cat < 10) { /* quotient in the subnormal range */
             int eb = 1023 + 400 + big * 3;
-            *a = fo_make(s, (int)(r >> 30), eb - 1022 - (int)((r >> 40) % 60),
-                         fo_zeros(s));
+            *a = fo_make(s, (int)(r >> 30), eb - 1022 - (int)((r >> 40) % 60), fo_zeros(s));
             *b = fo_make(s, (int)(r >> 31), eb, fo_zeros(s));
         } else if (cat < 11) { /* subnormal operands */
             *a = (r >> 20) & 1 ? fo_make(s, (int)(r >> 30), 0, fo_zeros(s)) : fo_any(s);

@@ -44,7 +44,8 @@ int main(void)
         if (!in)
             in = "";
         size_t kl = strlen(k), il = strlen(in);
-        if (kl < 2 || kl > 128 || il / 2 > sizeof input || unhex(k, kl, key) || unhex(in, il, input)) {
+        if (kl < 2 || kl > 128 || il / 2 > sizeof input || unhex(k, kl, key) ||
+            unhex(in, il, input)) {
             fprintf(stderr, "rx_hash_batch: line %lu is not KEY_HEX INPUT_HEX\n", n);
             return 2;
         }

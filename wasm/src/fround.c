@@ -114,7 +114,7 @@ static int is_finite_nonzero(double x)
 static double slow_add(double a, double b, double r, unsigned mode)
 {
     if (!(cm_fround_exp(a) != 0x7ff && cm_fround_exp(b) != 0x7ff))
-        return r; /* inf or NaN operands: exact (or invalid) */
+        return r;                  /* inf or NaN operands: exact (or invalid) */
     if (cm_fround_exp(r) == 0x7ff) /* overflow: the exact sum lies inside the range */
         return cm_fround_step(r, r > 0 ? -1 : 1, mode);
     if (r == 0) {

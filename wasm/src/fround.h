@@ -52,7 +52,13 @@ enum {
 };
 
 /* Operations, for cm_fround_slow and the tests. */
-enum { CM_FROUND_ADD = 0, CM_FROUND_SUB = 1, CM_FROUND_MUL = 2, CM_FROUND_DIV = 3, CM_FROUND_SQRT = 4 };
+enum {
+    CM_FROUND_ADD = 0,
+    CM_FROUND_SUB = 1,
+    CM_FROUND_MUL = 2,
+    CM_FROUND_DIV = 3,
+    CM_FROUND_SQRT = 4
+};
 
 /* The current mode of this thread, as RandomX's CFROUND sets it (the patched
  * rx_set_rounding_mode writes it). __thread rather than thread_local so that C and C++
@@ -156,7 +162,7 @@ static inline double cm_fround_two_prod_err(double x, double y, double p)
  * smallest partial product of Dekker's algorithm (about 2^(ea+eb-106)) stays normal.
  * RandomX's group E values (exponents 4..124, scaled by group A values < 2^32, see
  * specs.md 4.3.2 and 4.5.2) live well inside. */
-#define CM_FROUND_FAST_LO 600u  /* biased exponent 600 = 2^-423 */
+#define CM_FROUND_FAST_LO 600u /* biased exponent 600 = 2^-423 */
 #define CM_FROUND_FAST_SPAN 900u
 
 static inline int cm_fround_fast_exp(double x)

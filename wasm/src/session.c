@@ -162,8 +162,8 @@ EMSCRIPTEN_KEEPALIVE int cm_wasm_hash(const uint8_t *input, int input_len, uint8
 }
 
 EMSCRIPTEN_KEEPALIVE int cm_wasm_job(const char *blob, const char *job_id, const char *target,
-                                     const char *seed_hash, double height, int nicehash,
-                                     int index, int count)
+                                     const char *seed_hash, double height, int nicehash, int index,
+                                     int count)
 {
     cm_error err;
     cm_job_fields f = {.blob = blob,

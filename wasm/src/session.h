@@ -92,8 +92,8 @@ void cm_rx_yield_point(void);
 /* The shared-memory build's controller calls (threads.c). */
 int cm_wasm_mt_start(int threads, int throttle_pct);
 int cm_wasm_mt_set_threads(int threads);
-int cm_wasm_mt_job(const char *blob, const char *job_id, const char *target,
-                   const char *seed_hash, double height, int nicehash);
+int cm_wasm_mt_job(const char *blob, const char *job_id, const char *target, const char *seed_hash,
+                   double height, int nicehash);
 void cm_wasm_mt_set_throttle(int pct);
 void cm_wasm_mt_pause(int paused);
 void cm_wasm_mt_stop(void);

@@ -145,8 +145,8 @@ static void *thread_main(void *arg)
         for (;;) {
             unsigned g = atomic_load(&M.generation);
             int idle = atomic_load(&M.paused) || t->index >= atomic_load(&M.active) ||
-                       !M.have_job || atomic_load(&M.reseeding) ||
-                       (exhausted && g == gen) || atomic_load(&t->error);
+                       !M.have_job || atomic_load(&M.reseeding) || (exhausted && g == gen) ||
+                       atomic_load(&t->error);
             if (atomic_load(&M.quit) || atomic_load(&M.stop_flag) || !idle)
                 break;
             pthread_cond_wait(&M.wake, &M.lock);
@@ -158,9 +158,9 @@ static void *thread_main(void *arg)
         unsigned g = atomic_load(&M.generation);
         if (!have_slice || g != gen) {
             /* A new job, thread count or resume: take the job and this thread's slice. */
-            int rc = cm_nonce_range_init(&nonces, (uint32_t)t->index,
-                                         (uint32_t)atomic_load(&M.active), M.job.nicehash,
-                                         M.job.nicehash_byte, &err);
+            int rc =
+                cm_nonce_range_init(&nonces, (uint32_t)t->index, (uint32_t)atomic_load(&M.active),
+                                    M.job.nicehash, M.job.nicehash_byte, &err);
             job = M.job;
             gen = g;
             have_slice = rc == CM_OK;

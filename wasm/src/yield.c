@@ -31,9 +31,8 @@ static int yield_on;
 static double last_yield;
 
 /* Unwinds to JavaScript; Module.cmYield(resume) calls resume() when the hash may go on. */
-EM_JS(void, cm_wasm_yield_js, (void), {
-    return Asyncify.handleSleep(function(resume) { Module['cmYield'](resume); });
-});
+EM_JS(void, cm_wasm_yield_js, (void),
+      { return Asyncify.handleSleep(function(resume) { Module['cmYield'](resume); }); });
 
 EMSCRIPTEN_KEEPALIVE void cm_wasm_set_yield(int on)
 {
