@@ -215,6 +215,9 @@ async function main() {
         answered++;
         const k = r.error ? String(r.error.code) : 'ok';
         outcomes[k] = (outcomes[k] || 0) + 1;
+        // Anything but "verified and found invalid" (stale while an upstream reconnects,
+        // rate limited) is answered without hashing: back off as a browser would.
+        if (k !== '-102') await sleep(250);
       }
     };
     await Promise.all([lane(), lane(), lane(), lane()]);
@@ -251,6 +254,8 @@ async function main() {
   console.log(`  keepalived RTT while verifying: p50 ${report.verification.keepalive_rtt_ms_while_verifying.p50.toFixed(1)} ms, ` +
               `p99 ${report.verification.keepalive_rtt_ms_while_verifying.p99.toFixed(1)} ms; outcomes ${JSON.stringify(outcomes)}`);
   report.still_open_at_end = loggedIn.filter((b) => b.open).length;
+  report.upstream_down_events = (gw.stderr.match(/: down \(/g) || []).length;
+  report.upstream_down_reasons = [...new Set((gw.stderr.match(/: down \(([^)]*)\)/g) || []))].slice(0, 5);
 
   for (const b of browsers) try { b.ws.terminate(); } catch {}
   const ex = await gw.stop();
