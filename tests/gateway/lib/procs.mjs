@@ -53,8 +53,8 @@ function track(child) {
 }
 
 export class Monerod {
-  constructor({ dataDir, rpcPort, p2pPort, difficulty, log }) {
-    Object.assign(this, { dataDir, rpcPort, p2pPort, difficulty, log });
+  constructor({ dataDir, rpcPort, p2pPort, difficulty, log, extraArgs = [] }) {
+    Object.assign(this, { dataDir, rpcPort, p2pPort, difficulty, log, extraArgs });
   }
   get url() { return `http://127.0.0.1:${this.rpcPort}`; }
   async start() {
@@ -64,6 +64,7 @@ export class Monerod {
       '--rpc-bind-port', String(this.rpcPort), '--p2p-bind-ip', '127.0.0.1',
       '--p2p-bind-port', String(this.p2pPort), '--no-zmq', '--non-interactive', '--no-igd',
       '--disable-dns-checkpoints', '--check-updates', 'disabled', '--log-level', '0',
+      ...this.extraArgs,
     ], { stdio: ['ignore', this.log ? 'inherit' : 'ignore', 'inherit'] }));
     this.exited = new Promise((r) => this.proc.on('exit', r));
     await waitFor('monerod RPC', () => this.height(), 60000, 300);
