@@ -1,7 +1,8 @@
 // End to end with real parts: monerod (regtest, started here) <- consentminer gateway
 // <- several test browsers that log in with consent and hash with RandomX.
 //
-//   node tests/gateway/e2e_daemon.mjs CONSENTMINER RX_MINER [--restart] [--wasm DIR] [--log]
+//   node tests/gateway/e2e_daemon.mjs CONSENTMINER RX_MINER [--restart] [--seed-switch]
+//                                     [--wasm DIR] [--log]
 //
 // The browsers are test clients hashing natively through RX_MINER, or with --wasm DIR the
 // real runtime (wasm/js/miner.mjs with DIR/consentminer.wasm, workers in worker_threads);
@@ -11,7 +12,9 @@
 // refused with the reason and closed; more browsers than --per-upstream open another
 // upstream (with different work); blocks are found, verified, submitted and accepted by
 // monerod; with --restart, monerod is killed mid-run and started again: browsers stay
-// connected, shares meanwhile are answered stale, work resumes, more blocks follow.
+// connected, shares meanwhile are answered stale, work resumes, more blocks follow. With
+// --seed-switch, monerod changes the RandomX seed every 8 blocks (SEEDHASH_EPOCH_BLOCKS=8,
+// SEEDHASH_EPOCH_LAG=4): shares are verified with the new seed's cache and blocks follow.
 // Finally every share a browser sent has exactly one answer, and the gateway's counts
 // by outcome equal what the browsers were told.
 import { existsSync } from 'node:fs';
@@ -25,6 +28,7 @@ import { Gateway, Monerod, TEST_WALLET, check, freePort, sleep, tempDir, waitFor
 const [cli, rxMiner] = process.argv.slice(2);
 const restart = process.argv.includes('--restart');
 const log = process.argv.includes('--log');
+const seedSwitch = process.argv.includes('--seed-switch');
 const wasmAt = process.argv.indexOf('--wasm');
 const wasmDir = wasmAt > 0 ? resolve(process.argv[wasmAt + 1] || '') : null;
 const runtimeDir = join(dirname(fileURLToPath(import.meta.url)), '../../wasm/js');
@@ -42,7 +46,7 @@ const CLIENTS = wasmDir ? 2 : 4;
 const PER_UPSTREAM = wasmDir ? 1 : 2;
 // Low enough that a few light-mode hashers on a shared 2-core machine find blocks in
 // seconds; the browsers' own difficulty is lower still.
-const BLOCK_DIFFICULTY = wasmDir ? 40 : 150;
+const BLOCK_DIFFICULTY = wasmDir || seedSwitch ? 40 : 150;
 
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 let gateway = null; // for the failure report
@@ -50,7 +54,8 @@ let gateway = null; // for the failure report
 async function main() {
   const dir = tempDir('cm-gw-e2e-');
   const monerod = new Monerod({ dataDir: dir, rpcPort: await freePort(), p2pPort: await freePort(),
-                                difficulty: BLOCK_DIFFICULTY, log });
+                                difficulty: BLOCK_DIFFICULTY, log,
+                                env: seedSwitch ? { SEEDHASH_EPOCH_BLOCKS: '8', SEEDHASH_EPOCH_LAG: '4' } : {} });
   await monerod.start();
   const startHeight = await monerod.height();
   console.log(`monerod regtest at ${monerod.url}, height ${startHeight}`);
@@ -146,6 +151,20 @@ async function main() {
   check(stCheat.shares.invalid === 1 && stCheat.shares.low_difficulty === 1 &&
         stCheat.shares.bad_nonce === 1 && stCheat.shares.duplicate >= 1 &&
         stCheat.refused.invalid_shares === 1, 'the cheats are counted by outcome and the disconnect as a refusal');
+
+  if (seedSwitch) {
+    const firstSeed = miners[0].job.seed_hash;
+    await waitFor('a job with a new seed', () => miners.every((m) => m.job && m.job.seed_hash !== firstSeed),
+                  600000, 1000);
+    const switchedAt = await gw.stats();
+    const h = await monerod.height();
+    check(true, `the seed changed at height ${h} (${firstSeed.slice(0, 8)}... -> ${miners[0].job.seed_hash.slice(0, 8)}...)`);
+    await waitFor('blocks with the new seed', async () =>
+      (await monerod.height()) >= h + 2, 600000, 1000);
+    const after = await gw.stats();
+    check(after.shares.accepted > switchedAt.shares.accepted && after.shares.invalid === switchedAt.shares.invalid,
+          `shares under the new seed verified with its cache (${after.shares.accepted - switchedAt.shares.accepted} more accepted, no new invalid)`);
+  }
 
   if (restart) {
     console.log('killing monerod (SIGKILL)');

@@ -53,8 +53,8 @@ function track(child) {
 }
 
 export class Monerod {
-  constructor({ dataDir, rpcPort, p2pPort, difficulty, log, extraArgs = [] }) {
-    Object.assign(this, { dataDir, rpcPort, p2pPort, difficulty, log, extraArgs });
+  constructor({ dataDir, rpcPort, p2pPort, difficulty, log, extraArgs = [], env = {} }) {
+    Object.assign(this, { dataDir, rpcPort, p2pPort, difficulty, log, extraArgs, env });
   }
   get url() { return `http://127.0.0.1:${this.rpcPort}`; }
   async start() {
@@ -65,7 +65,8 @@ export class Monerod {
       '--p2p-bind-port', String(this.p2pPort), '--no-zmq', '--non-interactive', '--no-igd',
       '--disable-dns-checkpoints', '--check-updates', 'disabled', '--log-level', '0',
       ...this.extraArgs,
-    ], { stdio: ['ignore', this.log ? 'inherit' : 'ignore', 'inherit'] }));
+    ], { stdio: ['ignore', this.log ? 'inherit' : 'ignore', 'inherit'],
+         env: { ...process.env, ...this.env } }));
     this.exited = new Promise((r) => this.proc.on('exit', r));
     await waitFor('monerod RPC', () => this.height(), 60000, 300);
   }
