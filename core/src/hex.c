@@ -1,7 +1,7 @@
 /* consentminer — hex decoding and encoding with errors that name the field. */
 #include "consentminer/hex.h"
 
-static int hex_value(char c)
+int cm_hex_digit(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -27,8 +27,8 @@ int cm_hex_decode(const char *field, const char *hex, size_t hex_len, uint8_t *o
         return cm_error_set(err, CM_E_INVAL, "%s is %zu bytes of hex; at most %zu fit", field,
                             hex_len / 2, out == NULL ? (size_t)0 : out_cap);
     for (size_t i = 0; i < hex_len; i += 2) {
-        int hi = hex_value(hex[i]);
-        int lo = hex_value(hex[i + 1]);
+        int hi = cm_hex_digit(hex[i]);
+        int lo = cm_hex_digit(hex[i + 1]);
         if (hi < 0 || lo < 0) {
             size_t at = hi < 0 ? i : i + 1;
             unsigned char c = (unsigned char)hex[at];

@@ -19,6 +19,7 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/sha1.h>
 
+#include "consentminer/hex.h"
 #include "gateway.h"
 
 /* Static files are read whole; anything larger than this is not a web page's asset. */
@@ -436,17 +437,6 @@ static void route_upgrade(const gw_http_env *env, const gw_http_req *r, gw_http_
     }
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int gw_static_resolve(const char *root, const char *url, char *out, size_t cap)
 {
     /* Only the path: drop the query and fragment, then percent-decode. Decoding happens
@@ -458,7 +448,7 @@ int gw_static_resolve(const char *root, const char *url, char *out, size_t cap)
     for (const char *p = url; *p && *p != '?' && *p != '#'; p++) {
         int c = (unsigned char)*p;
         if (c == '%') {
-            int h = hexval(p[1]), l = h < 0 ? -1 : hexval(p[2]);
+            int h = cm_hex_digit(p[1]), l = h < 0 ? -1 : cm_hex_digit(p[2]);
             if (h < 0 || l < 0)
                 return -1;
             c = h * 16 + l;

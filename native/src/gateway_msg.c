@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "consentminer/hex.h"
 #include "gateway.h"
 
 static int err(gw_msg_error *e, int code, const char *fmt, const char *arg)
@@ -18,23 +19,12 @@ static int err(gw_msg_error *e, int code, const char *fmt, const char *arg)
     return -1;
 }
 
-static int hexnib(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int hex_exact(const char *s, uint8_t *out, size_t n)
 {
     if (strlen(s) != 2 * n)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        int h = hexnib(s[2 * i]), l = hexnib(s[2 * i + 1]);
+        int h = cm_hex_digit(s[2 * i]), l = cm_hex_digit(s[2 * i + 1]);
         if (h < 0 || l < 0)
             return -1;
         out[i] = (uint8_t)(h * 16 + l);

@@ -17,6 +17,9 @@ extern "C" {
 int cm_hex_decode(const char *field, const char *hex, size_t hex_len, uint8_t *out,
                   size_t out_cap, size_t *out_len, cm_error *err);
 
+/* The value 0..15 of one hex digit (either case), or -1 for any other character. */
+int cm_hex_digit(int c);
+
 /* Writes 2*len lowercase hex characters and a NUL into out (capacity >= 2*len+1). */
 void cm_hex_encode(const uint8_t *bytes, size_t len, char *out);
 
