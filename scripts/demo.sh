@@ -39,8 +39,9 @@ mkdir -p "$dir"
 if [[ ! -s $dir/address.txt ]]; then
   say "creating a throwaway wallet address for the local chain"
   rm -rf "$dir/wallet"; mkdir -p "$dir/wallet"
-  monero-wallet-cli --generate-new-wallet "$dir/wallet/demo" --password "" \
-    --mnemonic-language English --offline --command address </dev/null >"$dir/wallet/create.log" 2>&1 || true
+  # In its own folder: monero-wallet-cli writes its log into the current directory.
+  (cd "$dir/wallet" && monero-wallet-cli --generate-new-wallet "$dir/wallet/demo" --password "" \
+    --mnemonic-language English --offline --command address </dev/null >"$dir/wallet/create.log" 2>&1) || true
   grep -oE '\b4[0-9A-Za-z]{94}\b' "$dir/wallet/create.log" | head -1 >"$dir/address.txt"
   if [[ ! -s $dir/address.txt ]]; then
     say "monero-wallet-cli did not print an address; see $dir/wallet/create.log"
