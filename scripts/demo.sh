@@ -18,6 +18,8 @@ p2p_port=${CM_DEMO_P2P_PORT:-18480}
 difficulty=${CM_DEMO_DIFFICULTY:-100}
 dir=${CM_DEMO_DIR:-$root/build/demo}
 cli=$root/build/native/consentminer
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
 
 say() { echo "demo: $*"; }
 
