@@ -150,7 +150,9 @@ async function main() {
   const stCheat = await gw.stats();
   check(stCheat.shares.invalid === 1 && stCheat.shares.low_difficulty === 1 &&
         stCheat.shares.bad_nonce === 1 && stCheat.shares.duplicate >= 1 &&
-        stCheat.refused.invalid_shares === 1, 'the cheats are counted by outcome and the disconnect as a refusal');
+        stCheat.refused.invalid_shares === 1, 'the cheats are counted by outcome and the disconnect as a refusal' +
+        (stCheat.shares.bad_nonce + stCheat.shares.invalid + stCheat.shares.low_difficulty === 3 ? ''
+          : ` (honest browsers were told: ${miners.map((m) => m.messages.join('; ')).join(' | ')})`));
 
   if (seedSwitch) {
     const firstSeed = miners[0].job.seed_hash;

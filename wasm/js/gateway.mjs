@@ -65,6 +65,11 @@ export class GatewaySession {
           this.keepalive = setInterval(() => this.request('keepalived', { id: this.sessionId }).catch(() => {}), KEEPALIVE_MS);
           resolve(result);
           if (result.job) this.opts.onJob(result.job, this.nicehash);
+          // A job notification can arrive in the same read as the login reply and so be
+          // handled before this continuation runs; it was held until nicehash was known.
+          const early = this.earlyJob;
+          this.earlyJob = null;
+          if (early) this.opts.onJob(early, this.nicehash);
         }, (err) => {
           clearTimeout(timer);
           fail('gateway-refused', `the gateway refused the login: ${err.message}`);
@@ -95,7 +100,10 @@ export class GatewaySession {
     }
     if (!msg || typeof msg !== 'object') return;
     if (msg.method === 'job' && msg.params) {
-      this.opts.onJob(msg.params, this.nicehash);
+      // Before the login reply is processed, whether the gateway fixes the top nonce byte
+      // (nicehash) is not known yet: hashing the job now could use nonces of other browsers.
+      if (!this.sessionId) this.earlyJob = msg.params;
+      else this.opts.onJob(msg.params, this.nicehash);
       return;
     }
     if (msg.id !== undefined && msg.id !== null && this.pending.has(msg.id)) {
