@@ -8,15 +8,16 @@
 # each of ours with transparent huge pages (the default) and with none (the reference
 # uses ordinary pages unless given --largePages, which needs reserved pages).
 #
-# usage: bash bench/native-vs-reference.sh [--rounds R] [--seconds S]
+# usage: bash bench/native-vs-reference.sh [--rounds R] [--seconds S] [--rows "fast 2,light 1"]
 # Writes bench/results/native-vs-reference.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=3; seconds=20
+rounds=3; seconds=20; rows_arg="light 1,fast 1,fast 2"
 while (($#)); do
   case "$1" in
     --rounds) rounds="$2"; shift 2;;
     --seconds) seconds="$2"; shift 2;;
+    --rows) rows_arg="$2"; shift 2;;
     -h|--help) sed -n '2,14p' "$0"; exit 0;;
     *) echo "native-vs-reference: unknown option '$1'" >&2; exit 2;;
   esac
@@ -54,7 +55,7 @@ run_cm() { # mode threads extra-flag
     sed -n 's/.*"hashrate":\([0-9.]*\).*/\1/p'
 }
 
-rows=("light 1" "fast 1" "fast 2")
+IFS=, read -r -a rows <<<"$rows_arg"
 json="["
 printf '%-16s %-12s %12s %12s %8s\n' row variant reference consentminer ratio
 for row in "${rows[@]}"; do
@@ -66,6 +67,7 @@ for row in "${rows[@]}"; do
     thp_v+=("$(run_cm "$mode" "$threads")")
     none_v+=("$(run_cm "$mode" "$threads" --no-large-pages)")
   done
+  ref_all="${ref_v[*]}"
   ref_m=$(printf '%s\n' "${ref_v[@]}" | median)
   thp_m=$(printf '%s\n' "${thp_v[@]}" | median)
   none_m=$(printf '%s\n' "${none_v[@]}" | median)
@@ -73,9 +75,11 @@ for row in "${rows[@]}"; do
     if [[ $variant == thp ]]; then v=$thp_m; all="${thp_v[*]}"; else v=$none_m; all="${none_v[*]}"; fi
     ratio=$(awk -v a="$v" -v b="$ref_m" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}')
     printf '%-16s %-12s %12.1f %12.1f %8s\n' "$mode ${threads}t" "$variant" "$ref_m" "$v" "$ratio"
-    json+="{\"mode\":\"$mode\",\"threads\":$threads,\"pages\":\"$variant\",\"reference_hs\":$ref_m,\"consentminer_hs\":$v,\"ratio\":$ratio,\"reference_runs\":[${ref_v[*]// /,}],\"consentminer_runs\":[${all// /,}]},"
+    json+="{\"mode\":\"$mode\",\"threads\":$threads,\"pages\":\"$variant\",\"reference_hs\":$ref_m,\"consentminer_hs\":$v,\"ratio\":$ratio,\"reference_runs\":[${ref_all// /,}],\"consentminer_runs\":[${all// /,}]},"
   done
 done
 json="${json%,}]"
-echo "$json" > bench/results/native-vs-reference.json
-echo "wrote bench/results/native-vs-reference.json" >&2
+out=bench/results/native-vs-reference.json
+[[ "$rows_arg" != "light 1,fast 1,fast 2" ]] && out=bench/results/native-vs-reference-${rows_arg//[ ,]/-}.json
+echo "$json" > "$out"
+echo "wrote $out" >&2
