@@ -202,88 +202,84 @@ static void test_mine_hashes_match_plain_hashes(void **state)
     }
 }
 
+/* One worker's batch over easy_job: the seed prepared, the whole nonce space as its slice,
+ * every share recorded in c->log, and a clock moving `step` ms per read. */
+typedef struct mine_case {
+    cm_job job;
+    cm_nonce_range r;
+    mine_log log;
+    cm_batch b;
+} mine_case;
+
+static void mine_case_init(fixture *f, mine_case *c, const uint8_t *job_seed, int64_t step,
+                           uint64_t max_hashes)
+{
+    prepare_seed32(f);
+    easy_job(&c->job, job_seed);
+    assert_int_equal(cm_nonce_range_init(&c->r, 0, 1, 0, 0, NULL), CM_OK);
+    c->log = (mine_log){.now = NOW, .step = step};
+    c->b = (cm_batch){.job = &c->job, .nonces = &c->r, .consent = f->consent, .clock = test_clock,
+                      .clock_ud = &c->log, .max_hashes = max_hashes, .on_share = record_share,
+                      .share_ud = &c->log};
+}
+
 /* A revoke during a batch stops it before its next hash. */
 static void test_revoke_mid_batch_stops_before_next_hash(void **state)
 {
     fixture *f = *state;
-    prepare_seed32(f);
-    cm_job job;
-    easy_job(&job, seed32);
-    cm_nonce_range r;
-    cm_nonce_range_init(&r, 0, 1, 0, 0, NULL);
-    mine_log log = {.now = NOW, .step = 1, .revoke_after = 3, .consent = f->consent};
-    cm_batch b = {.job = &job, .nonces = &r, .consent = f->consent, .clock = test_clock,
-                  .clock_ud = &log, .max_hashes = 100, .on_share = record_share, .share_ud = &log};
-    assert_int_equal(cm_hasher_mine(f->hasher, &b), CM_E_CONSENT_REVOKED);
-    assert_int_equal(b.hashes, 3);
-    assert_int_equal(log.shares, 3);
+    mine_case c;
+    mine_case_init(f, &c, seed32, 1, 100);
+    c.log.revoke_after = 3;
+    c.log.consent = f->consent;
+    assert_int_equal(cm_hasher_mine(f->hasher, &c.b), CM_E_CONSENT_REVOKED);
+    assert_int_equal(c.b.hashes, 3);
+    assert_int_equal(c.log.shares, 3);
 }
 
 /* Expiry during a batch (the clock passed in moves 10 s per hash; the record lasts 60 s). */
 static void test_expiry_mid_batch(void **state)
 {
     fixture *f = *state;
-    prepare_seed32(f);
-    cm_job job;
-    easy_job(&job, seed32);
-    cm_nonce_range r;
-    cm_nonce_range_init(&r, 0, 1, 0, 0, NULL);
-    mine_log log = {.now = NOW, .step = 10000};
-    cm_batch b = {.job = &job, .nonces = &r, .consent = f->consent, .clock = test_clock,
-                  .clock_ud = &log, .max_hashes = 100, .on_share = record_share, .share_ud = &log};
-    assert_int_equal(cm_hasher_mine(f->hasher, &b), CM_E_CONSENT_EXPIRED);
-    assert_true(b.hashes >= 4 && b.hashes <= 6);
+    mine_case c;
+    mine_case_init(f, &c, seed32, 10000, 100);
+    assert_int_equal(cm_hasher_mine(f->hasher, &c.b), CM_E_CONSENT_EXPIRED);
+    assert_true(c.b.hashes >= 4 && c.b.hashes <= 6);
 }
 
 static void test_mine_refuses_without_consent(void **state)
 {
     fixture *f = *state;
-    prepare_seed32(f);
-    cm_job job;
-    easy_job(&job, seed32);
-    cm_nonce_range r;
-    cm_nonce_range_init(&r, 0, 1, 0, 0, NULL);
-    mine_log log = {.now = NOW, .step = 1};
-    cm_batch b = {.job = &job, .nonces = &r, .consent = NULL, .clock = test_clock,
-                  .clock_ud = &log, .max_hashes = 2, .on_share = record_share, .share_ud = &log};
-    assert_int_equal(cm_hasher_mine(f->hasher, &b), CM_E_NO_CONSENT);
-    assert_int_equal(b.hashes, 0);
-    assert_int_equal(log.shares, 0);
+    mine_case c;
+    mine_case_init(f, &c, seed32, 1, 2);
+    c.b.consent = NULL;
+    assert_int_equal(cm_hasher_mine(f->hasher, &c.b), CM_E_NO_CONSENT);
+    assert_int_equal(c.b.hashes, 0);
+    assert_int_equal(c.log.shares, 0);
 }
 
 /* A job for another seed than the cache's is refused, not hashed with the wrong key. */
 static void test_mine_refuses_seed_mismatch(void **state)
 {
     fixture *f = *state;
-    prepare_seed32(f);
-    cm_job job;
     uint8_t other[32] = {9};
-    easy_job(&job, other);
-    cm_nonce_range r;
-    cm_nonce_range_init(&r, 0, 1, 0, 0, NULL);
-    mine_log log = {.now = NOW, .step = 1};
-    cm_batch b = {.job = &job, .nonces = &r, .consent = f->consent, .clock = test_clock,
-                  .clock_ud = &log, .max_hashes = 2};
-    assert_int_equal(cm_hasher_mine(f->hasher, &b), CM_E_STATE);
+    mine_case c;
+    mine_case_init(f, &c, other, 1, 2);
+    c.b.on_share = NULL;
+    assert_int_equal(cm_hasher_mine(f->hasher, &c.b), CM_E_STATE);
 }
 
 /* NiceHash: the loop keeps the fixed top byte and stops when the slice is used up. */
 static void test_mine_nicehash_exhaustion(void **state)
 {
     fixture *f = *state;
-    prepare_seed32(f);
-    cm_job job;
-    easy_job(&job, seed32);
-    cm_nonce_range r;
-    assert_int_equal(cm_nonce_range_init(&r, 0, 1, 1, 0xab, NULL), CM_OK);
-    r.next = r.end - 3; /* leave three nonces */
-    mine_log log = {.now = NOW, .step = 1};
-    cm_batch b = {.job = &job, .nonces = &r, .consent = f->consent, .clock = test_clock,
-                  .clock_ud = &log, .on_share = record_share, .share_ud = &log};
-    assert_int_equal(cm_hasher_mine(f->hasher, &b), CM_E_NONCE_EXHAUSTED);
-    assert_int_equal(b.hashes, 3);
+    mine_case c;
+    mine_case_init(f, &c, seed32, 1, 0);
+    assert_int_equal(cm_nonce_range_init(&c.r, 0, 1, 1, 0xab, NULL), CM_OK);
+    c.r.next = c.r.end - 3; /* leave three nonces */
+    assert_int_equal(cm_hasher_mine(f->hasher, &c.b), CM_E_NONCE_EXHAUSTED);
+    assert_int_equal(c.b.hashes, 3);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(log.nonces[i] >> 24, 0xab);
+        assert_int_equal(c.log.nonces[i] >> 24, 0xab);
 }
 
 int main(void)
