@@ -5,6 +5,7 @@
 //   node wasm/cli.mjs hash (--key-text T | --key-hex H) (--input-text I | --input-hex H)
 //   node wasm/cli.mjs hash --batch FILE        lines "KEY_HEX INPUT_HEX" ('-': stdin)
 //   node wasm/cli.mjs bench [--seconds S] [--threads N] [--shared | --no-shared] [--json]
+//   (both take --no-jit: RandomX's interpreter instead of the run-time wasm translators)
 //
 // Running a command is the consent: it grants a record for its own run only, and core
 // refuses to hash without it, here as in the browser.
@@ -14,7 +15,7 @@ import readline from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { grantForRun } from './js/consent.mjs';
-import { compileWasm } from './js/env.mjs';
+import { compileWasm, jitSupport } from './js/env.mjs';
 import { fromHex, instantiate, toHex } from './js/instance.mjs';
 import { runBench } from './js/bench.mjs';
 
@@ -26,7 +27,9 @@ function usage(out) {
        node wasm/cli.mjs hash --batch FILE
        node wasm/cli.mjs bench [--seconds S] [--threads N] [--shared | --no-shared] [--json]
 
-Options for both: --wasm-dir DIR (default build/wasm), -h/--help.
+Options for both: --wasm-dir DIR (default build/wasm), --no-jit (RandomX's interpreter
+instead of programs translated to wasm at run time; the JIT is used where the engine
+has SIMD128, as the browser runtime does), -h/--help.
 hash    prints the 64-hex RandomX hash (light mode) of the input under the key; with
         --batch, one hash per line "KEY_HEX INPUT_HEX" of FILE ('-' for stdin), the
         cache rebuilt only when the key changes.
@@ -58,11 +61,12 @@ function parseArgs(argv, spec) {
   return out;
 }
 
-async function loadInstance(wasmDir) {
+async function loadInstance(wasmDir, jit) {
   const glue = pathToFileURL(path.join(wasmDir, 'consentminer.mjs')).href;
   const wasm = pathToFileURL(path.join(wasmDir, 'consentminer.wasm')).href;
   if (!fs.existsSync(fileURLToPath(wasm))) fail(`${fileURLToPath(wasm)} not found: build with cmake --preset wasm && cmake --build build/wasm`, 1);
   const inst = await instantiate(glue, await compileWasm(wasm));
+  inst.setJit(jit && jitSupport().ok);
   inst.consent(grantForRun({ threads: 1, throttle: 100 }));
   return inst;
 }
@@ -70,10 +74,11 @@ async function loadInstance(wasmDir) {
 async function cmdHash(argv) {
   const o = parseArgs(argv, {
     '--key-text': 'v', '--key-hex': 'v', '--input-text': 'v', '--input-hex': 'v',
-    '--batch': 'v', '--wasm-dir': 'v',
+    '--batch': 'v', '--wasm-dir': 'v', '--no-jit': 'flag',
   });
   const wasmDir = o['--wasm-dir'] || defaultWasmDir;
-  if (o['--batch'] !== undefined) return hashBatch(o['--batch'], wasmDir);
+  const jit = !o['--no-jit'];
+  if (o['--batch'] !== undefined) return hashBatch(o['--batch'], wasmDir, jit);
   if ((o['--key-text'] === undefined) === (o['--key-hex'] === undefined)) fail('give one of --key-text or --key-hex');
   if ((o['--input-text'] === undefined) === (o['--input-hex'] === undefined)) fail('give one of --input-text or --input-hex');
   let key, input;
@@ -84,7 +89,7 @@ async function cmdHash(argv) {
     fail(e.message);
   }
   if (key.length < 1 || key.length > 64) fail(`key is ${key.length} bytes; expected 1..64`);
-  const inst = await loadInstance(wasmDir);
+  const inst = await loadInstance(wasmDir, jit);
   try {
     inst.setSeed(key);
     process.stdout.write(toHex(inst.hash(input)) + '\n');
@@ -93,8 +98,8 @@ async function cmdHash(argv) {
   }
 }
 
-async function hashBatch(file, wasmDir) {
-  const inst = await loadInstance(wasmDir);
+async function hashBatch(file, wasmDir, jit) {
+  const inst = await loadInstance(wasmDir, jit);
   const stream = file === '-' ? process.stdin : fs.createReadStream(file);
   const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
   let lastKey = null;
@@ -119,7 +124,7 @@ async function hashBatch(file, wasmDir) {
 async function cmdBench(argv) {
   const o = parseArgs(argv, {
     '--seconds': 'v', '--threads': 'v', '-t': 'v', '--json': 'flag', '--shared': 'flag',
-    '--no-shared': 'flag', '--wasm-dir': 'v',
+    '--no-shared': 'flag', '--wasm-dir': 'v', '--no-jit': 'flag',
   });
   const seconds = Number(o['--seconds'] ?? 20);
   const threads = Number(o['--threads'] ?? o['-t'] ?? 1);
@@ -127,22 +132,22 @@ async function cmdBench(argv) {
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) fail(`--threads is '${o['--threads'] ?? o['-t']}'; expected 1..256`);
   const shared = o['--shared'] ? 'always' : o['--no-shared'] ? 'never' : threads > 1 ? 'auto' : 'never';
   const wasmDir = o['--wasm-dir'] || defaultWasmDir;
-  const result = await benchInProcess({ seconds, threads, shared, wasmDir });
+  const result = await benchInProcess({ seconds, threads, shared, wasmDir, jit: o['--no-jit'] ? 'never' : 'auto' });
   if (o['--json']) {
     process.stdout.write(JSON.stringify(result) + '\n');
   } else {
-    process.stdout.write(`mode ${result.mode} (wasm, ${result.shared_cache ? 'one shared cache' : 'one cache per worker'}), ` +
+    process.stdout.write(`mode ${result.mode} (wasm ${result.engine}, ${result.shared_cache ? 'one shared cache' : 'one cache per worker'}), ` +
       `${threads} thread${threads === 1 ? '' : 's'}: ${result.hashrate.toFixed(2)} H/s ` +
       `(${result.hashes} hashes in ${result.seconds.toFixed(1)} s); initialisation ${result.init_seconds.toFixed(1)} s\n`);
   }
 }
 
 // Native bench's measurement (wasm/js/bench.mjs), plus this process's peak memory.
-async function benchInProcess({ seconds, threads, shared, wasmDir }) {
+async function benchInProcess({ seconds, threads, shared, wasmDir, jit }) {
   let peakRss = process.memoryUsage().rss;
   const timer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 100);
   try {
-    const r = await runBench({ seconds, threads, shared, wasmUrl: pathToFileURL(path.join(wasmDir, 'consentminer.wasm')).href });
+    const r = await runBench({ seconds, threads, shared, jit, wasmUrl: pathToFileURL(path.join(wasmDir, 'consentminer.wasm')).href });
     return { ...r, peak_rss_mib: Number((peakRss / 1048576).toFixed(1)) };
   } catch (e) {
     fail(`${e.reason || 'error'}: ${e.message}`, 1);

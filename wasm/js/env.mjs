@@ -80,3 +80,21 @@ export function canShareMemory() {
 export function workersAvailable() {
   return isNode || typeof Worker === 'function';
 }
+
+// Whether this engine can run the code the wasm JIT generates (wasm/src/jit/): a module
+// using SIMD128 (the float registers are f64x2) must validate. Where it does not, the
+// runtime hashes with RandomX's interpreter and says so in its state events.
+// (module (func (param v128) (result v128) local.get 0 local.get 0 f64x2.add))
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 123, 1, 123,
+  3, 2, 1, 0, 10, 11, 1, 9, 0, 32, 0, 32, 0, 253, 240, 1, 11]);
+export function jitSupport() {
+  try {
+    if (typeof WebAssembly.Module !== 'function' || typeof WebAssembly.Table !== 'function') {
+      return { ok: false, why: 'WebAssembly.Module or WebAssembly.Table is missing' };
+    }
+    if (!WebAssembly.validate(SIMD_PROBE)) return { ok: false, why: 'this engine has no WebAssembly SIMD128' };
+    return { ok: true, why: '' };
+  } catch (e) {
+    return { ok: false, why: `WebAssembly feature check failed: ${e.message}` };
+  }
+}

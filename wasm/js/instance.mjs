@@ -40,6 +40,20 @@ export class Instance {
     this.state = state;
   }
 
+  // Picks RandomX's path before the first seed (cm_wasm_set_jit): true for the run-time
+  // wasm translators, false for the interpreter. Returns the path in use.
+  setJit(on) {
+    return this.M._cm_wasm_set_jit(on ? 1 : 0) === 1;
+  }
+
+  // The JIT's counters (jit-lib.js): modules compiled and milliseconds spent.
+  get jitStats() {
+    const s = this.M.cmJitStats;
+    if (!s) return null;
+    const { item, ...numbers } = s; // a plain copy that postMessage can clone
+    return numbers;
+  }
+
   get memoryBytes() {
     return this.M.HEAPU8 ? this.M.HEAPU8.length : 0;
   }

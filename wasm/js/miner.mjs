@@ -17,11 +17,14 @@
 // Options: gateway (ws:// or wss:// URL of the gateway's /ws), WebSocket (a constructor,
 // for node 20 which has none: the `ws` package), wasmUrl (consentminer.wasm; the other
 // build files are looked for beside it), wasmBase (their directory), workerUrl,
-// shared ('auto' | 'always' | 'never'), agent, statsIntervalMs, and job (a fixed stratum
-// job instead of a gateway: benchmarks and tests).
+// shared ('auto' | 'always' | 'never'), jit ('auto' | 'never': RandomX programs
+// translated to wasm at run time where the engine can run them, or always RandomX's
+// interpreter), agent, statsIntervalMs, and job (a fixed stratum job instead of a
+// gateway: benchmarks and tests).
 //
 // Event details:
-//   state        { state: 'starting'|'initializing'|'mining'|'paused'|'stopped', reason? }
+//   state        { state: 'starting'|'initializing'|'mining'|'paused'|'stopped', reason?,
+//                  engine: 'jit'|'interpreter', engineReason? (why not the JIT) }
 //   hashrate     { hashrate (H/s over the last 10 s), hashes (total), threads }
 //   cpu          { fraction (0..1 per thread, measured busy time), percent, threads: [..] }
 //   share        { job_id, nonce, result }           a hash below the job's target
@@ -33,7 +36,7 @@
 // start() rejects (with an Error carrying .reason) when mining cannot begin; the same
 // problem is also sent as an 'error' event. Nothing else throws.
 import { checkConsent } from './consent.mjs';
-import { canShareMemory, compileWasm, isNode, spawnWorker, workersAvailable } from './env.mjs';
+import { canShareMemory, compileWasm, isNode, jitSupport, spawnWorker, workersAvailable } from './env.mjs';
 import { GatewaySession } from './gateway.mjs';
 
 // RandomX light mode per cache: 256 MiB plus VM and slack (wasm/src/session.h).
@@ -76,10 +79,11 @@ class Miner extends EventTarget {
   #samples = [];
   #timers = [];
   #readyWaiters = [];
+  #engine = { engine: 'interpreter', engineReason: 'not started' };
 
   constructor(options = {}) {
     super();
-    this.#opts = { shared: 'auto', statsIntervalMs: 1000, ...options };
+    this.#opts = { shared: 'auto', jit: 'auto', statsIntervalMs: 1000, ...options };
   }
 
   get state() {
@@ -125,6 +129,8 @@ class Miner extends EventTarget {
         }
       }
     }
+    const jit = this.#opts.jit === 'never' ? { ok: false, why: "turned off by the page (jit: 'never')" } : jitSupport();
+    this.#engine = jit.ok ? { engine: 'jit' } : { engine: 'interpreter', engineReason: jit.why };
     this.#setState('starting');
     this.#urls = this.#resolveUrls();
 
@@ -258,8 +264,9 @@ class Miner extends EventTarget {
 
   info() {
     return {
-      shared: this.#shared, threads: this.#threads, workers: this.#workers.length,
+      shared: this.#shared, threads: this.#threads, workers: this.#workers.length, ...this.#engine,
       memoryBytes: this.#workers.reduce((s, w) => s + (w.memoryBytes || 0), 0),
+      jitStats: this.#workers.map((w) => w.jit).filter(Boolean),
     };
   }
 
@@ -317,6 +324,7 @@ class Miner extends EventTarget {
       type: 'init', kind: this.#shared ? 'shared' : 'single',
       glueUrl: this.#shared ? this.#urls.glueMt : this.#urls.glue, module: this.#module,
       consent: this.#consent, index, count, threads: this.#threads, throttle: this.#throttle,
+      jit: this.#engine.engine === 'jit',
     });
     return ready;
   }
@@ -327,6 +335,9 @@ class Miner extends EventTarget {
       case 'ready':
         w.state = 'ready';
         if (m.buffer && typeof m.stopFlag === 'number') w.stopFlag = new Int32Array(m.buffer, m.stopFlag, 1);
+        if (this.#engine.engine === 'jit' && m.jit === false) {
+          this.#engine = { engine: 'interpreter', engineReason: 'this wasm build has no JIT' };
+        }
         w.ready.resolve();
         break;
       case 'state':
@@ -340,6 +351,7 @@ class Miner extends EventTarget {
         w.busyMs = m.busyMs;
         w.memoryBytes = m.memoryBytes;
         w.threads = m.threads || [];
+        w.jit = m.jit || null;
         break;
       case 'share': {
         const share = { job_id: m.job_id, nonce: m.nonce, result: m.result };
@@ -445,7 +457,7 @@ class Miner extends EventTarget {
     if (this.#state === state && !extra.reason) return;
     if (this.#paused && (state === 'mining' || state === 'initializing')) return;
     this.#state = state;
-    this.#emit('state', { state, ...extra });
+    this.#emit('state', { state, ...this.#engine, ...extra });
   }
 
   #emit(type, detail) {

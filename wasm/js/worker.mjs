@@ -10,11 +10,12 @@
 //    It relays jobs and settings and polls the threads' counters and shares.
 // Stopping is always the page terminating this worker (and with it, its pthreads).
 //
-// Messages in:  init {kind, glueUrl, module, consent, index, count, threads, throttle},
+// Messages in:  init {kind, glueUrl, module, consent, index, count, threads, throttle, jit},
 //               job {job, nicehash, index, count}, throttle {pct}, threads {n},
 //               pause {}, resume {}, revoke {}
 // Messages out: state {state: 'initializing'|'mining'|'waiting'|'paused'},
-//               stats {hashes, busyMs, time, threads: [{hashes, busyMs}], memoryBytes},
+//               stats {hashes, busyMs, time, threads: [{hashes, busyMs}], memoryBytes,
+//                      jit (one-thread build: the JIT's counters, jit-lib.js)},
 //               share {job_id, nonce, result}, error {reason, message, fatal}
 import { workerPort } from './env.mjs';
 import { instantiate, nonceHex, toHex, WasmError } from './instance.mjs';
@@ -90,7 +91,7 @@ class SingleEngine {
 
   postStats() {
     post({ type: 'stats', hashes: this.hashes, busyMs: this.busyMs, time: performance.now(), memoryBytes: this.inst.memoryBytes,
-      threads: [{ hashes: this.hashes, busyMs: this.busyMs }] });
+      threads: [{ hashes: this.hashes, busyMs: this.busyMs }], jit: this.inst.jitStats });
   }
 
   wake() {
@@ -302,17 +303,19 @@ class SharedEngine {
 async function init(msg) {
   if (msg.kind === 'shared') {
     const inst = await instantiate(msg.glueUrl, msg.module);
+    const jit = inst.setJit(msg.jit);
     inst.consent(msg.consent);
     engine = new SharedEngine(inst, msg);
-    post({ type: 'ready', ...engine.stopHandle() });
+    post({ type: 'ready', jit, ...engine.stopHandle() });
     return;
   }
   const single = new SingleEngine(msg);
   const inst = await instantiate(msg.glueUrl, msg.module, { cmYield: (resume) => single.onYield(resume) });
+  const jit = inst.setJit(msg.jit);
   inst.consent(msg.consent);
   single.start(inst);
   engine = single;
-  post({ type: 'ready' });
+  post({ type: 'ready', jit });
 }
 
 // Messages are handled one at a time, in order: a job that arrives while the module is

@@ -5,6 +5,7 @@
 #include "session.h"
 
 #include <emscripten/emscripten.h>
+#include <randomx.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,21 @@ static struct {
     uint8_t share_hash[CM_WASM_BATCH_MAX][CM_HASH_SIZE];
     cm_throttle throttle;
     cm_error err;
+    int jit;
 } S = {.throttle = {.pct = 100}};
+
+EMSCRIPTEN_KEEPALIVE int cm_wasm_set_jit(int on)
+{
+    /* The path is fixed when the cache is created (RandomX gives a JIT cache its own
+     * compiler); later calls only report it. */
+    if (!S.cache)
+        S.jit = on && (randomx_get_flags() & RANDOMX_FLAG_JIT);
+    return S.jit;
+}
+
+EMSCRIPTEN_KEEPALIVE int cm_wasm_jit(void) { return S.jit; }
+
+int cm_wasm_rx_flags(void) { return S.jit ? 0 : CM_RX_NO_JIT; }
 
 int64_t cm_wasm_now_ms(void)
 {
@@ -132,7 +147,7 @@ EMSCRIPTEN_KEEPALIVE int cm_wasm_set_seed(const uint8_t *seed, int seed_len)
     if (!S.cache) {
         if ((rc = cm_wasm_memory_check(CM_WASM_LIGHT_BYTES)))
             return rc;
-        if ((rc = cm_rx_cache_new(0, &S.cache, &err)))
+        if ((rc = cm_rx_cache_new(cm_wasm_rx_flags(), &S.cache, &err)))
             return cm_wasm_fail_err(&err);
     }
     int changed = 0;
@@ -142,7 +157,7 @@ EMSCRIPTEN_KEEPALIVE int cm_wasm_set_seed(const uint8_t *seed, int seed_len)
     if (!S.hasher) {
         if ((rc = cm_wasm_memory_check(CM_WASM_VM_BYTES)))
             return rc;
-        if ((rc = cm_hasher_new(0, S.cache, NULL, &S.hasher, &err)))
+        if ((rc = cm_hasher_new(cm_wasm_rx_flags(), S.cache, NULL, &S.hasher, &err)))
             return cm_wasm_fail_err(&err);
     }
     cm_error_clear(&S.err);

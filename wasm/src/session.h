@@ -43,6 +43,15 @@ void cm_wasm_revoke(void);
 /* The instance's consent record (NULL before cm_wasm_consent succeeded). */
 const cm_consent *cm_wasm_consent_record(void);
 
+/* Picks RandomX's path before the first seed: on (1) the run-time wasm translators
+ * (src/jit/, RANDOMX_FLAG_JIT), off (0) the interpreter. The runtime turns it on only
+ * after checking that this engine runs the generated code (SIMD128). Returns the path in
+ * use: 0 also when the build has no JIT; after the cache exists it cannot change. */
+int cm_wasm_set_jit(int on);
+int cm_wasm_jit(void);
+/* cm_rx_cache_new / cm_hasher_new flags for that path. */
+int cm_wasm_rx_flags(void);
+
 /* CM_OK when `bytes` more can be allocated (the memory grows to hold them and then
  * stays grown), CM_E_NOMEM with a message otherwise. */
 int cm_wasm_memory_check(double bytes);

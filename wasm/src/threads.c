@@ -171,7 +171,7 @@ static void *thread_main(void *arg)
             continue;
 
         pthread_rwlock_rdlock(&M.cache_lock);
-        if (!h && cm_hasher_new(0, M.cache, NULL, &h, &err)) {
+        if (!h && cm_hasher_new(cm_wasm_rx_flags(), M.cache, NULL, &h, &err)) {
             pthread_rwlock_unlock(&M.cache_lock);
             atomic_store(&t->error, err.code);
             continue;
@@ -229,7 +229,7 @@ EMSCRIPTEN_KEEPALIVE int cm_wasm_mt_start(int threads, int throttle_pct)
         cm_error err;
         if ((rc = cm_wasm_memory_check(need)))
             return rc;
-        if ((rc = cm_rx_cache_new(0, &M.cache, &err)))
+        if ((rc = cm_rx_cache_new(cm_wasm_rx_flags(), &M.cache, &err)))
             return cm_wasm_fail_err(&err);
     }
     atomic_store(&M.throttle, throttle_pct < 1 ? 1 : throttle_pct > 100 ? 100 : throttle_pct);

@@ -1,0 +1,84 @@
+// consentminer — the JS half of the WebAssembly JIT (an Emscripten JS library).
+//
+// jit_compiler_wasm.cpp translates RandomX code into module bytes in wasm memory; these
+// functions compile and instantiate them against the same memory and wire them up:
+//  - a SuperscalarHash module per cache seed, whose "item" export program modules import;
+//  - a program module per RandomX program, whose "run" export goes into this instance's
+//    function table, where C calls it through an ordinary function pointer.
+// Compilation is synchronous (new WebAssembly.Module), which browsers allow in workers for
+// modules of any size; the runtime only hashes in workers (and in node).
+// Old instances are dropped when replaced: the table slot and the handle are the only
+// references, so the garbage collector frees their code (memory stays flat; see
+// bench/wasm-soak.mjs).
+mergeInto(LibraryManager.library, {
+  $cmJit: {
+    ss: {},
+    next: 1,
+    freeSlots: [],
+    stats: {
+      programs: 0, programMs: 0, programEmitMs: 0, programBytes: 0,
+      superscalar: 0, superscalarMs: 0, superscalarEmitMs: 0, superscalarBytes: 0,
+      item: null,
+    },
+    instantiate: function(ptr, len, env) {
+      var bytes = new Uint8Array(wasmMemory.buffer, ptr, len).slice();
+      env.memory = wasmMemory;
+      return new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: env });
+    },
+  },
+  $cmJit__postset: "Module['cmJitStats'] = cmJit.stats;",
+
+  cm_jit_js_load_superscalar__deps: ['$cmJit'],
+  cm_jit_js_load_superscalar: function(ptr, len, old, emitMs) {
+    var t0 = performance.now();
+    try {
+      var inst = cmJit.instantiate(ptr, len, {});
+      if (old) delete cmJit.ss[old];
+      var h = cmJit.next++;
+      cmJit.ss[h] = inst.exports.item;
+      var s = cmJit.stats;
+      s.superscalar++;
+      s.superscalarMs += performance.now() - t0;
+      s.superscalarEmitMs += emitMs;
+      s.superscalarBytes = len;
+      s.item = inst.exports.item;
+      return h;
+    } catch (e) {
+      err('consentminer wasm JIT: SuperscalarHash module: ' + e);
+      return -1;
+    }
+  },
+
+  cm_jit_js_load_program__deps: ['$cmJit'],
+  cm_jit_js_load_program: function(ptr, len, ssHandle, slot, emitMs) {
+    var t0 = performance.now();
+    try {
+      var item = cmJit.ss[ssHandle];
+      if (!item) throw new Error('no SuperscalarHash instance ' + ssHandle);
+      var inst = cmJit.instantiate(ptr, len, {
+        item: item,
+        fround_slow: Module['asm']['cm_fround_slow'],
+      });
+      if (!slot) slot = cmJit.freeSlots.length ? cmJit.freeSlots.pop() : wasmTable.grow(1);
+      wasmTable.set(slot, inst.exports.run);
+      var s = cmJit.stats;
+      s.programs++;
+      s.programMs += performance.now() - t0;
+      s.programEmitMs += emitMs;
+      s.programBytes += len;
+      return slot;
+    } catch (e) {
+      err('consentminer wasm JIT: program module: ' + e);
+      return -1;
+    }
+  },
+
+  cm_jit_js_release__deps: ['$cmJit'],
+  cm_jit_js_release: function(ssHandle, slot) {
+    if (ssHandle) delete cmJit.ss[ssHandle];
+    if (slot) {
+      wasmTable.set(slot, null);
+      cmJit.freeSlots.push(slot);
+    }
+  },
+});
