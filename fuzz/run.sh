@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Runs the gateway's libFuzzer targets (fuzz_http, fuzz_ws, fuzz_msg).
-#   bash fuzz/run.sh --smoke        10 s each, 30 s in all: the CI run
+# Runs the libFuzzer targets: the gateway's (fuzz_http, fuzz_ws, fuzz_msg) and the
+# RandomX-to-WebAssembly translators' (fuzz_jit, modules checked by Binaryen's validator).
+#   bash fuzz/run.sh --smoke        10 s each, 40 s in all: the CI run
 #   bash fuzz/run.sh --long [SEC]   SEC seconds each (default 3600), corpus kept between runs
 # Builds the "fuzz" preset (clang, libFuzzer, ASan+UBSan). Seeds come from the malformed-
-# input vectors (tests/vectors/gateway_*.txt); the growing corpus stays in
-# build/fuzz/fuzz-work/corpus/, crashes go to build/fuzz/fuzz-work/artifacts/ and fail
-# the run.
+# input vectors (tests/vectors/gateway_*.txt; fuzz_jit needs none: any bytes are programs);
+# the growing corpus stays in build/fuzz/fuzz-work/corpus/, crashes go to
+# build/fuzz/fuzz-work/artifacts/ and fail the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,21 +18,23 @@ case "$mode" in
 esac
 
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j 2 --target fuzz_http fuzz_ws fuzz_msg
+cmake --build --preset fuzz -j 2 --target fuzz_http fuzz_ws fuzz_msg fuzz_jit
 work=build/fuzz/fuzz-work
 mkdir -p "$work/artifacts"
 python3 fuzz/make_seeds.py tests/vectors "$work/seeds"
 
 status=0
-for target in http ws msg; do
+for target in http ws msg jit; do
   corpus="$work/corpus/$target"
   mkdir -p "$corpus"
   log="$work/$target.log"
+  seeds=()
+  if [[ -d "$work/seeds/$target" ]]; then seeds=("$work/seeds/$target"); fi
   echo "fuzz_$target: $seconds s"
   # Leak checking stays on: a parser that leaks per message would leak per browser.
   if ! ./build/fuzz/fuzz/fuzz_$target -max_total_time="$seconds" -timeout=10 \
       -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
-      -artifact_prefix="$work/artifacts/$target-" "$corpus" "$work/seeds/$target" \
+      -artifact_prefix="$work/artifacts/$target-" "$corpus" "${seeds[@]}" \
       >"$log" 2>&1; then
     echo "fuzz_$target FAILED; last lines of $log:"
     tail -40 "$log"
