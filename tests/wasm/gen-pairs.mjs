@@ -1,12 +1,12 @@
 // consentminer tests — random (key, input) pairs for the wasm/native hash comparison.
 //
-//   node tests/wasm/gen-pairs.mjs COUNT SEED   -> lines "KEY_HEX INPUT_HEX", grouped by key
+//   node tests/wasm/gen-pairs.mjs COUNT SEED [KEYS]   -> lines "KEY_HEX INPUT_HEX", grouped by key
 //
 // Few keys, many inputs: a key costs a cache initialisation (about a second in wasm), a
-// hash about 0.4 s. One key per 100 pairs (at least 2): a 32-byte seed hash as Monero
-// uses, then keys of 1..64 bytes. Inputs of 0..1024 bytes, half of them 43..127 bytes
-// like hashing blobs. Deterministic for a given SEED.
-const [count = '1000', seedArg = '1'] = process.argv.slice(2);
+// hash about 0.4 s. KEYS keys (default one per 100 pairs, at least 2): a 32-byte seed
+// hash as Monero uses, then keys of 1..64 bytes. Inputs of 0..1024 bytes, half of them
+// 43..127 bytes like hashing blobs. Deterministic for a given SEED (and KEYS).
+const [count = '1000', seedArg = '1', keysArg] = process.argv.slice(2);
 const n = Number(count);
 let s = BigInt(seedArg) & 0xffffffffffffffffn;
 function next() { // splitmix64
@@ -18,7 +18,7 @@ function next() { // splitmix64
 }
 const int = (m) => Number(next() % BigInt(m));
 const hex = (len) => Array.from({ length: len }, () => int(256).toString(16).padStart(2, '0')).join('');
-const keys = Math.max(n >= 2 ? 2 : 1, Math.ceil(n / 100));
+const keys = keysArg !== undefined ? Math.max(1, Math.min(n, Number(keysArg))) : Math.max(n >= 2 ? 2 : 1, Math.ceil(n / 100));
 const out = [];
 for (let k = 0; k < keys; k++) {
   const key = hex(k === 0 ? 32 : 1 + int(64));

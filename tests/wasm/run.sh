@@ -3,7 +3,8 @@
 #  1. builds the `wasm` preset (core + patched RandomX, both module builds, test driver)
 #  2. the rounding layer against this machine's hardware: natively (tests/unit/test_fround.c,
 #     1M operands per operation and mode) and compiled to wasm (tests/wasm/fround-check.mjs)
-#  3. the official RandomX vectors through `node wasm/cli.mjs hash` (text and hex forms)
+#  3. the official RandomX vectors through `node wasm/cli.mjs hash` (text and hex forms),
+#     with the JIT and with --no-jit (RandomX's interpreter)
 #  4. 20 random (key, input) pairs, wasm against native (the full 1000:
 #     bash tests/wasm/diff-hashes.sh 1000)
 #  5. the JS runtime in node: consent first, gateway session, shares, pause, stop,
@@ -33,24 +34,34 @@ build() {
     cc -std=c11 -O2 -Wall -Wextra -Werror -o build/h-wasm-native/rx_hash_batch tests/wasm/rx_hash_batch.c -lrandomx
 }
 
-vectors() {
-  local bad=0 n=0 kind key input want got
+# The official vectors through one of the wasm build's paths: "" (JIT) or --no-jit
+# (RandomX's interpreter).
+vectors_path() { # [--no-jit]
+  local bad=0 n=0 kind key input want got tag=jit
+  [[ ${1:-} == --no-jit ]] && tag=interpreter
   while IFS='|' read -r kind key input want; do
     [[ -z $kind || $kind == \#* ]] && continue
     n=$((n + 1))
     if [[ $kind == text ]]; then
-      got=$(node wasm/cli.mjs hash --key-text "$key" --input-text "$input")
+      got=$(node wasm/cli.mjs hash --key-text "$key" --input-text "$input" "$@")
     else
-      got=$(node wasm/cli.mjs hash --key-hex "$key" --input-hex "$input")
+      got=$(node wasm/cli.mjs hash --key-hex "$key" --input-hex "$input" "$@")
     fi
-    if [[ $got == "$want" ]]; then echo "ok   $key / ${input:0:30}"; else echo "FAIL $key / ${input:0:30}: got $got, want $want"; bad=$((bad + 1)); fi
+    if [[ $got == "$want" ]]; then echo "ok   $tag $key / ${input:0:30}"; else echo "FAIL $tag $key / ${input:0:30}: got $got, want $want"; bad=$((bad + 1)); fi
   done < tests/vectors/randomx.txt
   # The first vector again in hex form.
   IFS='|' read -r _ key input want < <(grep '^text|' tests/vectors/randomx.txt | head -n1)
   got=$(node wasm/cli.mjs hash --key-hex "$(printf %s "$key" | od -An -tx1 | tr -d ' \n')" \
-    --input-hex "$(printf %s "$input" | od -An -tx1 | tr -d ' \n')")
-  if [[ $got == "$want" ]]; then echo "ok   (hex form) $key / $input"; else echo "FAIL (hex form): got $got"; bad=$((bad + 1)); fi
+    --input-hex "$(printf %s "$input" | od -An -tx1 | tr -d ' \n')" "$@")
+  if [[ $got == "$want" ]]; then echo "ok   $tag (hex form) $key / $input"; else echo "FAIL $tag (hex form): got $got"; bad=$((bad + 1)); fi
   ((n > 0 && bad == 0))
+}
+
+vectors() {
+  local rc=0
+  vectors_path || rc=1
+  vectors_path --no-jit || rc=1
+  return $rc
 }
 
 bench_fields() {
@@ -68,7 +79,7 @@ step "build (cmake --preset wasm)" build || { echo "0 passed, 1 failed"; exit 1;
 step "rounding layer, native vs hardware (5 ops x 4 modes x 1M)" build/h-wasm-native/test_fround
 step "rounding layer, wasm vs hardware table (5 ops x 4 modes x 1M)" \
   node tests/wasm/fround-check.mjs build/h-wasm-native/fround_table 1000000
-step "official RandomX vectors via node wasm/cli.mjs hash" vectors
+step "official RandomX vectors via node wasm/cli.mjs hash, JIT and --no-jit" vectors
 step "20 random pairs, wasm vs native" bash tests/wasm/diff-hashes.sh 20 --seed "${CM_DIFF_SEED:-$(date +%Y%m%d)}"
 step "JS runtime in node (node --test)" node --test --test-concurrency=1 tests/wasm/
 step "node wasm/cli.mjs bench --json fields" bench_fields
