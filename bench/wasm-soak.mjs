@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+// consentminer — does memory stay flat while the wasm build hashes for a long time?
+//
+//   node bench/wasm-soak.mjs [--minutes M] [--no-jit] [--sample-seconds S] [--reseed-minutes R]
+//                            [--limit PCT] [--out FILE]
+//
+// Hashes continuously in this process (the JIT path unless --no-jit): one instance of the
+// wasm build, the bench job's seed, inputs that change every hash (the nonce), and a turn
+// of the event loop after each hash so the garbage collector can free the program modules
+// the JIT drops. Every S seconds (default: M*60/60, 1..30) it samples and prints the
+// process's RSS, the wasm memory's size and V8's heap. M defaults to 60; CI runs
+// `--minutes 2`. --reseed-minutes R also switches between two seeds every R minutes (a
+// new cache and SuperscalarHash module each time).
+// Verdict: samples in the warm-up (the first 10% of the run, at least 1 minute; for runs
+// too short for that, the first 2 samples) are left out; of the rest, the median of the
+// last quarter is compared with the median of the first quarter (the baseline). It fails
+// (exit 1) when RSS, or the wasm memory, grows by more than PCT % (default 5); the
+// post-warm-up maximum is reported beside it. Writes bench/results/wasm-soak-<M>m.json
+// (wasm-soak-<M>m-interpreter.json with --no-jit).
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { benchSeedAndBlob, loadInstance, root } from './wasm-instance.mjs';
+
+const args = process.argv.slice(2);
+if (args.includes('-h') || args.includes('--help')) {
+  process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 20)
+    .map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  process.exit(0);
+}
+const known = new Set(['--minutes', '--sample-seconds', '--reseed-minutes', '--limit', '--out', '--no-jit']);
+for (let i = 0; i < args.length; i++) {
+  if (!known.has(args[i])) { console.error(`wasm-soak: unknown option '${args[i]}' (see --help)`); process.exit(2); }
+  if (args[i] !== '--no-jit') i++;
+}
+const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
+const num = (name, dflt, min) => {
+  const v = Number(opt(name, dflt));
+  if (!(v >= min)) { console.error(`wasm-soak: ${name} is '${opt(name, dflt)}'; expected a number >= ${min}`); process.exit(2); }
+  return v;
+};
+const minutes = num('--minutes', 60, 0.05);
+const sampleSeconds = num('--sample-seconds', Math.min(30, Math.max(1, minutes)), 0.1);
+const reseedMinutes = num('--reseed-minutes', 0, 0);
+const limitPct = num('--limit', 5, 0);
+const jitWanted = !args.includes('--no-jit');
+const tag = String(minutes).replace(/[^0-9.]/g, '');
+const outFile = opt('--out', path.join(root, 'bench', 'results', `wasm-soak-${tag}m${jitWanted ? '' : '-interpreter'}.json`));
+
+const { inst, jit, why } = await loadInstance({ jit: jitWanted });
+if (jitWanted && !jit) {
+  console.error(`wasm-soak: the JIT path cannot run: ${why} (--no-jit soaks the interpreter)`);
+  process.exit(1);
+}
+const { seed, blob } = benchSeedAndBlob();
+const seed2 = seed.map((b) => b ^ 0xff);
+const input = blob.slice();
+const view = new DataView(input.buffer);
+
+const mib = (b) => Number((b / 1048576).toFixed(1));
+const t0 = Date.now();
+inst.setSeed(seed);
+console.log(`wasm-soak: ${minutes} min, engine ${jit ? 'jit' : 'interpreter'}${why && !jit ? ` (${why})` : ''}, ` +
+  `a sample every ${sampleSeconds} s; cache ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+const samples = [];
+let hashes = 0;
+let seeds = 1;
+const start = Date.now();
+const end = start + minutes * 60000;
+function sample() {
+  const m = process.memoryUsage();
+  const js = inst.jitStats;
+  const s = {
+    t: Number(((Date.now() - start) / 1000).toFixed(1)), hashes, rss_mib: mib(m.rss), wasm_mib: mib(inst.memoryBytes),
+    heap_mib: mib(m.heapUsed), external_mib: mib(m.external), programs: js ? js.programs : 0,
+  };
+  samples.push(s);
+  console.log(`  t ${String(s.t).padStart(7)} s  hashes ${String(hashes).padStart(7)}  rss ${s.rss_mib.toFixed(1).padStart(7)} MiB` +
+    `  wasm ${s.wasm_mib.toFixed(1).padStart(6)} MiB  heap ${s.heap_mib.toFixed(1).padStart(6)} MiB  external ${s.external_mib.toFixed(1).padStart(6)} MiB`);
+}
+sample();
+let nextSample = start + sampleSeconds * 1000;
+let nextSeed = reseedMinutes > 0 ? start + reseedMinutes * 60000 : Infinity;
+let nonce = 0;
+const yieldToLoop = () => new Promise((r) => setImmediate(r));
+while (Date.now() < end) {
+  view.setUint32(39, nonce++, true); // the nonce field of a Monero hashing blob
+  inst.hash(input);
+  hashes++;
+  await yieldToLoop();
+  const now = Date.now();
+  if (now >= nextSeed) {
+    inst.setSeed(seeds++ % 2 ? seed2 : seed);
+    nextSeed += reseedMinutes * 60000;
+  }
+  if (now >= nextSample) {
+    sample();
+    nextSample += sampleSeconds * 1000;
+  }
+}
+sample();
+
+// ---- verdict ---------------------------------------------------------------------------
+const runSeconds = (Date.now() - start) / 1000;
+const warmSeconds = Math.max(0.1 * minutes * 60, 60);
+let post = samples.filter((s) => s.t >= warmSeconds);
+let warmup = `first ${warmSeconds.toFixed(0)} s`;
+if (warmSeconds >= runSeconds / 2 || post.length < 4) {
+  post = samples.slice(2);
+  warmup = 'first 2 samples';
+}
+const median = (xs) => { const a = [...xs].sort((x, y) => x - y); return a.length ? (a[(a.length - 1) >> 1] + a[a.length >> 1]) / 2 : NaN; };
+const q = Math.max(1, Math.floor(post.length / 4));
+const growth = (key) => {
+  const base = median(post.slice(0, q).map((s) => s[key]));
+  const last = median(post.slice(-q).map((s) => s[key]));
+  const max = Math.max(...post.map((s) => s[key]));
+  return {
+    baseline_mib: mib(base * 1048576), last_quarter_mib: mib(last * 1048576), max_mib: max,
+    growth_pct: Number((100 * (last - base) / base).toFixed(2)), max_over_baseline_pct: Number((100 * (max - base) / base).toFixed(2)),
+  };
+};
+const enough = post.length >= 2;
+const rss = enough ? growth('rss_mib') : null;
+const wasm = enough ? growth('wasm_mib') : null;
+const ok = enough && rss.growth_pct <= limitPct && wasm.growth_pct <= limitPct;
+const report = {
+  date: new Date().toISOString(), minutes, engine: jit ? 'jit' : 'interpreter', engine_reason: why, sample_seconds: sampleSeconds,
+  reseed_minutes: reseedMinutes, seeds, hashes, seconds: Number(runSeconds.toFixed(1)),
+  hashrate: Number((hashes / runSeconds).toFixed(2)), warmup, post_warmup_samples: post.length, quarter_samples: q,
+  limit_pct: limitPct, rss, wasm_memory: wasm, jit: inst.jitStats, ok, samples,
+};
+fs.mkdirSync(path.dirname(outFile), { recursive: true });
+fs.writeFileSync(outFile, JSON.stringify(report, null, 1) + '\n');
+if (!enough) {
+  console.log(`wasm-soak: FAIL: only ${post.length} samples after the warm-up (${warmup}); run longer or sample more often`);
+  process.exit(1);
+}
+const shown = outFile.startsWith(root + path.sep) ? path.relative(root, outFile) : outFile;
+const line = (name, g) => `${name} ${g.baseline_mib} -> ${g.last_quarter_mib} MiB (${g.growth_pct >= 0 ? '+' : ''}${g.growth_pct}%, max ${g.max_mib} MiB, ${g.max_over_baseline_pct >= 0 ? '+' : ''}${g.max_over_baseline_pct}%)`;
+console.log(`wasm-soak: ${ok ? 'ok' : 'FAIL'}: ${report.engine}, ${hashes} hashes in ${report.seconds} s (${report.hashrate} H/s); ` +
+  `after the warm-up (${warmup}), median of the last quarter vs the first (${q} samples each): ` +
+  `${line('RSS', rss)}; ${line('wasm memory', wasm)}; limit +${limitPct}%; ${shown}`);
+process.exit(ok ? 0 : 1);
