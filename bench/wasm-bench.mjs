@@ -1,22 +1,31 @@
 #!/usr/bin/env node
 // consentminer — where the wasm build stands against native, in one invocation.
 //
-//   node bench/wasm-bench.mjs [--seconds S] [--short S] [--rounds R] [--skip-chromium] [--out FILE]
+//   node bench/wasm-bench.mjs [--seconds S] [--short S] [--rounds R] [--skip-chromium]
+//        [--dataset-hashes K] [--dataset-items N] [--out FILE]
 //
-// Rows, each the same measurement as `consentminer bench` (initialise, then count hashes
-// for S seconds; default 20):
-//   native  light, 1 thread     build/native/consentminer bench --mode light --threads 1
-//   node    light, 1 thread     node wasm/cli.mjs bench (one worker, its own cache)
-//   chromium light, 1 thread   the runtime in a page of Debian's headless Chromium
-//                              (playwright-core), served from 127.0.0.1 with COOP/COEP
-// then the wasm/native ratios, and, for 2 threads, cache initialisation time and peak
-// memory with one cache per worker (unshared) and one shared cache (SharedArrayBuffer),
-// in node and in Chromium (these rows hash for --short seconds, default 8).
-// Peak memory: node, the process's RSS (every thread); Chromium, the RSS of all the
-// browser's processes above the idle page's, sampled from /proc every 100 ms.
-// The machine is shared and noisy: the three 1-thread rows run in turn R times (default
-// 1) and the medians are reported; ratios matter more than absolute numbers. Writes the
-// table and bench/results/wasm-bench.json.
+// 1-thread light-mode rows, each the same measurement as `consentminer bench` (initialise,
+// then count hashes for S seconds; default 20), run in turn in each of R rounds (default
+// 1; the median run stands for the row):
+//   native            build/native/consentminer bench --mode light --threads 1 (its JIT)
+//   node, JIT         node wasm/cli.mjs bench (one worker, programs translated to wasm)
+//   node, interpreter node wasm/cli.mjs bench --no-jit (RandomX's interpreter)
+//   chromium, JIT / interpreter   runBench({ jit: 'auto' / 'never' }) in a page of Debian's
+//                     headless Chromium (playwright-core), 127.0.0.1 with COOP/COEP
+// with each wasm row's ratio to native; for the JIT rows, per program: translate (C) and
+// compile + instantiate (JS) ms and module bytes, SuperscalarHash's translate + compile
+// ms, and the share of the worker's busy time spent compiling. Then, in this process,
+// where a JIT hash's time goes: K hashes (default 20) of the bench job, then N calls
+// (default 20000) of the SuperscalarHash module's item() at random item numbers; the
+// dataset share is 16384 items a hash (8 programs x 2048 iterations) x time per item /
+// time per hash, the rest is program execution (and the hash's Blake2b/AES).
+// For 2 threads (the JIT where it runs; hashing --short seconds, default 8): cache initialisation time and
+// peak memory with one cache per worker (unshared) and one shared cache
+// (SharedArrayBuffer), in node and in Chromium. Peak memory: node, the process's RSS
+// (every thread); Chromium, the RSS of all the browser's processes above the idle page's,
+// sampled from /proc every 100 ms. The machine is shared and noisy: ratios within one
+// invocation matter more than absolute numbers. Prints the tables and writes
+// bench/results/wasm-bench.json.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -28,12 +37,17 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
 if (args.includes('-h') || args.includes('--help')) {
-  process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 21).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 28).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
   process.exit(0);
 }
 const seconds = Number(opt('--seconds', 20));
 const short = Number(opt('--short', 8));
 const rounds = Number(opt('--rounds', 1));
+const datasetHashes = Number(opt('--dataset-hashes', 20));
+const datasetItems = Number(opt('--dataset-items', 20000));
+for (const [k, v] of Object.entries({ '--seconds': seconds, '--short': short, '--rounds': rounds, '--dataset-hashes': datasetHashes, '--dataset-items': datasetItems })) {
+  if (!(Number.isInteger(v) && v >= 1)) { console.error(`wasm-bench: ${k} is '${opt(k)}'; expected a positive integer`); process.exit(2); }
+}
 const skipChromium = args.includes('--skip-chromium');
 const outFile = opt('--out', path.join(root, 'bench', 'results', 'wasm-bench.json'));
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -55,9 +69,9 @@ async function native() {
   return lastJson(await run(cm, ['bench', '--mode', 'light', '--threads', '1', '--seconds', String(seconds), '--json']));
 }
 
-async function nodeRow(threads, shared, secs) {
+async function nodeRow(threads, shared, secs, jit = true) {
   return lastJson(await run(process.execPath, [path.join(root, 'wasm', 'cli.mjs'), 'bench', '--seconds', String(secs),
-    '--threads', String(threads), shared ? '--shared' : '--no-shared', '--json']));
+    '--threads', String(threads), shared ? '--shared' : '--no-shared', '--json', ...(jit ? [] : ['--no-jit'])]));
 }
 
 // ---- Chromium --------------------------------------------------------------------------
@@ -147,7 +161,7 @@ async function chromiumRows(rows) {
       const base = rssOf(processTree(browserPid));
       let peak = base;
       const timer = setInterval(() => { peak = Math.max(peak, rssOf(processTree(browserPid))); }, 100);
-      const out = await page.evaluate((o) => window.cmBench(o), { seconds: r.seconds, threads: r.threads, shared: r.shared ? 'always' : 'never' });
+      const out = await page.evaluate((o) => window.cmBench(o), { seconds: r.seconds, threads: r.threads, shared: r.shared ? 'always' : 'never', jit: r.jit === false ? 'never' : 'auto' });
       clearInterval(timer);
       await page.close();
       results.push({ ...out, cross_origin_isolated: isolated, peak_rss_mib: round1(peak / 1048576), peak_above_idle_mib: round1((peak - base) / 1048576) });
@@ -175,26 +189,80 @@ function findBrowser(profile) {
 const round1 = (x) => Number(x.toFixed(1));
 const round3 = (x) => Number(x.toFixed(3));
 
+// ---- where a JIT hash's time goes (in this process) -------------------------------------
+
+// RandomX light mode computes one dataset item per program iteration: 8 programs of 2048
+// iterations a hash (RandomX's RANDOMX_PROGRAM_COUNT, RANDOMX_PROGRAM_ITERATIONS).
+const ITEMS_PER_HASH = 8 * 2048;
+// (RANDOMX_DATASET_BASE_SIZE + RANDOMX_DATASET_EXTRA_SIZE) / 64
+const DATASET_ITEMS = (2147483648 + 33554368) / 64;
+
+async function datasetShare() {
+  const { loadInstance, benchSeedAndBlob } = await import('./wasm-instance.mjs');
+  const { inst, jit, why } = await loadInstance({ jit: true });
+  if (!jit) return { error: `no JIT path: ${why}` };
+  const { seed, blob } = benchSeedAndBlob();
+  inst.setSeed(seed);
+  const view = new DataView(blob.buffer);
+  for (let n = 0; n < 2; n++) { view.setUint32(39, 0xfff0 + n, true); inst.hash(blob); } // compile, warm up
+  let t = performance.now();
+  for (let n = 0; n < datasetHashes; n++) { view.setUint32(39, n, true); inst.hash(blob); }
+  const msPerHash = (performance.now() - t) / datasetHashes;
+  const item = inst.M.cmJitStats && inst.M.cmJitStats.item;
+  if (typeof item !== 'function') return { error: 'the SuperscalarHash module exports no item()' };
+  const scratch = inst.M._malloc(64);
+  // Random item numbers drawn beforehand, so the timed loop holds only the calls.
+  const numbers = new Uint32Array(datasetItems);
+  let x = 0x9e3779b9;
+  for (let n = 0; n < numbers.length; n++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; numbers[n] = (x >>> 0) % DATASET_ITEMS; }
+  for (let n = 0; n < 1000; n++) item(numbers[n], scratch);
+  t = performance.now();
+  for (let n = 0; n < numbers.length; n++) item(numbers[n], scratch);
+  const usPerItem = (performance.now() - t) * 1000 / numbers.length;
+  inst.M._free(scratch);
+  const share = (ITEMS_PER_HASH * usPerItem / 1000) / msPerHash;
+  return {
+    hashes: datasetHashes, ms_per_hash: round3(msPerHash), items: datasetItems, us_per_item: round3(usPerItem),
+    items_per_hash: ITEMS_PER_HASH, dataset_share: round3(share), program_share: round3(1 - share),
+  };
+}
+
 // ---- main -----------------------------------------------------------------------------
 
 const load = () => os.loadavg()[0].toFixed(2);
 const report = { date: new Date().toISOString(), cpu: os.cpus()[0].model, cores: os.cpus().length, seconds, short, load_before: load() };
-console.error(`wasm-bench: ${seconds} s per 1-thread row, ${short} s per 2-thread row; load average ${report.load_before}`);
+console.error(`wasm-bench: ${seconds} s per 1-thread row, ${short} s per 2-thread row, ${rounds} round${rounds > 1 ? 's' : ''}; load average ${report.load_before}`);
 
-const runs = { native: [], node: [], chromium: [] };
+// The 1-thread rows, in the order they run in each round.
+const ROWS = [
+  { key: 'native_light_1t', label: 'native light', run: () => native() },
+  { key: 'node_light_1t_jit', label: 'wasm node, JIT', run: () => nodeRow(1, false, seconds, true) },
+  { key: 'node_light_1t_interpreter', label: 'wasm node, interpreter', run: () => nodeRow(1, false, seconds, false) },
+  { key: 'chromium_light_1t_jit', label: 'wasm chromium, JIT', chromium: { threads: 1, shared: false, seconds, jit: true } },
+  { key: 'chromium_light_1t_interpreter', label: 'wasm chromium, interpreter', chromium: { threads: 1, shared: false, seconds, jit: false } },
+].filter((r) => !(skipChromium && r.chromium));
+const runs = Object.fromEntries(ROWS.map((r) => [r.key, []]));
 let chromium2t = null;
-for (let r = 0; r < rounds; r++) {
-  runs.native.push(await native().catch((e) => ({ error: e.message })));
-  console.error(`round ${r + 1} native light 1t:`, JSON.stringify(runs.native[r]));
-  runs.node.push(await nodeRow(1, false, seconds).catch((e) => ({ error: e.message })));
-  console.error(`round ${r + 1} node light 1t:`, JSON.stringify(runs.node[r]));
-  if (!skipChromium) {
-    const rows = [{ threads: 1, shared: false, seconds }];
-    if (r === 0) rows.push({ threads: 2, shared: false, seconds: short }, { threads: 2, shared: true, seconds: short });
+for (let round = 0; round < rounds; round++) {
+  for (const row of ROWS.filter((r) => r.run)) {
+    const out = await row.run().catch((e) => ({ error: e.message }));
+    runs[row.key].push(out);
+    console.error(`round ${round + 1} ${row.label} 1t:`, JSON.stringify(out));
+  }
+  const crows = ROWS.filter((r) => r.chromium);
+  if (crows.length) {
+    // One browser a round: the 1-thread rows, then (first round) the 2-thread ones.
+    const rows = crows.map((r) => r.chromium);
+    if (round === 0) rows.push({ threads: 2, shared: false, seconds: short }, { threads: 2, shared: true, seconds: short });
     const out = await chromiumRows(rows).catch((e) => rows.map(() => ({ error: e.message })));
-    runs.chromium.push(out[0]);
-    if (r === 0) chromium2t = out.slice(1);
-    console.error(`round ${r + 1} chromium rows:`, JSON.stringify(out));
+    crows.forEach((r, n) => {
+      runs[r.key].push(out[n]);
+      console.error(`round ${round + 1} ${r.label} 1t:`, JSON.stringify(out[n]));
+    });
+    if (round === 0) {
+      chromium2t = out.slice(crows.length);
+      console.error('chromium 2t rows:', JSON.stringify(chromium2t));
+    }
   }
 }
 // The run with the median hash rate stands for the row.
@@ -203,40 +271,67 @@ const median = (list) => {
   return ok.length ? { ...ok[(ok.length - 1) >> 1], hashrates: ok.map((x) => x.hashrate) } : list[0];
 };
 report.rounds = rounds;
-report.native_light_1t = median(runs.native);
-report.node_light_1t = median(runs.node);
-if (!skipChromium) {
-  report.chromium_light_1t = median(runs.chromium);
-  [report.chromium_light_2t_unshared, report.chromium_light_2t_shared] = chromium2t;
-}
+for (const row of ROWS) report[row.key] = median(runs[row.key]);
+if (chromium2t) [report.chromium_light_2t_unshared, report.chromium_light_2t_shared] = chromium2t;
 report.node_light_2t_unshared = await nodeRow(2, false, short).catch((e) => ({ error: e.message }));
+console.error('node 2t unshared:', JSON.stringify(report.node_light_2t_unshared));
 report.node_light_2t_shared = await nodeRow(2, true, short).catch((e) => ({ error: e.message }));
+console.error('node 2t shared:', JSON.stringify(report.node_light_2t_shared));
+report.jit_time_split = await datasetShare().catch((e) => ({ error: e.message }));
+console.error('JIT time split:', JSON.stringify(report.jit_time_split));
 report.load_after = load();
 
+// Ratios to native: of the median rows, and round by round (the same round's native run).
 const nat = report.native_light_1t.hashrate;
-report.ratio_node_native = nat ? round3(report.node_light_1t.hashrate / nat) : null;
-report.ratio_chromium_native = nat && report.chromium_light_1t && report.chromium_light_1t.hashrate !== undefined
-  ? round3(report.chromium_light_1t.hashrate / nat) : null;
+report.ratios = {};
+for (const row of ROWS.slice(1)) {
+  const r = report[row.key];
+  report.ratios[row.key] = {
+    median: nat && r && typeof r.hashrate === 'number' ? round3(r.hashrate / nat) : null,
+    per_round: runs[row.key].map((x, n) => (typeof x.hashrate === 'number' && typeof runs.native_light_1t[n].hashrate === 'number'
+      ? round3(x.hashrate / runs.native_light_1t[n].hashrate) : null)),
+  };
+}
 
 fs.mkdirSync(path.dirname(outFile), { recursive: true });
 fs.writeFileSync(outFile, JSON.stringify(report, null, 1) + '\n');
 
 const cell = (r, k, d = 2) => (r && typeof r[k] === 'number' ? r[k].toFixed(d) : r && r.error ? 'error' : '-');
-const lines = [
-  ['row', 'H/s', 'init s', 'peak MiB', 'wasm MiB'],
-  ['native light 1 thread', cell(report.native_light_1t, 'hashrate'), cell(report.native_light_1t, 'init_seconds'), '-', '-'],
-  ['wasm node 1 thread', cell(report.node_light_1t, 'hashrate'), cell(report.node_light_1t, 'init_seconds'), cell(report.node_light_1t, 'peak_rss_mib', 0), cell(report.node_light_1t, 'wasm_memory_mib', 0)],
-];
-if (!skipChromium) {
-  lines.push(['wasm chromium 1 thread', cell(report.chromium_light_1t, 'hashrate'), cell(report.chromium_light_1t, 'init_seconds'), cell(report.chromium_light_1t, 'peak_above_idle_mib', 0), cell(report.chromium_light_1t, 'wasm_memory_mib', 0)]);
+const engineOf = (key, r) => (key.startsWith('native') ? 'native JIT' : r && r.engine ? r.engine : r && r.error ? 'error' : '-');
+const table = (lines) => {
+  const w = lines[0].map((_, i) => Math.max(...lines.map((l) => String(l[i]).length)));
+  for (const l of lines) console.log(l.map((c, i) => (i ? String(c).padStart(w[i]) : String(c).padEnd(w[i]))).join('  '));
+  console.log('');
+};
+const mem = (r) => (r && r.peak_above_idle_mib !== undefined ? cell(r, 'peak_above_idle_mib', 0) : cell(r, 'peak_rss_mib', 0));
+const t1 = [['light mode, 1 thread', 'engine', 'H/s', 'runs H/s', 'x native', 'init s', 'peak MiB', 'wasm MiB']];
+for (const row of ROWS) {
+  const r = report[row.key];
+  t1.push([row.label, engineOf(row.key, r), cell(r, 'hashrate'), r && r.hashrates ? r.hashrates.join(' ') : '-',
+    row.key === 'native_light_1t' ? '1' : report.ratios[row.key].median ?? '-', cell(r, 'init_seconds'),
+    row.key === 'native_light_1t' ? '-' : mem(r), cell(r, 'wasm_memory_mib', 0)]);
 }
-lines.push(['wasm node 2 threads, unshared', cell(report.node_light_2t_unshared, 'hashrate'), cell(report.node_light_2t_unshared, 'init_seconds'), cell(report.node_light_2t_unshared, 'peak_rss_mib', 0), cell(report.node_light_2t_unshared, 'wasm_memory_mib', 0)]);
-lines.push(['wasm node 2 threads, shared', cell(report.node_light_2t_shared, 'hashrate'), cell(report.node_light_2t_shared, 'init_seconds'), cell(report.node_light_2t_shared, 'peak_rss_mib', 0), cell(report.node_light_2t_shared, 'wasm_memory_mib', 0)]);
-if (!skipChromium) {
-  lines.push(['wasm chromium 2 threads, unshared', cell(report.chromium_light_2t_unshared, 'hashrate'), cell(report.chromium_light_2t_unshared, 'init_seconds'), cell(report.chromium_light_2t_unshared, 'peak_above_idle_mib', 0), cell(report.chromium_light_2t_unshared, 'wasm_memory_mib', 0)]);
-  lines.push(['wasm chromium 2 threads, shared', cell(report.chromium_light_2t_shared, 'hashrate'), cell(report.chromium_light_2t_shared, 'init_seconds'), cell(report.chromium_light_2t_shared, 'peak_above_idle_mib', 0), cell(report.chromium_light_2t_shared, 'wasm_memory_mib', 0)]);
+table(t1);
+const jitRows = ROWS.filter((r) => r.key.endsWith('_jit'));
+const t2 = [['JIT, per program', 'programs', 'translate ms', 'compile+inst ms', 'total ms', 'bytes', 'superscalar ms', 'compile share']];
+for (const row of jitRows) {
+  const j = report[row.key] && report[row.key].jit;
+  if (!j) { t2.push([row.label, report[row.key] && report[row.key].engine_reason ? `none (${report[row.key].engine_reason})` : 'none', '-', '-', '-', '-', '-', '-']); continue; }
+  t2.push([row.label, j.programs, j.emit_ms_per_program.toFixed(3), j.compile_ms_per_program.toFixed(3),
+    (j.emit_ms_per_program + j.compile_ms_per_program).toFixed(3), j.bytes_per_program,
+    `${(j.superscalar_emit_ms + j.superscalar_compile_ms).toFixed(1)} (${j.superscalar_emit_ms.toFixed(1)}+${j.superscalar_compile_ms.toFixed(1)})`,
+    `${(100 * j.compile_share).toFixed(2)}%`]);
 }
-const w = lines[0].map((_, i) => Math.max(...lines.map((l) => String(l[i]).length)));
-for (const l of lines) console.log(l.map((c, i) => (i ? String(c).padStart(w[i]) : String(c).padEnd(w[i]))).join('  '));
-console.log(`ratio wasm/native (light, 1 thread): node ${report.ratio_node_native ?? '-'}, chromium ${report.ratio_chromium_native ?? '-'}`);
-console.log(`load average ${report.load_before} before, ${report.load_after} after; chromium peak MiB is above the idle page; results in ${path.relative(root, outFile)}`);
+table(t2);
+const t3 = [['2 threads', 'engine', 'H/s', 'init s', 'peak MiB', 'wasm MiB']];
+const twoT = [['wasm node, unshared', report.node_light_2t_unshared], ['wasm node, shared', report.node_light_2t_shared]];
+if (chromium2t) twoT.push(['wasm chromium, unshared', report.chromium_light_2t_unshared], ['wasm chromium, shared', report.chromium_light_2t_shared]);
+for (const [label, r] of twoT) t3.push([label, engineOf('', r), cell(r, 'hashrate'), cell(r, 'init_seconds'), mem(r), cell(r, 'wasm_memory_mib', 0)]);
+table(t3);
+const s = report.jit_time_split;
+console.log(s && !s.error
+  ? `JIT hash in node (in-process): ${s.ms_per_hash.toFixed(1)} ms a hash (${s.hashes} hashes); item() ${s.us_per_item.toFixed(2)} us (${s.items} random items); ` +
+    `dataset items ${(100 * s.dataset_share).toFixed(1)}% of a hash (${s.items_per_hash} x ${s.us_per_item.toFixed(2)} us), program execution and the rest ${(100 * s.program_share).toFixed(1)}%`
+  : `JIT hash in node (in-process): ${s ? s.error : '-'}`);
+console.log(`load average ${report.load_before} before, ${report.load_after} after; chromium peak MiB is above the idle page; ` +
+  `x native: the median run's H/s / native's median; results in ${outFile.startsWith(root + path.sep) ? path.relative(root, outFile) : outFile}`);
