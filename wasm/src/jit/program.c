@@ -74,13 +74,25 @@ enum {
 static const uint8_t rx_freq[I_COUNT] = {16, 7, 16, 7,  16, 4,  4, 1, 4,  1, 8, 2,  15, 5,  8,
                                          2,  4, 4,  16, 5,  16, 5, 6, 32, 4, 6, 25, 1,  16, 0};
 
-/* Fast-path ranges, as fround.h: add/sub need |s| in [smallest subnormal, 2^1022) (a zero
- * sum is exact but its sign depends on the mode); mul/div/sqrt need the varying operand's
- * biased exponent in [600, 1500) and a positive sign (sqrt). */
-#define ADD_LO 1ull
-#define ADD_HI (2045ull << 52)
-#define MUL_LO (600ull << 52)
-#define MUL_HI (1500ull << 52)
+/* Fast-path ranges of the bits of the varying operand, [lo, hi): there the error-free
+ * transformations neither overflow nor underflow (fround.h's reasoning, with RandomX's
+ * other operand: a in [1, 2^32) for FMUL, checked at entry; the FDIV_M divisor in
+ * [2^-256, 2) from eMask, checked at translation). Wider than fround.h's generic window
+ * so that the large group E values of ordinary programs stay on the fast path.
+ *  - add/sub: |s| in [smallest subnormal, 2^1022) (a zero sum is exact but its sign
+ *    depends on the mode);
+ *  - mul: e in [2^-800, 2^960): the split of e stays below 2^988, the product below 2^992
+ *    and the smallest partial product above 2^-904;
+ *  - div: e in [2^-600, 2^700): the quotient below 2^956, partial products above 2^-961;
+ *  - sqrt: e in [2^-800, 2^1000) and positive;
+ *  - generic (fround.h's [600, 1500) biased exponents) for both FDIV_M operands when eMask
+ *    is not of RandomX's form. */
+enum { K_ADD, K_MUL, K_DIV, K_SQRT, K_GEN, K_COUNT };
+static const uint64_t k_lo[K_COUNT] = {1, 223ull << 52, 423ull << 52, 223ull << 52, 600ull << 52};
+static const uint64_t k_hi[K_COUNT] = {2045ull << 52, 1983ull << 52, 1723ull << 52, 2023ull << 52,
+                                       1500ull << 52};
+#define A_LO (1023ull << 52) /* the group A range of getSmallPositiveFloatBits: [1, 2^32) */
+#define A_HI (1055ull << 52)
 #define SIGN_BIT 0x8000000000000000ull
 #define SPLITTER 134217729.0 /* 2^27 + 1, Veltkamp */
 
@@ -108,6 +120,7 @@ enum {
     L_SPA0,
     L_SPA1,
     L_AD,
+    L_ABAD, /* 1: some group A value is outside [1, 2^32) */
     L_I32_END,
     /* v128 (SIMD) */
     V_F = L_I32_END,
@@ -123,13 +136,10 @@ enum {
     V_MANT,
     V_EMASK,
     V_SPL,
-    V_ADD_OFF,
-    V_ADD_K,
-    V_MUL_OFF,
-    V_MUL_K,
     V_SIGN,
-    V_T, /* V_T..V_T+7 temporaries */
-    V_END = V_T + 8,
+    V_CK,                     /* V_CK + 2k, + 2k + 1: range check k's offset and bound */
+    V_T = V_CK + 2 * K_COUNT, /* V_T..V_T+8 temporaries */
+    V_END = V_T + 9,
     /* f64 (scalar): register i lane l at base + 2i + l */
     S_F = L_I32_END,
     S_E = S_F + 8,
@@ -137,7 +147,7 @@ enum {
     S_AH = S_A + 8,
     S_AL = S_AH + 8,
     S_T = S_AL + 8,
-    S_END = S_T + 10 /* S_T + 8, 9: the memory operand */
+    S_END = S_T + 11 /* S_T + 8, 9: the memory operand; + 10 the result */
 };
 
 typedef struct ctx {
@@ -355,16 +365,16 @@ static uint32_t addr(ctx *c, uint32_t reg, uint64_t imm, uint32_t mask)
 
 /* Pushes 1 when a lane of local v lies outside the fast range, from its bits (abs: its
  * magnitude). The unsigned test bits - lo < hi - lo as one signed compare. */
-static void v_bad(ctx *c, uint32_t v, int add)
+static void v_bad(ctx *c, uint32_t v, int k)
 {
     lg(c, v);
-    if (add) {
+    if (k == K_ADD) {
         lg(c, V_ABS);
         sv(c, CM_SIMD_V128_AND);
     }
-    lg(c, add ? V_ADD_OFF : V_MUL_OFF);
+    lg(c, V_CK + 2 * (uint32_t)k);
     sv(c, CM_SIMD_I64X2_ADD);
-    lg(c, add ? V_ADD_K : V_MUL_K);
+    lg(c, V_CK + 2 * (uint32_t)k + 1);
     sv(c, CM_SIMD_I64X2_GT_S);
     sv(c, CM_SIMD_V128_ANY_TRUE);
 }
@@ -388,6 +398,16 @@ static void v_slow(ctx *c, int fop, uint32_t dst, uint32_t x, uint32_t y, uint32
     lg(c, L_MODE);
     call(c, F_SLOW2);
     ls(c, dst);
+}
+
+/* x = the corrected result, or fround_slow's when the i32 on the stack is set. */
+static void v_finish(ctx *c, int fop, uint32_t x, uint32_t y, uint32_t s)
+{
+    block(c, CM_OP_IF);
+    v_slow(c, fop, V_T + 8, x, y, s);
+    op(c, CM_OP_END);
+    lg(c, V_T + 8);
+    ls(c, x);
 }
 
 /* dst = s moved one ulp toward the exact value when the mode asks (see the top). */
@@ -465,10 +485,6 @@ static void v_addsub(ctx *c, int sub, uint32_t x, uint32_t y)
     lg(c, y);
     sv(c, sub ? CM_SIMD_F64X2_SUB : CM_SIMD_F64X2_ADD);
     ls(c, s);
-    v_bad(c, s, 1);
-    block(c, CM_OP_IF);
-    v_slow(c, sub ? CM_FROUND_SUB : CM_FROUND_ADD, x, x, y, s);
-    op(c, CM_OP_ELSE);
     /* TwoSum of x and y (or -y): bb = s - x; err = (x - (s - bb)) + (y - bb) */
     lg(c, x);
     lg(c, s);
@@ -488,8 +504,9 @@ static void v_addsub(ctx *c, int sub, uint32_t x, uint32_t y)
         sv(c, CM_SIMD_F64X2_ADD);
     }
     ls(c, err);
-    v_correct(c, x, s, err);
-    op(c, CM_OP_END);
+    v_correct(c, V_T + 8, s, err);
+    v_bad(c, s, K_ADD);
+    v_finish(c, sub ? CM_FROUND_SUB : CM_FROUND_ADD, x, y, s);
 }
 
 /* x = x * a[ai], correctly rounded (a's split is precomputed). */
@@ -500,15 +517,14 @@ static void v_mul(ctx *c, uint32_t x, uint32_t ai)
     lg(c, V_A + ai);
     sv(c, CM_SIMD_F64X2_MUL);
     ls(c, p);
-    v_bad(c, x, 0);
-    block(c, CM_OP_IF);
-    v_slow(c, CM_FROUND_MUL, x, x, V_A + ai, p);
-    op(c, CM_OP_ELSE);
     v_split(c, x, xh, xl);
     v_prod_err(c, xh, xl, V_AH + ai, V_AL + ai, p);
     ls(c, err);
-    v_correct(c, x, p, err);
-    op(c, CM_OP_END);
+    v_correct(c, V_T + 8, p, err);
+    v_bad(c, x, K_MUL);
+    lg(c, L_ABAD);
+    op(c, CM_OP_I32_OR);
+    v_finish(c, CM_FROUND_MUL, x, V_A + ai, p);
 }
 
 /* x = x / y or sqrt(x) (y ignored), correctly rounded: the sign of x - q*y or x - r*r. */
@@ -524,14 +540,6 @@ static void v_divsqrt(ctx *c, int sqrt, uint32_t x, uint32_t y)
         sv(c, CM_SIMD_F64X2_DIV);
     }
     ls(c, q);
-    v_bad(c, x, 0);
-    if (!sqrt && c->div_y_check) {
-        v_bad(c, y, 0);
-        op(c, CM_OP_I32_OR);
-    }
-    block(c, CM_OP_IF);
-    v_slow(c, sqrt ? CM_FROUND_SQRT : CM_FROUND_DIV, x, x, sqrt ? x : y, q);
-    op(c, CM_OP_ELSE);
     lg(c, q);
     lg(c, y);
     sv(c, CM_SIMD_F64X2_MUL);
@@ -554,8 +562,17 @@ static void v_divsqrt(ctx *c, int sqrt, uint32_t x, uint32_t y)
         sv(c, CM_SIMD_V128_XOR);
     }
     ls(c, qh);
-    v_correct(c, x, q, qh);
-    op(c, CM_OP_END);
+    v_correct(c, V_T + 8, q, qh);
+    if (sqrt) {
+        v_bad(c, x, K_SQRT);
+    } else if (!c->div_y_check) {
+        v_bad(c, x, K_DIV);
+    } else {
+        v_bad(c, x, K_GEN);
+        v_bad(c, y, K_GEN);
+        op(c, CM_OP_I32_OR);
+    }
+    v_finish(c, sqrt ? CM_FROUND_SQRT : CM_FROUND_DIV, x, sqrt ? x : y, q);
 }
 
 /* Pushes the two int32 at the address on the stack (+off) as a pair of doubles. */
@@ -581,17 +598,17 @@ static void f64c(ctx *c, double v)
     cm_w_f64_const(c->b, v);
 }
 
-static void s_bad(ctx *c, uint32_t v, int add)
+static void s_bad(ctx *c, uint32_t v, int k)
 {
     lg(c, v);
     op(c, CM_OP_I64_REINTERPRET_F64);
-    if (add) {
+    if (k == K_ADD) {
         i64c(c, ~SIGN_BIT);
         op(c, CM_OP_I64_AND);
     }
-    i64c(c, add ? ADD_LO : MUL_LO);
+    i64c(c, k_lo[k]);
     op(c, CM_OP_I64_SUB);
-    i64c(c, add ? ADD_HI - ADD_LO - 1 : MUL_HI - MUL_LO - 1);
+    i64c(c, k_hi[k] - k_lo[k] - 1);
     op(c, CM_OP_I64_GT_U);
 }
 
@@ -604,6 +621,16 @@ static void s_slow(ctx *c, int fop, uint32_t dst, uint32_t x, uint32_t y, uint32
     lg(c, L_MODE);
     call(c, F_SLOW);
     ls(c, dst);
+}
+
+/* x = the corrected result, or fround_slow's when the i32 on the stack is set. */
+static void s_finish(ctx *c, int fop, uint32_t x, uint32_t y, uint32_t s)
+{
+    block(c, CM_OP_IF);
+    s_slow(c, fop, S_T + 10, x, y, s);
+    op(c, CM_OP_END);
+    lg(c, S_T + 10);
+    ls(c, x);
 }
 
 static void s_correct(ctx *c, uint32_t dst, uint32_t s, uint32_t err)
@@ -681,10 +708,6 @@ static void s_addsub(ctx *c, int sub, uint32_t x, uint32_t y)
     lg(c, y);
     op(c, sub ? CM_OP_F64_SUB : CM_OP_F64_ADD);
     ls(c, s);
-    s_bad(c, s, 1);
-    block(c, CM_OP_IF);
-    s_slow(c, sub ? CM_FROUND_SUB : CM_FROUND_ADD, x, x, y, s);
-    op(c, CM_OP_ELSE);
     lg(c, x);
     lg(c, s);
     lg(c, s);
@@ -703,8 +726,9 @@ static void s_addsub(ctx *c, int sub, uint32_t x, uint32_t y)
         op(c, CM_OP_F64_ADD);
     }
     ls(c, err);
-    s_correct(c, x, s, err);
-    op(c, CM_OP_END);
+    s_correct(c, S_T + 10, s, err);
+    s_bad(c, s, K_ADD);
+    s_finish(c, sub ? CM_FROUND_SUB : CM_FROUND_ADD, x, y, s);
 }
 
 static void s_mul(ctx *c, uint32_t x, uint32_t a)
@@ -714,15 +738,14 @@ static void s_mul(ctx *c, uint32_t x, uint32_t a)
     lg(c, S_A + a);
     op(c, CM_OP_F64_MUL);
     ls(c, p);
-    s_bad(c, x, 0);
-    block(c, CM_OP_IF);
-    s_slow(c, CM_FROUND_MUL, x, x, S_A + a, p);
-    op(c, CM_OP_ELSE);
     s_split(c, x, xh, xl);
     s_prod_err(c, xh, xl, S_AH + a, S_AL + a, p);
     ls(c, err);
-    s_correct(c, x, p, err);
-    op(c, CM_OP_END);
+    s_correct(c, S_T + 10, p, err);
+    s_bad(c, x, K_MUL);
+    lg(c, L_ABAD);
+    op(c, CM_OP_I32_OR);
+    s_finish(c, CM_FROUND_MUL, x, S_A + a, p);
 }
 
 static void s_divsqrt(ctx *c, int sqrt, uint32_t x, uint32_t y)
@@ -737,14 +760,6 @@ static void s_divsqrt(ctx *c, int sqrt, uint32_t x, uint32_t y)
         op(c, CM_OP_F64_DIV);
     }
     ls(c, q);
-    s_bad(c, x, 0);
-    if (!sqrt && c->div_y_check) {
-        s_bad(c, y, 0);
-        op(c, CM_OP_I32_OR);
-    }
-    block(c, CM_OP_IF);
-    s_slow(c, sqrt ? CM_FROUND_SQRT : CM_FROUND_DIV, x, x, sqrt ? x : y, q);
-    op(c, CM_OP_ELSE);
     lg(c, q);
     lg(c, y);
     op(c, CM_OP_F64_MUL);
@@ -771,8 +786,17 @@ static void s_divsqrt(ctx *c, int sqrt, uint32_t x, uint32_t y)
         op(c, CM_OP_F64_REINTERPRET_I64);
     }
     ls(c, qh);
-    s_correct(c, x, q, qh);
-    op(c, CM_OP_END);
+    s_correct(c, S_T + 10, q, qh);
+    if (sqrt) {
+        s_bad(c, x, K_SQRT);
+    } else if (!c->div_y_check) {
+        s_bad(c, x, K_DIV);
+    } else {
+        s_bad(c, x, K_GEN);
+        s_bad(c, y, K_GEN);
+        op(c, CM_OP_I32_OR);
+    }
+    s_finish(c, sqrt ? CM_FROUND_SQRT : CM_FROUND_DIV, x, sqrt ? x : y, q);
 }
 
 /* Pushes the int32 at [local L_AD + off] as a double. */
@@ -1095,14 +1119,16 @@ static void emit_run(ctx *c, const dec *prog, uint32_t n)
                  {V_ABS, ~SIGN_BIT},
                  {V_MANT, RX_DYN_MANTISSA_MASK},
                  {V_SPL, f64_bits(SPLITTER)},
-                 {V_SIGN, SIGN_BIT},
-                 {V_ADD_OFF, bad_off(ADD_LO)},
-                 {V_ADD_K, bad_k(ADD_LO, ADD_HI)},
-                 {V_MUL_OFF, bad_off(MUL_LO)},
-                 {V_MUL_K, bad_k(MUL_LO, MUL_HI)}};
+                 {V_SIGN, SIGN_BIT}};
         for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
             splat(c, k[i].v);
             ls(c, k[i].local);
+        }
+        for (uint32_t i = 0; i < K_COUNT; i++) {
+            splat(c, bad_off(k_lo[i]));
+            ls(c, V_CK + 2 * i);
+            splat(c, bad_k(k_lo[i], k_hi[i]));
+            ls(c, V_CK + 2 * i + 1);
         }
         cm_w_v128_const(c->b, in->emask[0], in->emask[1]);
         ls(c, V_EMASK);
@@ -1123,6 +1149,18 @@ static void emit_run(ctx *c, const dec *prog, uint32_t n)
             }
         }
     }
+    /* FMUL_R's fast range assumes RandomX's group A values: anything else goes slow */
+    for (uint32_t j = 0; j < 8; j++) {
+        lg(c, L_REG);
+        mem(c, CM_OP_I64_LOAD, 3, 192 + 8 * j);
+        i64c(c, A_LO);
+        op(c, CM_OP_I64_SUB);
+        i64c(c, A_HI - A_LO - 1);
+        op(c, CM_OP_I64_GT_U);
+        if (j)
+            op(c, CM_OP_I32_OR);
+    }
+    ls(c, L_ABAD);
     lg(c, L_MEM);
     mem(c, CM_OP_I32_LOAD, 2, 0);
     lt(c, L_MX);
@@ -1403,7 +1441,7 @@ static void check_emask(ctx *c)
         uint64_t hi = lo | 0xF;
         if (e & SIGN_BIT)
             c->div_y_sign = 1;
-        if (lo < (MUL_LO >> 52) || hi >= (MUL_HI >> 52))
+        if (lo < 1023 - 256 || hi > 1023)
             c->div_y_check = 1;
     }
 }
