@@ -22,8 +22,8 @@ const opt = (name, dflt) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : dflt;
 };
-// 150 programs per mode keeps the CI run near 30 s; --long is for a soak.
-const count = Number(opt('--count', argv.includes('--long') ? 3000 : 150));
+// 300 programs per mode keep the CI run near 25 s; --long is for a soak.
+const count = Number(opt('--count', argv.includes('--long') ? 3000 : 300));
 const seed0 = BigInt(opt('--seed', '20240611'));
 const BATCH = 10;
 const ITERS = 2048n;
