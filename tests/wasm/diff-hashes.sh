@@ -15,9 +15,10 @@
 # pairs, spread over all the keys (it is ~6x slower); CI runs
 #   diff-hashes.sh 40 --keys 2 --interpreter-pairs 20
 # Each key costs a cache initialisation per process (wasm ~1-2 s), so long runs use few
-# keys and many inputs. Rough rates per process on this 2-core VM: JIT ~15 H/s,
-# interpreter ~2.5 H/s; --long takes ~6 min (JIT) + ~35 min (interpreter); progress
-# every 30 s. Oracles:
+# keys and many inputs. Rates per process on this 2-core VM (`node wasm/cli.mjs bench`,
+# 2026-11-26, the first JIT): JIT ~3.4 H/s, interpreter ~2.5 H/s; --long then takes
+# ~25 min (JIT) + ~35 min (interpreter). It prints an estimate first and progress every
+# 30 s (CM_DIFF_PROGRESS seconds), with the time to go at the rate so far. Oracles:
 #   lib  Debian's librandomx with its default flags (JIT, hardware AES), the library
 #        build/native links; one process, the cache kept across a key's inputs (default)
 #   cli  build/native/consentminer hash, one process per pair (about 0.7 s each)
@@ -40,7 +41,7 @@ while (($#)); do
     --allow-no-jit) allow_no_jit=1; shift ;;
     --corrupt) corrupt="$2"; shift 2 ;;
     --long) keys=20 inputs=500; shift ;;
-    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "diff-hashes: unknown option '$1' (see --help)" >&2; exit 2 ;;
     *) count="$1"; shift ;;
   esac
@@ -100,7 +101,7 @@ estimate() { # pairs rate_per_process
 }
 echo "diff-hashes: $count pairs under $nkeys keys (seed $seed), wasm in $jobs processes, oracle $oracle"
 for p in "${paths[@]}"; do
-  if [[ $p == jit ]]; then echo "  jit: $count pairs, about $(estimate "$count" 150) s"
+  if [[ $p == jit ]]; then echo "  jit: $count pairs, about $(estimate "$count" 34) s"
   else echo "  interpreter: $interp pairs, about $(estimate "$interp" 25) s"; fi
 done
 
