@@ -37,7 +37,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
 if (args.includes('-h') || args.includes('--help')) {
-  process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 28).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  process.stdout.write(helpText());
   process.exit(0);
 }
 const seconds = Number(opt('--seconds', 20));
@@ -335,3 +335,10 @@ console.log(s && !s.error
   : `JIT hash in node (in-process): ${s ? s.error : '-'}`);
 console.log(`load average ${report.load_before} before, ${report.load_after} after; chromium peak MiB is above the idle page; ` +
   `x native: the median run's H/s / native's median; results in ${outFile.startsWith(root + path.sep) ? path.relative(root, outFile) : outFile}`);
+
+// The comment at the top of this file, up to the first line that is not a comment.
+function helpText() {
+  const lines = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
+  const n = lines.findIndex((l) => !l.startsWith('//'));
+  return lines.slice(0, n).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n';
+}
