@@ -50,6 +50,9 @@ async function cpuFraction(ms) {
 
 // An independent wasm instance to recompute shares' hashes.
 let verifier = null;
+// The verifier hashes with RandomX's interpreter (setJit is never called on it), which
+// tests/wasm/diff-hashes.sh checks against native RandomX; the miners under test use the
+// JIT path unless a test says otherwise, so every verified share compares the two paths.
 async function verify(job, share) {
   if (!verifier) {
     verifier = await instantiate(pathToFileURL(path.join(buildDir, 'consentminer.mjs')).href, await compileWasm(wasmUrl));
@@ -146,6 +149,7 @@ describe('mining through a gateway', () => {
     await until(() => seen.hashrate.some((h) => h.hashrate > 0), 10000, 'a hash rate');
     await until(() => seen.cpu.some((x) => x.fraction > 0.5), 10000, 'measured CPU');
     assert.ok(seen.state.some((s) => s.state === 'mining'));
+    assert.ok(seen.state.every((s) => s.engine === 'jit'), `node 20 has SIMD128: the JIT path (${JSON.stringify(seen.state)})`);
 
     miner.stop();
     await sleep(100);
@@ -198,6 +202,26 @@ describe('mining through a gateway', () => {
   });
 });
 
+describe('the interpreter path', () => {
+  test("jit: 'never' hashes with RandomX's interpreter and says so in its state events", async () => {
+    const job = testJob({ nonceByte: 0x3c });
+    const gw = await startFakeGateway({ job, nicehash: true });
+    const miner = createMiner({ gateway: gw.url, WebSocket, wasmUrl, shared: 'never', jit: 'never', statsIntervalMs: 250 });
+    const seen = record(miner);
+    try {
+      await miner.start(consent());
+      await gw.until(() => gw.submits.length >= 1, 60000);
+      assert.equal(gw.submits[0].result, await verify(job, gw.submits[0]));
+      assert.ok(seen.state.length > 0 && seen.state.every((s) => s.engine === 'interpreter' && /never/.test(s.engineReason)),
+        JSON.stringify(seen.state));
+      assert.equal(miner.info().engine, 'interpreter');
+    } finally {
+      miner.stop();
+      await gw.close();
+    }
+  });
+});
+
 describe('errors at start', () => {
   test('a refused login rejects start with the gateway\'s reason', async () => {
     const gw = await startFakeGateway({ refuse: 'login refused: consent expired' });
@@ -222,7 +246,8 @@ describe('errors at start', () => {
 
 describe('threads sharing one cache', () => {
   test('two pthreads hash from one cache; throttle and stop reach them', async () => {
-    const gw = await startFakeGateway({ job: testJob({ target: 'ffffff00' }) });
+    const job = testJob({ target: 'ffffff00' });
+    const gw = await startFakeGateway({ job });
     const miner = createMiner({ gateway: gw.url, WebSocket, wasmUrl, shared: 'always', statsIntervalMs: 250 });
     const seen = record(miner);
     try {
@@ -232,6 +257,9 @@ describe('threads sharing one cache', () => {
         miner.totals().hashes >= 4, 60000, 'both threads hashing');
       const info = miner.info();
       assert.equal(info.shared, true);
+      assert.equal(info.engine, 'jit', 'pthreads use the JIT path too');
+      await gw.until(() => gw.submits.length >= 2, 30000);
+      for (const s of gw.submits.slice(0, 2)) assert.equal(s.result, await verify(job, s), 'a pthread\'s JIT share');
       assert.equal(info.workers, 1, 'one controller worker');
       // One 256 MiB cache: two would need more than 512 MiB of wasm memory.
       assert.ok(info.memoryBytes < 400 * 2 ** 20, `wasm memory ${info.memoryBytes}`);
