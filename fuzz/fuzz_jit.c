@@ -1,8 +1,8 @@
 /* libFuzzer target for the RandomX-to-WebAssembly translators (wasm/src/jit, jit.h).
  *
  * The first byte picks the translator: even, cm_jit_superscalar; odd, cm_jit_program
- * (built only with -DCM_FUZZ_JIT_PROGRAM, once wasm/src/jit/program.c exists; until then
- * odd inputs also go to the superscalar translator). The rest describes the inputs: in
+ * (fuzz/CMakeLists.txt defines CM_FUZZ_JIT_PROGRAM; without it odd inputs also go to the
+ * superscalar translator). The rest describes the inputs: in
  * "tame" inputs every field is reduced into range, so most inputs give a module; in raw
  * inputs opcodes, registers, sizes and reciprocal indices are as hostile as the bytes, and
  * the translator must answer -1 without crashing. Whenever a translator returns 0, the
