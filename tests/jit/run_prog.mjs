@@ -107,7 +107,11 @@ function runBatch(seed, n, simd, dir) {
       }
     }
 
-    u8.fill(0, 0, lay.sp);
+    // Everything outside the regions the contract allows (jit.h) holds a pattern that must
+    // survive the run: a write anywhere else in memory fails the test (reads past the
+    // memory's end trap).
+    u8.fill(0xA5, 0, lay.sp);
+    u8.fill(0xA5, lay.sp + 2097152);
     for (let i = 0; i < 524288; i++) u32[(lay.sp >>> 2) + i] = fmix32((padSeed ^ Math.imul(i, 0x9E3779B9)) >>> 0);
     u8.set(a, lay.reg + 192);
     u32[lay.mem >>> 2] = mx0;
@@ -132,6 +136,15 @@ function runBatch(seed, n, simd, dir) {
     if (infHere) stats.infPrograms++;
     stats.modes[wantMode]++;
 
+    const allowed = [[lay.reg, 256], [lay.mem, 8], [lay.mode, 4], [lay.item, 64], [lay.sp, 2097152]];
+    for (let i = 0; i < u8.length; i++) {
+      if (u8[i] === 0xA5) continue;
+      const region = allowed.find(([at, n]) => i >= at && i < at + n);
+      if (region) { i = region[0] + region[1] - 1; continue; }
+      console.error(`FAIL ${name}: the program wrote byte ${i}, outside its scratchpad, registers and scratch`);
+      failures++;
+      break;
+    }
     check(name, u8.subarray(lay.reg, lay.reg + 192), wantRegs, 'register file (r, f, e)') &&
       check(name, u8.subarray(lay.mem, lay.mem + 8),
         Buffer.from(new Uint32Array([wantMx, wantMa]).buffer), 'mx, ma') &&
