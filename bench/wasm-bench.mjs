@@ -18,7 +18,8 @@
 // where a JIT hash's time goes: K hashes (default 20) of the bench job, then N calls
 // (default 20000) of the SuperscalarHash module's item() at random item numbers; the
 // dataset share is 16384 items a hash (8 programs x 2048 iterations) x time per item /
-// time per hash, the rest is program execution (and the hash's Blake2b/AES).
+// time per hash; the compile share, the JIT's counters over those hashes; the rest is
+// program execution (and the hash's Blake2b/AES).
 // For 2 threads (the JIT where it runs; hashing --short seconds, default 8): cache initialisation time and
 // peak memory with one cache per worker (unshared) and one shared cache
 // (SharedArrayBuffer), in node and in Chromium. Peak memory: node, the process's RSS
@@ -205,9 +206,13 @@ async function datasetShare() {
   inst.setSeed(seed);
   const view = new DataView(blob.buffer);
   for (let n = 0; n < 2; n++) { view.setUint32(39, 0xfff0 + n, true); inst.hash(blob); } // compile, warm up
+  const j0 = inst.jitStats;
   let t = performance.now();
   for (let n = 0; n < datasetHashes; n++) { view.setUint32(39, n, true); inst.hash(blob); }
   const msPerHash = (performance.now() - t) / datasetHashes;
+  const j1 = inst.jitStats;
+  // Translating and compiling the hash's 8 programs is part of the hash's time too.
+  const compileMsPerHash = (j1.programMs - j0.programMs + j1.programEmitMs - j0.programEmitMs) / datasetHashes;
   const item = inst.M.cmJitStats && inst.M.cmJitStats.item;
   if (typeof item !== 'function') return { error: 'the SuperscalarHash module exports no item()' };
   const scratch = inst.M._malloc(64);
@@ -221,9 +226,11 @@ async function datasetShare() {
   const usPerItem = (performance.now() - t) * 1000 / numbers.length;
   inst.M._free(scratch);
   const share = (ITEMS_PER_HASH * usPerItem / 1000) / msPerHash;
+  const compileShare = compileMsPerHash / msPerHash;
   return {
     hashes: datasetHashes, ms_per_hash: round3(msPerHash), items: datasetItems, us_per_item: round3(usPerItem),
-    items_per_hash: ITEMS_PER_HASH, dataset_share: round3(share), program_share: round3(1 - share),
+    items_per_hash: ITEMS_PER_HASH, dataset_share: round3(share), compile_ms_per_hash: round3(compileMsPerHash),
+    compile_share: round3(compileShare), program_share: round3(1 - share - compileShare),
   };
 }
 
@@ -304,11 +311,12 @@ const table = (lines) => {
   console.log('');
 };
 const mem = (r) => (r && r.peak_above_idle_mib !== undefined ? cell(r, 'peak_above_idle_mib', 0) : cell(r, 'peak_rss_mib', 0));
-const t1 = [['light mode, 1 thread', 'engine', 'H/s', 'runs H/s', 'x native', 'init s', 'peak MiB', 'wasm MiB']];
+const t1 = [['light mode, 1 thread', 'engine', 'H/s', 'runs H/s', 'x native', 'rounds x native', 'init s', 'peak MiB', 'wasm MiB']];
 for (const row of ROWS) {
   const r = report[row.key];
   t1.push([row.label, engineOf(row.key, r), cell(r, 'hashrate'), r && r.hashrates ? r.hashrates.join(' ') : '-',
-    row.key === 'native_light_1t' ? '1' : report.ratios[row.key].median ?? '-', cell(r, 'init_seconds'),
+    row.key === 'native_light_1t' ? '1' : report.ratios[row.key].median ?? '-',
+    row.key === 'native_light_1t' ? '-' : report.ratios[row.key].per_round.map((x) => x ?? '-').join(' '), cell(r, 'init_seconds'),
     row.key === 'native_light_1t' ? '-' : mem(r), cell(r, 'wasm_memory_mib', 0)]);
 }
 table(t1);
@@ -331,10 +339,12 @@ table(t3);
 const s = report.jit_time_split;
 console.log(s && !s.error
   ? `JIT hash in node (in-process): ${s.ms_per_hash.toFixed(1)} ms a hash (${s.hashes} hashes); item() ${s.us_per_item.toFixed(2)} us (${s.items} random items); ` +
-    `dataset items ${(100 * s.dataset_share).toFixed(1)}% of a hash (${s.items_per_hash} x ${s.us_per_item.toFixed(2)} us), program execution and the rest ${(100 * s.program_share).toFixed(1)}%`
+    `dataset items ${(100 * s.dataset_share).toFixed(1)}% of a hash (${s.items_per_hash} x ${s.us_per_item.toFixed(2)} us), ` +
+    `compiling its 8 programs ${(100 * s.compile_share).toFixed(1)}% (${s.compile_ms_per_hash.toFixed(1)} ms), program execution and the rest ${(100 * s.program_share).toFixed(1)}%`
   : `JIT hash in node (in-process): ${s ? s.error : '-'}`);
 console.log(`load average ${report.load_before} before, ${report.load_after} after; chromium peak MiB is above the idle page; ` +
-  `x native: the median run's H/s / native's median; results in ${outFile.startsWith(root + path.sep) ? path.relative(root, outFile) : outFile}`);
+  `x native: the median run's H/s / native's median (the lower middle run for an even number of rounds); rounds x native: ` +
+  `each round's run / the same round's native; results in ${outFile.startsWith(root + path.sep) ? path.relative(root, outFile) : outFile}`);
 
 // The comment at the top of this file, up to the first line that is not a comment.
 function helpText() {
