@@ -132,8 +132,21 @@ static_assert(RANDOMX_PROGRAM_ITERATIONS == 2048, "iterations");
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "float") == 0) {
+        /* the float module (cm_jit_float), which SIMD 2's programs import */
+        cm_wbuf fm;
+        cm_wbuf_init(&fm);
+        if (cm_jit_float(0, &fm) != 0) {
+            fprintf(stderr, "prog_ref: cm_jit_float failed\n");
+            return 1;
+        }
+        put(fm.data, fm.len);
+        cm_wbuf_free(&fm);
+        return 0;
+    }
     if (argc != 4) {
-        fprintf(stderr, "usage: prog_ref SEED COUNT SIMD\n");
+        fprintf(stderr, "usage: prog_ref SEED COUNT SIMD (0 scalar, 1 SIMD, 2 SIMD + float "
+                        "module)\n       prog_ref float\n");
         return 2;
     }
     uint64_t state = strtoull(argv[1], nullptr, 0);
@@ -173,7 +186,8 @@ int main(int argc, char **argv)
         in.dataset_offset = (uint32_t)vm->offset0;
         in.mode_addr = kMode;
         in.item_scratch = kItem;
-        in.simd = simd;
+        in.simd = simd != 0;
+        in.float_helpers = simd == 2;
         cm_wbuf_reset(&out);
         int rc = cm_jit_program(&in, &out);
         if (rc != 0) {

@@ -13,6 +13,7 @@
 mergeInto(LibraryManager.library, {
   $cmJit: {
     ss: {},
+    float: null,
     next: 1,
     freeSlots: [],
     stats: {
@@ -55,10 +56,9 @@ mergeInto(LibraryManager.library, {
     try {
       var item = cmJit.ss[ssHandle];
       if (!item) throw new Error('no SuperscalarHash instance ' + ssHandle);
-      var inst = cmJit.instantiate(ptr, len, {
-        item: item,
-        fround_slow: Module['asm']['cm_fround_slow'],
-      });
+      var env = { item: item, fround_slow: Module['asm']['cm_fround_slow'] };
+      if (cmJit.float) for (var k in cmJit.float) env[k] = cmJit.float[k];
+      var inst = cmJit.instantiate(ptr, len, env);
       if (!slot) slot = cmJit.freeSlots.length ? cmJit.freeSlots.pop() : wasmTable.grow(1);
       wasmTable.set(slot, inst.exports.run);
       var s = cmJit.stats;
@@ -69,6 +69,25 @@ mergeInto(LibraryManager.library, {
       return slot;
     } catch (e) {
       err('consentminer wasm JIT: program module: ' + e);
+      return -1;
+    }
+  },
+
+  // The float module: compiled once per thread, so that V8 optimizes its functions (the
+  // program modules, run once each, stay in its baseline compiler).
+  cm_jit_js_have_float__deps: ['$cmJit'],
+  cm_jit_js_have_float: function() {
+    return cmJit.float ? 1 : 0;
+  },
+  cm_jit_js_load_float__deps: ['$cmJit'],
+  cm_jit_js_load_float: function(ptr, len) {
+    try {
+      var ex = cmJit.instantiate(ptr, len, { fround_slow: Module['asm']['cm_fround_slow'] }).exports;
+      cmJit.float = {};
+      for (var k in ex) cmJit.float[k] = ex[k];
+      return 1;
+    } catch (e) {
+      err('consentminer wasm JIT: float module: ' + e);
       return -1;
     }
   },

@@ -57,6 +57,7 @@ int cm_jit_superscalar(const cm_jit_ss_input *in, cm_wbuf *out);
  *   env.fround_slow: (func (param i32 f64 f64 f64 i32) (result f64))
  *                   cm_fround_slow(op, a, b, r, mode) of wasm/src/fround.h, for the
  *                   operands the inline rounding declines
+ *   env.fadd .. env.fsqrt: only with float_helpers (see cm_jit_float)
  * Exports "run": (func (param $reg i32) (param $mem i32) (param $sp i32) (param $iters i64))
  * with the meaning of randomx::ProgramFunc in light mode: $reg is a randomx::RegisterFile
  * (r[8] at 0, f[4] at 64, e[4] at 128, a[4] at 192; a is read), $mem a
@@ -75,12 +76,29 @@ typedef struct cm_jit_prog_input {
     uint32_t mode_addr;       /* address of the u32 rounding mode */
     uint32_t item_scratch;    /* 64 bytes the item function may write */
     int simd;                 /* 1: use SIMD128 for the float registers */
+    int float_helpers;        /* 1 (needs simd): FADD/FSUB/FMUL/FDIV/FSQRT call the float
+                                 module's functions (cm_jit_float), imported as env.fadd,
+                                 env.fsub, env.fmul, env.fdiv, env.fdiv_any, env.fsqrt
+                                 after fround_slow */
     int shared_memory;
 } cm_jit_prog_input;
 
 /* Returns 0 with the module appended to out; -1 for an input out of range, -2 when out
  * of memory. */
 int cm_jit_program(const cm_jit_prog_input *in, cm_wbuf *out);
+
+/* --- the float module: correctly rounded f64x2 operations, one module per thread -------
+ *
+ * Why: V8 compiles each program module with its baseline compiler (Liftoff) and runs it
+ * once, never tiering it up (its optimizing compile costs more than the run); inline
+ * exact rounding is most of a program's code, and runs several times slower there than
+ * in optimized code. The float module is compiled once, gets hot and is optimized, and
+ * program modules call it. Imports env.memory (unused) and env.fround_slow; exports
+ * fadd, fsub, fmul, fdiv, fdiv_any, fsqrt: (func (param $x v128) (param $y v128)
+ * (param $mode i32) (result v128)), x op y (fsqrt: sqrt x) per f64 lane, rounded in mode
+ * (0..3) exactly as fround.h; fdiv takes a positive divisor of FDIV_M's range under
+ * RandomX's eMask, fdiv_any any. Returns 0, -1 (out NULL) or -2 (out of memory). */
+int cm_jit_float(int shared_memory, cm_wbuf *out);
 
 #ifdef __cplusplus
 }

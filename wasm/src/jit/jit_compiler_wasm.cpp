@@ -19,6 +19,17 @@ extern "C" int cm_jit_js_load_superscalar(const uint8_t *bytes, uint32_t len, in
 extern "C" int cm_jit_js_load_program(const uint8_t *bytes, uint32_t len, int ss_handle,
                                       int slot, double emit_ms);
 extern "C" void cm_jit_js_release(int ss_handle, int slot);
+/* The float module (cm_jit_float), once per thread: 1 when this thread has it. */
+extern "C" int cm_jit_js_have_float(void);
+extern "C" int cm_jit_js_load_float(const uint8_t *bytes, uint32_t len);
+
+/* Whether program modules call the float module (1, the default) or carry their own
+ * rounding code inline (0): a switch for the benchmark (bench/wasm-bench.mjs). */
+static int useFloatModule = 1;
+extern "C" EMSCRIPTEN_KEEPALIVE void cm_wasm_jit_float_module(int on)
+{
+    useFloatModule = on != 0;
+}
 
 namespace randomx {
 
@@ -102,6 +113,18 @@ void JitCompilerWasm::generateProgramLight(Program &program, ProgramConfiguratio
 {
     if (ssStale || !ssHandle)
         loadSuperscalar();
+    int shared = 0;
+#ifdef __EMSCRIPTEN_PTHREADS__
+    shared = 1;
+#endif
+    cm_wbuf *b = static_cast<cm_wbuf *>(buffer);
+    if (useFloatModule && !cm_jit_js_have_float()) {
+        cm_wbuf_reset(b);
+        if (cm_jit_float(shared, b) != 0)
+            fail("out of memory translating the float module");
+        if (cm_jit_js_load_float(b->data, (uint32_t)b->len) <= 0)
+            fail("the runtime could not instantiate the float module");
+    }
     cm_jit_prog_input in = {};
     in.code = reinterpret_cast<const cm_jit_instr *>(&program(0));
     in.size = program.getSize();
@@ -115,10 +138,8 @@ void JitCompilerWasm::generateProgramLight(Program &program, ProgramConfiguratio
     in.mode_addr = (uint32_t)(uintptr_t)&cm_fround_mode; /* this thread's mode */
     in.item_scratch = (uint32_t)(uintptr_t)itemScratch;
     in.simd = 1;
-#ifdef __EMSCRIPTEN_PTHREADS__
-    in.shared_memory = 1;
-#endif
-    cm_wbuf *b = static_cast<cm_wbuf *>(buffer);
+    in.float_helpers = useFloatModule;
+    in.shared_memory = shared;
     cm_wbuf_reset(b);
     double t0 = emscripten_get_now();
     int rc = cm_jit_program(&in, b);

@@ -96,8 +96,7 @@ static const uint64_t k_hi[K_COUNT] = {2045ull << 52, 1983ull << 52, 1723ull << 
 #define SIGN_BIT 0x8000000000000000ull
 #define SPLITTER 134217729.0 /* 2^27 + 1, Veltkamp */
 
-/* Function and type indices of the module. */
-enum { F_ITEM, F_SLOW, F_RUN, F_MULH, F_SMULH, F_SLOW2 };
+/* Type indices of the program module (function indices: ctx). */
 enum { T_ITEM, T_SLOW, T_RUN, T_MUL, T_SLOW2 };
 
 /* Locals of "run": params, then i64, i32, then v128 (SIMD) or f64 (scalar). */
@@ -155,7 +154,15 @@ typedef struct ctx {
     const cm_jit_prog_input *in;
     int div_y_check; /* the FDIV_M divisor can leave the fast range (unusual eMask) */
     int div_y_sign;  /* the FDIV_M divisor can be negative */
+    /* function indices in the module being written (they differ between the program
+     * module with and without float helpers, and the float module) */
+    uint32_t f_item, f_slow, f_mulh, f_smulh, f_slow2;
+    uint32_t f_float; /* float helpers: f_float + FH_ADD..FH_SQRT (in->float_helpers) */
 } ctx;
+
+/* The float module's functions, in its export order (cm_jit_float). */
+enum { FH_ADD, FH_SUB, FH_MUL, FH_DIV, FH_DIVG, FH_SQRT, FH_COUNT };
+static const char *const fh_names[FH_COUNT] = {"fadd", "fsub", "fmul", "fdiv", "fdiv_any", "fsqrt"};
 
 /* --- small emitters ---------------------------------------------------------------- */
 
@@ -396,7 +403,7 @@ static void v_slow(ctx *c, int fop, uint32_t dst, uint32_t x, uint32_t y, uint32
     lg(c, y);
     lg(c, s);
     lg(c, L_MODE);
-    call(c, F_SLOW2);
+    call(c, c->f_slow2);
     ls(c, dst);
 }
 
@@ -619,7 +626,7 @@ static void s_slow(ctx *c, int fop, uint32_t dst, uint32_t x, uint32_t y, uint32
     lg(c, y);
     lg(c, s);
     lg(c, L_MODE);
-    call(c, F_SLOW);
+    call(c, c->f_slow);
     ls(c, dst);
 }
 
@@ -899,8 +906,22 @@ static uint32_t float_mem(ctx *c, const dec *x, int masked)
     return S_T + 8;
 }
 
+/* x = helper(x, y, mode) in the float module (in->float_helpers). */
+static void fh_call(ctx *c, int fh, uint32_t x, uint32_t y)
+{
+    lg(c, x);
+    lg(c, y);
+    lg(c, L_MODE);
+    call(c, c->f_float + (uint32_t)fh);
+    ls(c, x);
+}
+
 static void fp_addsub(ctx *c, int sub, uint32_t fx, uint32_t y, int y_is_a)
 {
+    if (c->in->float_helpers) {
+        fh_call(c, sub ? FH_SUB : FH_ADD, V_F + fx, y_is_a ? V_A + y : y);
+        return;
+    }
     if (c->in->simd) {
         v_addsub(c, sub, V_F + fx, y_is_a ? V_A + y : y);
         return;
@@ -954,7 +975,7 @@ static void emit_instr(ctx *c, const dec *x)
             int_mem_load(c, x);
         else
             lg(c, s);
-        call(c, x->type == I_IMULH_R || x->type == I_IMULH_M ? F_MULH : F_SMULH);
+        call(c, x->type == I_IMULH_R || x->type == I_IMULH_M ? c->f_mulh : c->f_smulh);
         ls(c, d);
         break;
     }
@@ -1041,7 +1062,9 @@ static void emit_instr(ctx *c, const dec *x)
         }
         break;
     case I_FMUL_R:
-        if (c->in->simd) {
+        if (c->in->float_helpers) {
+            fh_call(c, FH_MUL, V_E + x->dst % 4, V_A + x->src % 4);
+        } else if (c->in->simd) {
             v_mul(c, V_E + x->dst % 4, x->src % 4);
         } else {
             for (uint32_t l = 0; l < 2; l++)
@@ -1050,7 +1073,10 @@ static void emit_instr(ctx *c, const dec *x)
         break;
     case I_FDIV_M: {
         uint32_t y = float_mem(c, x, 1);
-        if (c->in->simd) {
+        if (c->in->float_helpers) {
+            /* fdiv assumes RandomX's divisor range (check_emask), fdiv_any does not */
+            fh_call(c, c->div_y_check || c->div_y_sign ? FH_DIVG : FH_DIV, V_E + x->dst % 4, y);
+        } else if (c->in->simd) {
             v_divsqrt(c, 0, V_E + x->dst % 4, y);
         } else {
             for (uint32_t l = 0; l < 2; l++)
@@ -1059,7 +1085,9 @@ static void emit_instr(ctx *c, const dec *x)
         break;
     }
     case I_FSQRT_R:
-        if (c->in->simd) {
+        if (c->in->float_helpers) {
+            fh_call(c, FH_SQRT, V_E + x->dst % 4, V_E + x->dst % 4);
+        } else if (c->in->simd) {
             v_divsqrt(c, 1, V_E + x->dst % 4, 0);
         } else {
             for (uint32_t l = 0; l < 2; l++)
@@ -1253,7 +1281,7 @@ static void emit_run(ctx *c, const dec *prog, uint32_t n)
     i32c(c, 6);
     op(c, CM_OP_I32_SHR_U);
     i32c(c, in->item_scratch);
-    call(c, F_ITEM);
+    call(c, c->f_item);
     for (uint32_t i = 0; i < 8; i++) {
         lg(c, L_R0 + i);
         i32c(c, 0);
@@ -1400,7 +1428,7 @@ static void emit_smulh(ctx *c)
     cm_wfunc_begin(c->b, NULL, 0);
     lg(c, 0);
     lg(c, 1);
-    call(c, F_MULH);
+    call(c, c->f_mulh);
     for (int k = 0; k < 2; k++) {
         lg(c, (uint32_t)k);
         i64c(c, 63);
@@ -1424,7 +1452,7 @@ static void emit_slow2(ctx *c)
             cm_w_simd_lane(c->b, CM_SIMD_F64X2_EXTRACT_LANE, l);
         }
         lg(c, 4);
-        call(c, F_SLOW);
+        call(c, c->f_slow);
         cm_w_simd_lane(c->b, CM_SIMD_F64X2_REPLACE_LANE, l);
     }
     cm_wfunc_end(c->b);
@@ -1459,9 +1487,20 @@ int cm_jit_program(const cm_jit_prog_input *in, cm_wbuf *out)
     dec prog[RX_PROGRAM_SIZE];
     decode(in->code, in->size, prog);
 
+    if (in->float_helpers && !in->simd)
+        return -1;
     ctx c = {0};
     c.in = in;
     check_emask(&c);
+    /* Function indices: imports (item, fround_slow, [the float helpers]), then run, mulh,
+     * smulh, [slow2]. */
+    uint32_t nimp = in->float_helpers ? 2u + FH_COUNT : 2u;
+    c.f_item = 0;
+    c.f_slow = 1;
+    c.f_float = 2;
+    c.f_mulh = nimp + 1;
+    c.f_smulh = nimp + 2;
+    c.f_slow2 = nimp + 3;
 
     cm_wbuf bodies[4];
     for (int i = 0; i < 4; i++)
@@ -1473,25 +1512,132 @@ int cm_jit_program(const cm_jit_prog_input *in, cm_wbuf *out)
     c.b = &bodies[2];
     emit_smulh(&c);
     c.b = &bodies[3];
-    if (in->simd)
+    int slow2 = in->simd && !in->float_helpers;
+    if (slow2)
         emit_slow2(&c);
 
-    const cm_wtype types[5] = {
+    const cm_wtype types[6] = {
         {2, 0, {CM_WT_I32, CM_WT_I32}, {0}},
         {5, 1, {CM_WT_I32, CM_WT_F64, CM_WT_F64, CM_WT_F64, CM_WT_I32}, {CM_WT_F64}},
         {4, 0, {CM_WT_I32, CM_WT_I32, CM_WT_I32, CM_WT_I64}, {0}},
         {2, 1, {CM_WT_I64, CM_WT_I64}, {CM_WT_I64}},
         {5, 1, {CM_WT_I32, CM_WT_V128, CM_WT_V128, CM_WT_V128, CM_WT_I32}, {CM_WT_V128}},
+        {3, 1, {CM_WT_V128, CM_WT_V128, CM_WT_I32}, {CM_WT_V128}},
     };
-    const cm_wimport imports[2] = {{"item", T_ITEM}, {"fround_slow", T_SLOW}};
+    enum { T_FBIN = 5 };
+    cm_wimport imports[2 + FH_COUNT] = {{"item", T_ITEM}, {"fround_slow", T_SLOW}};
+    for (int i = 0; i < FH_COUNT; i++)
+        imports[2 + i] = (cm_wimport){fh_names[i], T_FBIN};
     const cm_wfunc funcs[4] = {{T_RUN, "run", &bodies[0]},
                                {T_MUL, NULL, &bodies[1]},
                                {T_MUL, NULL, &bodies[2]},
                                {T_SLOW2, NULL, &bodies[3]}};
-    cm_wmodule m = {types, in->simd ? 5u : 4u, imports,          2,
-                    funcs, in->simd ? 4u : 3u, in->shared_memory};
+    cm_wmodule m = {types, in->simd ? 6u : 4u, imports,          nimp,
+                    funcs, slow2 ? 4u : 3u,    in->shared_memory};
     int rc = cm_wmodule_write(&m, out);
     for (int i = 0; i < 4; i++)
+        cm_wbuf_free(&bodies[i]);
+    return rc ? -2 : 0;
+}
+
+/* The float module: the SIMD rounding code of this file as five functions
+ * helper(x, y, mode) -> x op y (sqrt ignores y), correctly rounded in mode 0..3. Each
+ * body declares the locals of "run" from index 3 on, so the emitters above work
+ * unchanged: x, y and the mode are locals 0, 1, 2 (the run function's L_REG, L_MEM and
+ * L_SP, which no float emitter touches), the constants are set up per call. fdiv
+ * assumes a divisor of RandomX's FDIV_M range, positive (check_emask); fdiv_any checks
+ * both operands' ranges and the divisor's sign. */
+static void emit_float_helper(ctx *c, int fh)
+{
+    cm_wlocals runs[3] = {{L_I64_END - 3, CM_WT_I64},
+                          {L_I32_END - L_I64_END, CM_WT_I32},
+                          {V_END - L_I32_END, CM_WT_V128}};
+    cm_wfunc_begin(c->b, runs, 3);
+    const struct {
+        uint32_t local;
+        uint64_t v;
+    } k[] = {{V_ONE, 1}, {V_ABS, ~SIGN_BIT}, {V_SPL, f64_bits(SPLITTER)}, {V_SIGN, SIGN_BIT}};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        splat(c, k[i].v);
+        ls(c, k[i].local);
+    }
+    for (uint32_t i = 0; i < K_COUNT; i++) {
+        splat(c, bad_off(k_lo[i]));
+        ls(c, V_CK + 2 * i);
+        splat(c, bad_k(k_lo[i], k_hi[i]));
+        ls(c, V_CK + 2 * i + 1);
+    }
+    lg(c, 2);
+    i32c(c, 3);
+    op(c, CM_OP_I32_AND);
+    ls(c, L_MODE);
+    mode_consts(c);
+    switch (fh) {
+    case FH_ADD:
+    case FH_SUB:
+        v_addsub(c, fh == FH_SUB, 0, 1);
+        break;
+    case FH_MUL:
+        /* y is a group A register: its split, and whether it lies in [1, 2^32) */
+        lg(c, 1);
+        ls(c, V_A);
+        v_split(c, V_A, V_AH, V_AL);
+        for (uint8_t l = 0; l < 2; l++) {
+            lg(c, 1);
+            cm_w_simd_lane(c->b, CM_SIMD_I64X2_EXTRACT_LANE, l);
+            i64c(c, A_LO);
+            op(c, CM_OP_I64_SUB);
+            i64c(c, A_HI - A_LO - 1);
+            op(c, CM_OP_I64_GT_U);
+            if (l)
+                op(c, CM_OP_I32_OR);
+        }
+        ls(c, L_ABAD);
+        v_mul(c, 0, 0);
+        break;
+    case FH_DIV:
+    case FH_DIVG:
+        c->div_y_check = c->div_y_sign = fh == FH_DIVG;
+        v_divsqrt(c, 0, 0, 1);
+        break;
+    default:
+        v_divsqrt(c, 1, 0, 0);
+        break;
+    }
+    lg(c, 0);
+    cm_wfunc_end(c->b);
+}
+
+int cm_jit_float(int shared_memory, cm_wbuf *out)
+{
+    if (!out)
+        return -1;
+    static const cm_jit_prog_input in = {.simd = 1};
+    ctx c = {0};
+    c.in = &in;
+    c.f_slow = 0;
+    c.f_slow2 = 1;
+    cm_wbuf bodies[1 + FH_COUNT];
+    for (int i = 0; i <= FH_COUNT; i++)
+        cm_wbuf_init(&bodies[i]);
+    c.b = &bodies[0];
+    emit_slow2(&c);
+    for (int i = 0; i < FH_COUNT; i++) {
+        c.b = &bodies[1 + i];
+        emit_float_helper(&c, i);
+    }
+    const cm_wtype types[3] = {
+        {5, 1, {CM_WT_I32, CM_WT_F64, CM_WT_F64, CM_WT_F64, CM_WT_I32}, {CM_WT_F64}},
+        {5, 1, {CM_WT_I32, CM_WT_V128, CM_WT_V128, CM_WT_V128, CM_WT_I32}, {CM_WT_V128}},
+        {3, 1, {CM_WT_V128, CM_WT_V128, CM_WT_I32}, {CM_WT_V128}},
+    };
+    const cm_wimport imports[1] = {{"fround_slow", 0}};
+    cm_wfunc funcs[1 + FH_COUNT] = {{1, NULL, &bodies[0]}};
+    for (int i = 0; i < FH_COUNT; i++)
+        funcs[1 + i] = (cm_wfunc){2, fh_names[i], &bodies[1 + i]};
+    cm_wmodule m = {types, 3, imports, 1, funcs, 1 + FH_COUNT, shared_memory};
+    int rc = cm_wmodule_write(&m, out);
+    for (int i = 0; i <= FH_COUNT; i++)
         cm_wbuf_free(&bodies[i]);
     return rc ? -2 : 0;
 }
