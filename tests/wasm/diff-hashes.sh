@@ -16,8 +16,8 @@
 #   diff-hashes.sh 40 --keys 2 --interpreter-pairs 20
 # Each key costs a cache initialisation per process (wasm ~1-2 s), so long runs use few
 # keys and many inputs. Rates per process on this 2-core VM (`node wasm/cli.mjs bench`,
-# 2026-11-26, the first JIT): JIT ~3.4 H/s, interpreter ~2.5 H/s; --long then takes
-# ~25 min (JIT) + ~35 min (interpreter). It prints an estimate first and progress every
+# 2026-11-26, the JIT with its float module): JIT ~11 H/s, interpreter ~2.5 H/s; --long
+# then takes ~8 min (JIT) + ~35 min (interpreter). It prints an estimate first and progress every
 # 30 s (CM_DIFF_PROGRESS seconds), with the time to go at the rate so far. Oracles:
 #   lib  Debian's librandomx with its default flags (JIT, hardware AES), the library
 #        build/native links; one process, the cache kept across a key's inputs (default)
@@ -101,7 +101,7 @@ estimate() { # pairs rate_per_process
 }
 echo "diff-hashes: $count pairs under $nkeys keys (seed $seed), wasm in $jobs processes, oracle $oracle"
 for p in "${paths[@]}"; do
-  if [[ $p == jit ]]; then echo "  jit: $count pairs, about $(estimate "$count" 34) s"
+  if [[ $p == jit ]]; then echo "  jit: $count pairs, about $(estimate "$count" 110) s"
   else echo "  interpreter: $interp pairs, about $(estimate "$interp" 25) s"; fi
 done
 
