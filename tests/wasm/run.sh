@@ -5,8 +5,10 @@
 #     1M operands per operation and mode) and compiled to wasm (tests/wasm/fround-check.mjs)
 #  3. the official RandomX vectors through `node wasm/cli.mjs hash` (text and hex forms),
 #     with the JIT and with --no-jit (RandomX's interpreter)
-#  4. 20 random (key, input) pairs, wasm against native (the full 1000:
-#     bash tests/wasm/diff-hashes.sh 1000)
+#  4. random (key, input) pairs, wasm against native, through the JIT (40) and the
+#     interpreter (20) (10,000 for each path: bash tests/wasm/diff-hashes.sh --long);
+#     and 2 minutes of JIT hashing with memory checked flat (an hour:
+#     node bench/wasm-soak.mjs)
 #  5. the JS runtime in node: consent first, gateway session, shares, pause, stop,
 #     shared cache, throttle (tests/wasm/runtime.test.mjs)
 #  6. `node wasm/cli.mjs bench` prints native bench's JSON fields
@@ -80,7 +82,10 @@ step "rounding layer, native vs hardware (5 ops x 4 modes x 1M)" build/h-wasm-na
 step "rounding layer, wasm vs hardware table (5 ops x 4 modes x 1M)" \
   node tests/wasm/fround-check.mjs build/h-wasm-native/fround_table 1000000
 step "official RandomX vectors via node wasm/cli.mjs hash, JIT and --no-jit" vectors
-step "20 random pairs, wasm vs native" bash tests/wasm/diff-hashes.sh 20 --seed "${CM_DIFF_SEED:-$(date +%Y%m%d)}"
+step "random pairs, wasm (JIT 40, interpreter 20) vs native" \
+  bash tests/wasm/diff-hashes.sh 40 --keys 2 --interpreter-pairs 20 --seed "${CM_DIFF_SEED:-$(date +%Y%m%d)}"
+step "memory stays flat while the JIT hashes (2 min; the hour: node bench/wasm-soak.mjs)" \
+  node bench/wasm-soak.mjs --minutes 2 --sample-seconds 4 --out build/h-wasm-native/wasm-soak-2m.json
 step "JS runtime in node (node --test)" node --test --test-concurrency=1 tests/wasm/
 step "node wasm/cli.mjs bench --json fields" bench_fields
 
