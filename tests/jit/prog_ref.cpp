@@ -11,6 +11,7 @@
  *
  * Usage: prog_ref SEED COUNT SIMD
  */
+#include "fmix32.h"
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -31,16 +32,6 @@ namespace
 
 /* Layout of the wasm memory, as run_prog.mjs builds it (sent in each record). */
 constexpr uint32_t kReg = 0, kMem = 256, kMode = 264, kItem = 320, kSp = 4096;
-
-uint32_t fmix32(uint32_t h)
-{
-    h ^= h >> 16;
-    h *= 0x85ebca6bu;
-    h ^= h >> 13;
-    h *= 0xc2b2ae35u;
-    h ^= h >> 16;
-    return h;
-}
 
 /* The dataset stand-in: word k (0..7) of item n. */
 uint64_t item_word(uint32_t n, uint32_t k)

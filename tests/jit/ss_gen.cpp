@@ -10,6 +10,7 @@
 // The cache is not Argon2's (initDatasetItem only reads it): word i of it is
 // ss_fill(i, fill seed), recomputed identically by run_ss.mjs. Also checks that inputs out
 // of range give -1, as jit.h promises.
+#include "fmix32.h"
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -42,13 +43,7 @@ uint64_t next(uint64_t &s)
 // 32-bit word i of the cache image (murmur3's finalizer); run_ss.mjs has the same.
 uint32_t ss_fill(uint32_t i, uint32_t seed)
 {
-    uint32_t h = i * 0x9E3779B9u + seed;
-    h ^= h >> 16;
-    h *= 0x85EBCA6Bu;
-    h ^= h >> 13;
-    h *= 0xC2B2AE35u;
-    h ^= h >> 16;
-    return h;
+    return fmix32(i * 0x9E3779B9u + seed);
 }
 
 // Cache base in the node test's memory: not page aligned, to catch a missing add.
