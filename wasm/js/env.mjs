@@ -87,12 +87,15 @@ export function workersAvailable() {
 // (module (func (param v128) (result v128) local.get 0 local.get 0 f64x2.add))
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 123, 1, 123,
   3, 2, 1, 0, 10, 11, 1, 9, 0, 32, 0, 32, 0, 253, 240, 1, 11]);
-export function jitSupport() {
+// compile: also compile the probe synchronously, as the JIT does in a worker (a worker's
+// Content-Security-Policy without 'wasm-unsafe-eval' forbids it there).
+export function jitSupport({ compile = false } = {}) {
   try {
     if (typeof WebAssembly.Module !== 'function' || typeof WebAssembly.Table !== 'function') {
       return { ok: false, why: 'WebAssembly.Module or WebAssembly.Table is missing' };
     }
     if (!WebAssembly.validate(SIMD_PROBE)) return { ok: false, why: 'this engine has no WebAssembly SIMD128' };
+    if (compile) new WebAssembly.Module(SIMD_PROBE);
     return { ok: true, why: '' };
   } catch (e) {
     return { ok: false, why: `WebAssembly feature check failed: ${e.message}` };

@@ -336,7 +336,7 @@ class Miner extends EventTarget {
         w.state = 'ready';
         if (m.buffer && typeof m.stopFlag === 'number') w.stopFlag = new Int32Array(m.buffer, m.stopFlag, 1);
         if (this.#engine.engine === 'jit' && m.jit === false) {
-          this.#engine = { engine: 'interpreter', engineReason: 'this wasm build has no JIT' };
+          this.#engine = { engine: 'interpreter', engineReason: m.jitReason || 'this wasm build has no JIT' };
         }
         w.ready.resolve();
         break;

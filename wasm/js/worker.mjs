@@ -13,11 +13,13 @@
 // Messages in:  init {kind, glueUrl, module, consent, index, count, threads, throttle, jit},
 //               job {job, nicehash, index, count}, throttle {pct}, threads {n},
 //               pause {}, resume {}, revoke {}
-// Messages out: state {state: 'initializing'|'mining'|'waiting'|'paused'},
+// Messages out: ready {jit (the RandomX path in use), jitReason (why not the JIT), stop
+//                      handle of the shared build},
+//               state {state: 'initializing'|'mining'|'waiting'|'paused'},
 //               stats {hashes, busyMs, time, threads: [{hashes, busyMs}], memoryBytes,
 //                      jit (one-thread build: the JIT's counters, jit-lib.js)},
 //               share {job_id, nonce, result}, error {reason, message, fatal}
-import { workerPort } from './env.mjs';
+import { jitSupport, workerPort } from './env.mjs';
 import { instantiate, nonceHex, toHex, WasmError } from './instance.mjs';
 
 const port = await workerPort();
@@ -300,22 +302,32 @@ class SharedEngine {
   }
 }
 
+// The JIT when the page asked for it and this worker may compile wasm itself (its CSP);
+// otherwise RandomX's interpreter, with the reason for the page's state events.
+function pickPath(inst, wanted) {
+  if (!wanted) return { jit: inst.setJit(false), jitReason: '' };
+  const here = jitSupport({ compile: true });
+  if (!here.ok) return { jit: inst.setJit(false), jitReason: `in the worker: ${here.why}` };
+  const jit = inst.setJit(true);
+  return { jit, jitReason: jit ? '' : 'this wasm build has no JIT' };
+}
+
 async function init(msg) {
   if (msg.kind === 'shared') {
     const inst = await instantiate(msg.glueUrl, msg.module);
-    const jit = inst.setJit(msg.jit);
+    const { jit, jitReason } = pickPath(inst, msg.jit);
     inst.consent(msg.consent);
     engine = new SharedEngine(inst, msg);
-    post({ type: 'ready', jit, ...engine.stopHandle() });
+    post({ type: 'ready', jit, jitReason, ...engine.stopHandle() });
     return;
   }
   const single = new SingleEngine(msg);
   const inst = await instantiate(msg.glueUrl, msg.module, { cmYield: (resume) => single.onYield(resume) });
-  const jit = inst.setJit(msg.jit);
+  const { jit, jitReason } = pickPath(inst, msg.jit);
   inst.consent(msg.consent);
   single.start(inst);
   engine = single;
-  post({ type: 'ready', jit });
+  post({ type: 'ready', jit, jitReason });
 }
 
 // Messages are handled one at a time, in order: a job that arrives while the module is
