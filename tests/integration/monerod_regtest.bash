@@ -74,6 +74,18 @@ mine_until() {
         sleep 1
     done
     ELAPSED=$((SECONDS - t0))
+    # monerod counts a block before the miner has read its reply to submit_block: give the
+    # miner a moment to log the acceptance of every block the chain grew by, so that
+    # check_blocks compares settled numbers (seen in CI: SIGINT landed in between, and the
+    # accepted block was logged as stale).
+    local h
+    for _ in $(seq 1 40); do
+        h=$(rpc_height)
+        [ -n "$h" ] || h=$START_HEIGHT
+        [ "$(grep -c "block accepted at height" "$TMP/miner.log")" -ge $((h - START_HEIGHT)) ] && break
+        kill -0 "$MINER_PID" 2>/dev/null || break
+        sleep 0.25
+    done
     kill -INT "$MINER_PID" 2>/dev/null
     local rc=0
     for _ in $(seq 1 40); do
