@@ -2,6 +2,7 @@
 // consentminer — where the wasm build stands against native, in one invocation.
 //
 //   node bench/wasm-bench.mjs [--seconds S] [--short S] [--rounds R] [--skip-chromium]
+//        [--chromium-js-flags FLAGS]
 //        [--dataset-hashes K] [--dataset-items N] [--out FILE]
 //
 // 1-thread light-mode rows, each the same measurement as `consentminer bench` (initialise,
@@ -9,6 +10,9 @@
 // 1; the median run stands for the row):
 //   native            build/native/consentminer bench --mode light --threads 1 (its JIT)
 //   node, JIT         node wasm/cli.mjs bench (one worker, programs translated to wasm)
+//   node, JIT, V8 tier-up   the same with CM_V8_TIER_UP=1: V8's own tier-up budget, which
+//                     has V8 optimize every program module in the background for nothing
+//                     (wasm/src/jit/jit-lib.js); its CPU cores show the cost
 //   node, interpreter node wasm/cli.mjs bench --no-jit (RandomX's interpreter)
 //   chromium, JIT / interpreter   runBench({ jit: 'auto' / 'never' }) in a page of Debian's
 //                     headless Chromium (playwright-core), 127.0.0.1 with COOP/COEP
@@ -24,7 +28,10 @@
 // peak memory with one cache per worker (unshared) and one shared cache
 // (SharedArrayBuffer), in node and in Chromium. Peak memory: node, the process's RSS
 // (every thread); Chromium, the RSS of all the browser's processes above the idle page's,
-// sampled from /proc every 100 ms. The machine is shared and noisy: ratios within one
+// sampled from /proc every 100 ms. CPU cores: what each row used, V8's background compiler
+// threads included (node: the process; Chromium: all the browser's processes; beside H/s,
+// what a hash costs). --chromium-js-flags FLAGS goes to Chromium as --js-flags (e.g.
+// --wasm-tiering-budget=2000000000, to see what V8's tier-up costs there). The machine is shared and noisy: ratios within one
 // invocation matter more than absolute numbers. Prints the tables and writes
 // bench/results/wasm-bench.json.
 import { execFile } from 'node:child_process';
@@ -50,12 +57,13 @@ for (const [k, v] of Object.entries({ '--seconds': seconds, '--short': short, '-
   if (!(Number.isInteger(v) && v >= 1)) { console.error(`wasm-bench: ${k} is '${opt(k)}'; expected a positive integer`); process.exit(2); }
 }
 const skipChromium = args.includes('--skip-chromium');
+const chromiumJsFlags = opt('--chromium-js-flags', '');
 const outFile = opt('--out', path.join(root, 'bench', 'results', 'wasm-bench.json'));
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
-function run(cmd, argv) {
+function run(cmd, argv, env = {}) {
   return new Promise((resolve, reject) => {
-    execFile(cmd, argv, { cwd: root, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+    execFile(cmd, argv, { cwd: root, maxBuffer: 1 << 20, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${cmd} ${argv.join(' ')}: ${stderr || err.message}`));
       else resolve(stdout);
     });
@@ -70,9 +78,9 @@ async function native() {
   return lastJson(await run(cm, ['bench', '--mode', 'light', '--threads', '1', '--seconds', String(seconds), '--json']));
 }
 
-async function nodeRow(threads, shared, secs, jit = true) {
+async function nodeRow(threads, shared, secs, jit = true, env = {}) {
   return lastJson(await run(process.execPath, [path.join(root, 'wasm', 'cli.mjs'), 'bench', '--seconds', String(secs),
-    '--threads', String(threads), shared ? '--shared' : '--no-shared', '--json', ...(jit ? [] : ['--no-jit'])]));
+    '--threads', String(threads), shared ? '--shared' : '--no-shared', '--json', ...(jit ? [] : ['--no-jit'])], env));
 }
 
 // ---- Chromium --------------------------------------------------------------------------
@@ -130,6 +138,20 @@ function processTree(pid) {
   return out;
 }
 
+// CPU seconds (user + system) of these processes so far, every thread of each, from
+// /proc/PID/stat (clock ticks of 1/100 s): V8's background compiler threads included.
+function cpuOf(pids) {
+  let ticks = 0;
+  for (const p of pids) {
+    try {
+      const st = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch { /* gone */ }
+  }
+  return ticks / 100;
+}
+
 function rssOf(pids) {
   let kb = 0;
   for (const p of pids) {
@@ -148,7 +170,8 @@ async function chromiumRows(rows) {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM, headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...(chromiumJsFlags ? [`--js-flags=${chromiumJsFlags}`] : [])],
   });
   const results = [];
   try {
@@ -162,8 +185,17 @@ async function chromiumRows(rows) {
       const base = rssOf(processTree(browserPid));
       let peak = base;
       const timer = setInterval(() => { peak = Math.max(peak, rssOf(processTree(browserPid))); }, 100);
+      const cpu0 = cpuOf(processTree(browserPid));
+      const wall0 = performance.now();
       const out = await page.evaluate((o) => window.cmBench(o), { seconds: r.seconds, threads: r.threads, shared: r.shared ? 'always' : 'never', jit: r.jit === false ? 'never' : 'auto' });
+      const cpu = cpuOf(processTree(browserPid)) - cpu0;
+      const wall = (performance.now() - wall0) / 1000;
       clearInterval(timer);
+      // The CPU all of the browser's processes used over the row (initialisation included),
+      // in cores, beside the busy time the runtime measures in its workers (what the
+      // element shows a visitor): V8's background compiler threads are in the first only.
+      out.browser_cpu_seconds = round1(cpu);
+      out.browser_cpu_cores = round3(cpu / wall);
       await page.close();
       results.push({ ...out, cross_origin_isolated: isolated, peak_rss_mib: round1(peak / 1048576), peak_above_idle_mib: round1((peak - base) / 1048576) });
       await new Promise((res) => setTimeout(res, 500));
@@ -244,6 +276,7 @@ console.error(`wasm-bench: ${seconds} s per 1-thread row, ${short} s per 2-threa
 const ROWS = [
   { key: 'native_light_1t', label: 'native light', run: () => native() },
   { key: 'node_light_1t_jit', label: 'wasm node, JIT', run: () => nodeRow(1, false, seconds, true) },
+  { key: 'node_light_1t_jit_v8_tier_up', label: 'wasm node, JIT, V8 tier-up', run: () => nodeRow(1, false, seconds, true, { CM_V8_TIER_UP: '1' }) },
   { key: 'node_light_1t_interpreter', label: 'wasm node, interpreter', run: () => nodeRow(1, false, seconds, false) },
   { key: 'chromium_light_1t_jit', label: 'wasm chromium, JIT', chromium: { threads: 1, shared: false, seconds, jit: true } },
   { key: 'chromium_light_1t_interpreter', label: 'wasm chromium, interpreter', chromium: { threads: 1, shared: false, seconds, jit: false } },
@@ -311,16 +344,26 @@ const table = (lines) => {
   console.log('');
 };
 const mem = (r) => (r && r.peak_above_idle_mib !== undefined ? cell(r, 'peak_above_idle_mib', 0) : cell(r, 'peak_rss_mib', 0));
-const t1 = [['light mode, 1 thread', 'engine', 'H/s', 'runs H/s', 'x native', 'rounds x native', 'init s', 'peak MiB', 'wasm MiB']];
+// CPU the row used, in cores: every thread of the process (node), of all the browser's
+// processes (Chromium), or `consentminer bench`'s own (native); beside H/s it shows what
+// a hash costs, V8's background compilations included.
+const cores = (r) => {
+  if (!r || r.error) return '-';
+  if (typeof r.process_cpu_cores === 'number') return r.process_cpu_cores.toFixed(2);
+  if (typeof r.browser_cpu_cores === 'number') return r.browser_cpu_cores.toFixed(2);
+  if (typeof r.cpu_seconds === 'number' && r.seconds > 0) return (r.cpu_seconds / r.seconds).toFixed(2);
+  return '-';
+};
+const t1 = [['light mode, 1 thread', 'engine', 'H/s', 'runs H/s', 'x native', 'rounds x native', 'CPU cores', 'init s', 'peak MiB', 'wasm MiB']];
 for (const row of ROWS) {
   const r = report[row.key];
   t1.push([row.label, engineOf(row.key, r), cell(r, 'hashrate'), r && r.hashrates ? r.hashrates.join(' ') : '-',
     row.key === 'native_light_1t' ? '1' : report.ratios[row.key].median ?? '-',
-    row.key === 'native_light_1t' ? '-' : report.ratios[row.key].per_round.map((x) => x ?? '-').join(' '), cell(r, 'init_seconds'),
+    row.key === 'native_light_1t' ? '-' : report.ratios[row.key].per_round.map((x) => x ?? '-').join(' '), cores(r), cell(r, 'init_seconds'),
     row.key === 'native_light_1t' ? '-' : mem(r), cell(r, 'wasm_memory_mib', 0)]);
 }
 table(t1);
-const jitRows = ROWS.filter((r) => r.key.endsWith('_jit'));
+const jitRows = ROWS.filter((r) => r.key.includes('_jit'));
 const t2 = [['JIT, per program', 'programs', 'translate ms', 'compile+inst ms', 'total ms', 'bytes', 'superscalar ms', 'compile share']];
 for (const row of jitRows) {
   const j = report[row.key] && report[row.key].jit;
@@ -331,10 +374,10 @@ for (const row of jitRows) {
     `${(100 * j.compile_share).toFixed(2)}%`]);
 }
 table(t2);
-const t3 = [['2 threads', 'engine', 'H/s', 'init s', 'peak MiB', 'wasm MiB']];
+const t3 = [['2 threads', 'engine', 'H/s', 'CPU cores', 'init s', 'peak MiB', 'wasm MiB']];
 const twoT = [['wasm node, unshared', report.node_light_2t_unshared], ['wasm node, shared', report.node_light_2t_shared]];
 if (chromium2t) twoT.push(['wasm chromium, unshared', report.chromium_light_2t_unshared], ['wasm chromium, shared', report.chromium_light_2t_shared]);
-for (const [label, r] of twoT) t3.push([label, engineOf('', r), cell(r, 'hashrate'), cell(r, 'init_seconds'), mem(r), cell(r, 'wasm_memory_mib', 0)]);
+for (const [label, r] of twoT) t3.push([label, engineOf('', r), cell(r, 'hashrate'), cores(r), cell(r, 'init_seconds'), mem(r), cell(r, 'wasm_memory_mib', 0)]);
 table(t3);
 const s = report.jit_time_split;
 console.log(s && !s.error

@@ -590,6 +590,7 @@ export class ConsentMiner extends HTMLElement {
       h('h2', { id: 'cm-title', tabindex: '-1', text: fill(t.panelTitle, { site }) }),
       h('p', { role: 'status', 'data-status': '' }),
       h('dl', { class: 'stats' }, stat('cpu', t.cpuLabel), stat('hashrate', t.hashrateLabel), stat('shares', t.sharesLabel)),
+      h('p', { class: 'fine', 'data-note': 'cpu', text: t.cpuNote }),
       h('div', { class: 'controls' },
         h('label', {}, h('span', {}, t.throttleLabel + ' ', h('output', { 'data-out': 'throttle', text: `${c.throttle}%` })),
           h('input', { type: 'range', min: '5', max: '100', step: '5', value: String(c.throttle), 'data-setting': 'throttle',

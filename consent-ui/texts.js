@@ -41,6 +41,8 @@ export const en = {
   reasonJoin: ', ',
   cpuLabel: 'CPU use (measured)',
   cpuValue: '{pct}% per thread',
+  cpuNote: 'CPU use is measured in the mining threads. Beside them, the browser recompiles the ' +
+    'miner\'s code in the background, which can use up to about half a core more (measured in Chromium).',
   hashrateLabel: 'Hash rate',
   hashrateValue: '{rate} H/s',
   sharesLabel: 'Shares accepted',
@@ -94,6 +96,8 @@ export const ja = {
   reasonJoin: '、',
   cpuLabel: 'CPU 使用率（実測）',
   cpuValue: '1 スレッドあたり {pct}%',
+  cpuNote: 'CPU 使用率はマイニング スレッドで実測した値です。このほかにブラウザーがマイナーのコードを' +
+    '裏で再コンパイルするため、さらに最大で約 0.5 コア分を使うことがあります（Chromium で実測）。',
   hashrateLabel: 'ハッシュレート',
   hashrateValue: '{rate} H/s',
   sharesLabel: '承認されたシェア',

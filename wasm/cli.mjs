@@ -146,9 +146,17 @@ async function cmdBench(argv) {
 async function benchInProcess({ seconds, threads, shared, wasmDir, jit }) {
   let peakRss = process.memoryUsage().rss;
   const timer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 100);
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
   try {
     const r = await runBench({ seconds, threads, shared, jit, wasmUrl: pathToFileURL(path.join(wasmDir, 'consentminer.wasm')).href });
-    return { ...r, peak_rss_mib: Number((peakRss / 1048576).toFixed(1)) };
+    // The CPU of the whole process over the command (every thread: the workers, V8's
+    // background compilers, initialisation), in cores, beside the workers' busy time.
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    return { ...r, peak_rss_mib: Number((peakRss / 1048576).toFixed(1)),
+      process_cpu_seconds: Number(cpuSeconds.toFixed(2)),
+      process_cpu_cores: Number((cpuSeconds / ((performance.now() - wall0) / 1000)).toFixed(3)) };
   } catch (e) {
     fail(`${e.reason || 'error'}: ${e.message}`, 1);
   } finally {

@@ -10,6 +10,23 @@
 // Old instances are dropped when replaced: the table slot and the handle are the only
 // references, so the garbage collector frees their code (memory stays flat; see
 // bench/wasm-soak.mjs).
+//
+// V8's tier-up and the program modules. V8 gives each wasm function a budget (about 1.8 M
+// "bytes executed" of baseline code, --wasm-tiering-budget); when a function has spent it,
+// V8 compiles it again with its optimizing compiler on a background thread, for its next
+// call. A program module spends it early in its 2048 iterations and has no next call:
+// that compilation is CPU the machine's owner pays for and nothing uses. Measured
+// 2026-11-26 on the 2-core VM: node 20, `node wasm/cli.mjs bench`, 136 ms of CPU a hash
+// instead of 93, and on 2 threads 15.9 H/s instead of 27 (those compilations took the
+// second core); Chromium 156, bench/wasm-bench.mjs, the browser used 1.5 cores for one
+// mining thread (1.03 with --js-flags=--wasm-tiering-budget=2000000000). A page has no
+// say in it. Node does: before its first program module, a thread raises the budget to
+// 400 M, process-wide, once (not around each module: threads share the flag, and one
+// putting it back would race another's instantiation). A program module uses well under
+// that (100 M was enough in the same measurement); the functions called millions of times
+// (SuperscalarHash's item, the float module, this build's AES and Blake2b) still reach it
+// within seconds and are optimized. Other wasm in the same process tiers up later too.
+// CM_V8_TIER_UP=1 in the environment leaves V8's budget as it is (to measure the difference).
 mergeInto(LibraryManager.library, {
   $cmJit: {
     ss: {},
@@ -25,6 +42,26 @@ mergeInto(LibraryManager.library, {
       var bytes = new Uint8Array(wasmMemory.buffer, ptr, len).slice();
       env.memory = wasmMemory;
       return new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: env });
+    },
+    // node: raises V8's tier-up budget once, process-wide, before the first program module
+    // (see the top of this file). Raised, not toggled around each module: worker threads
+    // share the flag, and a thread putting it back would race another's instantiation.
+    tierUpSet: false,
+    raiseTierUpBudget: function() {
+      if (cmJit.tierUpSet) return;
+      cmJit.tierUpSet = true;
+      if (!ENVIRONMENT_IS_NODE || process.env.CM_V8_TIER_UP === '1') return;
+      var budget = 400000000;
+      var opts = process.execArgv.concat((process.env.NODE_OPTIONS || '').split(/\s+/));
+      for (var i = 0; i < opts.length; i++) {
+        var m = /^--wasm[-_]tiering[-_]budget=(\d+)$/.exec(opts[i]);
+        if (m && Number(m[1]) >= budget) return;
+      }
+      try {
+        require('v8').setFlagsFromString('--wasm-tiering-budget=' + budget);
+      } catch (e) {
+        // no node:v8 here: V8's tier-up stays as it is
+      }
     },
   },
   $cmJit__postset: "Module['cmJitStats'] = cmJit.stats;",
@@ -58,6 +95,7 @@ mergeInto(LibraryManager.library, {
       if (!item) throw new Error('no SuperscalarHash instance ' + ssHandle);
       var env = { item: item, fround_slow: Module['asm']['cm_fround_slow'] };
       if (cmJit.float) for (var k in cmJit.float) env[k] = cmJit.float[k];
+      cmJit.raiseTierUpBudget();
       var inst = cmJit.instantiate(ptr, len, env);
       if (!slot) slot = cmJit.freeSlots.length ? cmJit.freeSlots.pop() : wasmTable.grow(1);
       wasmTable.set(slot, inst.exports.run);
