@@ -203,6 +203,13 @@ describe('mining through a gateway', () => {
 });
 
 describe('the interpreter path', () => {
+  test('a misspelt jit or shared choice is an error naming the option and the choices', () => {
+    assert.throws(() => createMiner({ jit: 'off' }), { name: 'TypeError', message: /jit is "off"; expected 'auto', 'never'/ });
+    assert.throws(() => createMiner({ jit: false }), { name: 'TypeError', message: /jit is false; expected/ });
+    assert.throws(() => createMiner({ shared: 'yes' }), { name: 'TypeError', message: /shared is "yes"; expected 'auto', 'always', 'never'/ });
+    assert.equal(createMiner({ jit: undefined, shared: undefined }).state, 'idle');
+  });
+
   test("jit: 'never' hashes with RandomX's interpreter and says so in its state events", async () => {
     const job = testJob({ nonceByte: 0x3c });
     const gw = await startFakeGateway({ job, nicehash: true });

@@ -20,7 +20,7 @@
 // shared ('auto' | 'always' | 'never'), jit ('auto' | 'never': RandomX programs
 // translated to wasm at run time where the engine can run them, or always RandomX's
 // interpreter), agent, statsIntervalMs, and job (a fixed stratum job instead of a
-// gateway: benchmarks and tests).
+// gateway: benchmarks and tests). Any other shared or jit value throws a TypeError.
 //
 // Event details:
 //   state        { state: 'starting'|'initializing'|'mining'|'paused'|'stopped', reason?,
@@ -83,7 +83,13 @@ class Miner extends EventTarget {
 
   constructor(options = {}) {
     super();
-    this.#opts = { shared: 'auto', jit: 'auto', statsIntervalMs: 1000, ...options };
+    this.#opts = { statsIntervalMs: 1000, ...options, shared: options.shared ?? 'auto', jit: options.jit ?? 'auto' };
+    // A misspelt choice is an error, not quietly 'auto'.
+    for (const [name, allowed] of [['shared', ['auto', 'always', 'never']], ['jit', ['auto', 'never']]]) {
+      if (!allowed.includes(this.#opts[name])) {
+        throw new TypeError(`createMiner: ${name} is ${JSON.stringify(this.#opts[name])}; expected ${allowed.map((a) => `'${a}'`).join(', ')}`);
+      }
+    }
   }
 
   get state() {
