@@ -10,13 +10,12 @@
 // and prints the process's RSS after a full garbage collection every 10,000 modules, or,
 // with --rate, every 15 s while it makes R modules a second.
 // Measured 2026-11-26 in node 20.20 (V8 11.3), as fast as it can: 110 MiB after 10,000
-// modules, 195 MiB after 80,000, 231 MiB after 200,000. That is not a leak that grows
-// forever but memory V8 holds for a while after a module is instantiated (compiling alone
-// holds none): at a steady 1,000 modules a second RSS after collection rose for about
-// 2 minutes and then stayed (15 s: 102 MiB, 120 s: 172, 195 s: 177), so it depends on the
-// rate of new modules, not on how many were ever made; glibc keeps the pages afterwards.
-// The miner makes ~100 a second; bench/wasm-soak.mjs sees the same: a rise in the first
-// minutes, then flat.
+// modules, 195 MiB after 80,000, 231 MiB after 200,000. Compiling alone holds nothing;
+// each instantiation leaves memory behind. At a steady rate (--rate) it climbs fast for
+// about 2 minutes (memory V8 frees later), then keeps growing slowly for good:
+// --rate 1000: 130.8 MiB at 45 s, 224.6 MiB at 600 s (600,000 modules); --rate 100, about
+// the JIT's own rate: 71.3 MiB at 15 s, 82.3 at 600 s, 83.8 at 1200 s (120,000 modules),
+// ~0.1 KB a module. bench/wasm-soak.mjs sees the same with the real modules.
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
