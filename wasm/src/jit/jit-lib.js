@@ -17,7 +17,7 @@
 // call. A program module spends it early in its 2048 iterations and has no next call:
 // that compilation is CPU the machine's owner pays for and nothing uses. Measured
 // 2026-11-26 on the 2-core VM: node 20, `node wasm/cli.mjs bench`, 136 ms of CPU a hash
-// instead of 93, and on 2 threads 15.9 H/s instead of 27 (those compilations took the
+// instead of 85, and on 2 threads 15.8 H/s instead of 27.0 (those compilations took the
 // second core); Chromium 156, bench/wasm-bench.mjs, the browser used 1.5 cores for one
 // mining thread (1.03 with --js-flags=--wasm-tiering-budget=2000000000). A page has no
 // say in it. Node does: before its first program module, a thread raises the budget to
