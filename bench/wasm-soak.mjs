@@ -10,9 +10,10 @@
 // the JIT drops. Every S seconds (default: M*60/60, 1..30) it samples and prints the
 // process's RSS as it is, then forces a full garbage collection and samples RSS again
 // (the memory still held), with the wasm memory's size and V8's heap. Why both: with the
-// JIT, RSS is a sawtooth of ~40-80 MiB between V8's own collections (8 new modules a
-// hash whose code is freed in bulk; measured 2026-11-26), which would swamp a 5% test,
-// while after a full collection it stays within a few MiB. --no-gc: no forced
+// JIT, RSS swings between V8's own collections (8 new modules a hash freed in bulk;
+// measured 2026-11-26: 40-80 MiB while V8 also optimized every program module, ~25 MiB
+// since node raises its tier-up budget, wasm/src/jit/jit-lib.js), which would swamp a
+// 5% test. --no-gc: no forced
 // collections, the verdict on RSS as it is. M defaults to 60; CI runs `--minutes 2`.
 // --reseed-minutes R also switches between two seeds every R minutes (a new cache and
 // SuperscalarHash module each time).
