@@ -54,12 +54,14 @@ const u32 = new Uint32Array(memory.buffer);
 const stats = { programs: 0, slow: 0, slowPrograms: 0, infPrograms: 0, slowInf: 0,
   compileMs: 0, runMs: 0, bytes: 0, maxBytes: 0, modes: [0, 0, 0, 0] };
 let slowHere = 0, infHere = false;
+function itemStandIn(n, out) {
+  for (let k = 0; k < 16; k++) u32[(out >>> 2) + k] = fmix32((n * 16 + k + 0x1234567) >>> 0);
+}
 const env = (lay) => ({
   memory,
   ...floatHelpers,
-  item(n, out) {
-    for (let k = 0; k < 16; k++) u32[(out >>> 2) + k] = fmix32((n * 16 + k + 0x1234567) >>> 0);
-  },
+  item: itemStandIn,
+  item4: itemStandIn, // the import of modules with float helpers (item with run's type)
   fround_slow(op, a, b, r, mode) {
     slowHere++;
     if (!Number.isFinite(a) || !Number.isFinite(r)) { infHere = true; stats.slowInf++; }

@@ -8,10 +8,22 @@
 // Compilation is synchronous (new WebAssembly.Module), which browsers allow in workers for
 // modules of any size; the runtime only hashes in workers (and in node).
 // Old instances are dropped when replaced: the table slot and the handle are the only
-// references, so the garbage collector frees their code. (Node 20's V8 still keeps
-// ~0.1 KB per instantiated module: bench/wasm-soak.mjs, bench/wasm-module-churn.mjs.)
+// references, so the garbage collector frees their code.
 //
-// V8's tier-up and the program modules. V8 gives each wasm function a budget (about 1.8 M
+// Two V8 settings, set once per process in node before its first program module (a page
+// has no say in either; threads share the flags, so they are set, not swapped around each
+// module, which would race another thread's instantiation):
+//
+// Lazy compilation: off (--no-wasm-lazy-compilation). With it on (node 20's default), V8
+// posts four delayed tasks for every module instantiated, to report its lazy-compilation
+// times 5, 20, 60 and 120 s later; node keeps them on its delayed-task thread, and at 8
+// modules a hash the process never gave that memory back: bench/wasm-soak.mjs --minutes 60,
+// RSS after collection +12.5% over the hour. Without it, a program module's functions are
+// compiled when the module is (all of them run at once anyway) and nothing is posted:
+// bench/wasm-module-churn.mjs shows both (measured 2026-11-26; figures there).
+// CM_V8_LAZY_COMPILATION=1 in the environment leaves V8's default.
+//
+// Tier-up budget: raised to 400 M. V8 gives each wasm function a budget (about 1.8 M
 // "bytes executed" of baseline code, --wasm-tiering-budget); when a function has spent it,
 // V8 compiles it again with its optimizing compiler on a background thread, for its next
 // call. A program module spends it early in its 2048 iterations and has no next call:
@@ -19,14 +31,11 @@
 // 2026-11-26 on the 2-core VM: node 20, `node wasm/cli.mjs bench`, 136 ms of CPU a hash
 // instead of 85, and on 2 threads 15.8 H/s instead of 27.0 (those compilations took the
 // second core); Chromium 156, bench/wasm-bench.mjs, the browser used 1.5 cores for one
-// mining thread (1.03 with --js-flags=--wasm-tiering-budget=2000000000). A page has no
-// say in it. Node does: before its first program module, a thread raises the budget to
-// 400 M, process-wide, once (not around each module: threads share the flag, and one
-// putting it back would race another's instantiation). A program module uses well under
-// that (100 M was enough in the same measurement); the functions called millions of times
-// (SuperscalarHash's item, the float module, this build's AES and Blake2b) still reach it
-// within seconds and are optimized. Other wasm in the same process tiers up later too.
-// CM_V8_TIER_UP=1 in the environment leaves V8's budget as it is (to measure the difference).
+// mining thread (1.03 with --js-flags=--wasm-tiering-budget=2000000000). A program module
+// uses well under 400 M (100 M was enough in the same measurement); the functions called
+// millions of times (SuperscalarHash's item, the float module, this build's AES and
+// Blake2b) still reach it within seconds and are optimized. Other wasm in the same process
+// tiers up later too. CM_V8_TIER_UP=1 in the environment leaves V8's budget as it is.
 mergeInto(LibraryManager.library, {
   $cmJit: {
     ss: {},
@@ -43,23 +52,30 @@ mergeInto(LibraryManager.library, {
       env.memory = wasmMemory;
       return new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: env });
     },
-    // node: raises V8's tier-up budget once, before the first program module (see the top
-    // of this file).
-    tierUpSet: false,
-    raiseTierUpBudget: function() {
-      if (cmJit.tierUpSet) return;
-      cmJit.tierUpSet = true;
-      if (!ENVIRONMENT_IS_NODE || process.env.CM_V8_TIER_UP === '1') return;
-      var budget = 400000000;
+    // node: the two V8 settings at the top of this file, once, before the first program
+    // module. A setting given on node's command line or in NODE_OPTIONS is left alone.
+    v8FlagsSet: false,
+    setV8Flags: function() {
+      if (cmJit.v8FlagsSet) return;
+      cmJit.v8FlagsSet = true;
+      if (!ENVIRONMENT_IS_NODE) return;
       var opts = process.execArgv.concat((process.env.NODE_OPTIONS || '').split(/\s+/));
-      for (var i = 0; i < opts.length; i++) {
-        var m = /^--wasm[-_]tiering[-_]budget=(\d+)$/.exec(opts[i]);
-        if (m && Number(m[1]) >= budget) return;
+      var given = function(re) {
+        for (var i = 0; i < opts.length; i++) if (re.test(opts[i])) return true;
+        return false;
+      };
+      var flags = [];
+      if (process.env.CM_V8_TIER_UP !== '1' && !given(/^--wasm[-_]tiering[-_]budget=/)) {
+        flags.push('--wasm-tiering-budget=400000000');
+      }
+      if (process.env.CM_V8_LAZY_COMPILATION !== '1' && !given(/^--(no-)?wasm[-_]lazy[-_]compilation$/)) {
+        flags.push('--no-wasm-lazy-compilation');
       }
       try {
-        require('v8').setFlagsFromString('--wasm-tiering-budget=' + budget);
+        var v8 = require('v8');
+        for (var j = 0; j < flags.length; j++) v8.setFlagsFromString(flags[j]);
       } catch (e) {
-        // no node:v8 here: V8's tier-up stays as it is
+        // no node:v8 here: V8 stays as it is
       }
     },
   },
@@ -72,7 +88,7 @@ mergeInto(LibraryManager.library, {
       var inst = cmJit.instantiate(ptr, len, {});
       if (old) delete cmJit.ss[old];
       var h = cmJit.next++;
-      cmJit.ss[h] = inst.exports.item;
+      cmJit.ss[h] = inst.exports;
       var s = cmJit.stats;
       s.superscalar++;
       s.superscalarMs += performance.now() - t0;
@@ -90,11 +106,13 @@ mergeInto(LibraryManager.library, {
   cm_jit_js_load_program: function(ptr, len, ssHandle, slot, emitMs) {
     var t0 = performance.now();
     try {
-      var item = cmJit.ss[ssHandle];
-      if (!item) throw new Error('no SuperscalarHash instance ' + ssHandle);
-      var env = { item: item, fround_slow: Module['asm']['cm_fround_slow'] };
+      var ss = cmJit.ss[ssHandle];
+      if (!ss) throw new Error('no SuperscalarHash instance ' + ssHandle);
+      // item4 for program modules with float helpers, item and fround_slow for the others
+      // (wasm/src/jit/program.c, cm_jit_program)
+      var env = { item: ss.item, item4: ss.item4, fround_slow: Module['asm']['cm_fround_slow'] };
       if (cmJit.float) for (var k in cmJit.float) env[k] = cmJit.float[k];
-      cmJit.raiseTierUpBudget();
+      cmJit.setV8Flags();
       var inst = cmJit.instantiate(ptr, len, env);
       if (!slot) slot = cmJit.freeSlots.length ? cmJit.freeSlots.pop() : wasmTable.grow(1);
       wasmTable.set(slot, inst.exports.run);

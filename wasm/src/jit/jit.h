@@ -33,7 +33,8 @@ typedef struct cm_jit_instr {
  *
  * The module exports "item": (func (param $item i32) (param $out i32)), which writes
  * dataset item number $item (64 bytes, 8 little-endian u64) to memory at $out, exactly as
- * RandomX's initDatasetItem does (dataset.cpp). */
+ * RandomX's initDatasetItem does (dataset.cpp), and "item4": the same with two more
+ * params, ignored (func (param i32 i32 i32 i64)), run's type. */
 typedef struct cm_jit_ss_input {
     const cm_jit_instr *code[8]; /* the 8 programs (RANDOMX_CACHE_ACCESSES) */
     uint32_t size[8];            /* instructions in each (at most 512) */
@@ -53,11 +54,14 @@ int cm_jit_superscalar(const cm_jit_ss_input *in, cm_wbuf *out);
  *
  * Imports, in this order:
  *   env.memory
+ * without float_helpers:
  *   env.item:       (func (param i32 i32))            the SuperscalarHash module's "item"
  *   env.fround_slow: (func (param i32 f64 f64 f64 i32) (result f64))
  *                   cm_fround_slow(op, a, b, r, mode) of wasm/src/fround.h, for the
  *                   operands the inline rounding declines
- *   env.fadd .. env.fsqrt: only with float_helpers (see cm_jit_float)
+ * with float_helpers (two function types in all, see cm_jit_program):
+ *   env.item4:      (func (param i32 i32 i32 i64))     the SuperscalarHash module's "item4"
+ *   env.fadd .. env.fsqrt (see cm_jit_float)
  * Exports "run": (func (param $reg i32) (param $mem i32) (param $sp i32) (param $iters i64))
  * with the meaning of randomx::ProgramFunc in light mode: $reg is a randomx::RegisterFile
  * (r[8] at 0, f[4] at 64, e[4] at 128, a[4] at 192; a is read), $mem a
@@ -79,7 +83,7 @@ typedef struct cm_jit_prog_input {
     int float_helpers;        /* 1 (needs simd): FADD/FSUB/FMUL/FDIV/FSQRT call the float
                                  module's functions (cm_jit_float), imported as env.fadd,
                                  env.fsub, env.fmul, env.fdiv, env.fdiv_any, env.fsqrt
-                                 after fround_slow */
+                                 after item4 */
     int shared_memory;
 } cm_jit_prog_input;
 

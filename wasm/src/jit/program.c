@@ -970,12 +970,22 @@ static void emit_instr(ctx *c, const dec *x)
     case I_ISMULH_R:
     case I_ISMULH_M: {
         int is_mem = x->type == I_IMULH_M || x->type == I_ISMULH_M;
+        int packed = c->in->float_helpers; /* (d, s) as one i64x2: see cm_jit_program */
         lg(c, d);
+        if (packed)
+            sv(c, CM_SIMD_I64X2_SPLAT);
         if (is_mem)
             int_mem_load(c, x);
         else
             lg(c, s);
+        if (packed) {
+            cm_w_simd_lane(c->b, CM_SIMD_I64X2_REPLACE_LANE, 1);
+            splat(c, 0);
+            i32c(c, 0);
+        }
         call(c, x->type == I_IMULH_R || x->type == I_IMULH_M ? c->f_mulh : c->f_smulh);
+        if (packed)
+            cm_w_simd_lane(c->b, CM_SIMD_I64X2_EXTRACT_LANE, 0);
         ls(c, d);
         break;
     }
@@ -1281,6 +1291,10 @@ static void emit_run(ctx *c, const dec *prog, uint32_t n)
     i32c(c, 6);
     op(c, CM_OP_I32_SHR_U);
     i32c(c, in->item_scratch);
+    if (in->float_helpers) { /* item4(n, out, 0, 0): see cm_jit_program */
+        i32c(c, 0);
+        i64c(c, 0);
+    }
     call(c, c->f_item);
     for (uint32_t i = 0; i < 8; i++) {
         lg(c, L_R0 + i);
@@ -1368,11 +1382,23 @@ static void emit_run(ctx *c, const dec *prog, uint32_t n)
 }
 
 /* mulh(a, b): the high 64 bits of the unsigned 128-bit product, from 32-bit halves. */
-static void emit_mulh(ctx *c)
+/* mulh(a, b) -> the high 64 bits of a * b (unsigned), from 32-bit halves. Packed (the
+ * program module with float helpers): (ab: v128, unused: v128, unused: i32) -> v128,
+ * a and b in ab's i64 lanes 0 and 1, the result in lane 0 (and 1). */
+static void emit_mulh(ctx *c, int packed)
 {
-    enum { A, B, AL, AH, BL, BH, LH, HL };
-    cm_wlocals runs[1] = {{6, CM_WT_I64}};
+    const uint32_t o = packed ? 3 : 0; /* the first i64 local */
+    const uint32_t A = o, B = o + 1, AL = o + 2, AH = o + 3, BL = o + 4, BH = o + 5, LH = o + 6,
+                   HL = o + 7;
+    cm_wlocals runs[1] = {{packed ? 8 : 6, CM_WT_I64}};
     cm_wfunc_begin(c->b, runs, 1);
+    if (packed) {
+        for (uint8_t k = 0; k < 2; k++) {
+            lg(c, 0);
+            cm_w_simd_lane(c->b, CM_SIMD_I64X2_EXTRACT_LANE, k);
+            ls(c, k ? B : A);
+        }
+    }
     for (int k = 0; k < 2; k++) {
         lg(c, k ? B : A);
         i64c(c, 0xFFFFFFFFu);
@@ -1419,24 +1445,44 @@ static void emit_mulh(ctx *c)
     i64c(c, 32);
     op(c, CM_OP_I64_SHR_U);
     op(c, CM_OP_I64_ADD);
+    if (packed)
+        sv(c, CM_SIMD_I64X2_SPLAT);
     cm_wfunc_end(c->b);
 }
 
-/* smulh(a, b) = mulh(a, b) - (a < 0 ? b : 0) - (b < 0 ? a : 0) (mod 2^64). */
-static void emit_smulh(ctx *c)
+/* smulh(a, b) = mulh(a, b) - (a < 0 ? b : 0) - (b < 0 ? a : 0) (mod 2^64); packed as
+ * emit_mulh. */
+static void emit_smulh(ctx *c, int packed)
 {
-    cm_wfunc_begin(c->b, NULL, 0);
-    lg(c, 0);
-    lg(c, 1);
-    call(c, c->f_mulh);
-    for (int k = 0; k < 2; k++) {
-        lg(c, (uint32_t)k);
+    cm_wlocals runs[1] = {{2, CM_WT_I64}};
+    cm_wfunc_begin(c->b, runs, packed ? 1 : 0);
+    const uint32_t a = packed ? 3 : 0;
+    if (packed) {
+        for (uint8_t k = 0; k < 2; k++) {
+            lg(c, 0);
+            cm_w_simd_lane(c->b, CM_SIMD_I64X2_EXTRACT_LANE, k);
+            ls(c, a + k);
+        }
+        lg(c, 0);
+        lg(c, 1);
+        lg(c, 2);
+        call(c, c->f_mulh);
+        cm_w_simd_lane(c->b, CM_SIMD_I64X2_EXTRACT_LANE, 0);
+    } else {
+        lg(c, 0);
+        lg(c, 1);
+        call(c, c->f_mulh);
+    }
+    for (uint32_t k = 0; k < 2; k++) {
+        lg(c, a + k);
         i64c(c, 63);
         op(c, CM_OP_I64_SHR_S);
-        lg(c, (uint32_t)!k);
+        lg(c, a + !k);
         op(c, CM_OP_I64_AND);
         op(c, CM_OP_I64_SUB);
     }
+    if (packed)
+        sv(c, CM_SIMD_I64X2_SPLAT);
     cm_wfunc_end(c->b);
 }
 
@@ -1492,12 +1538,22 @@ int cm_jit_program(const cm_jit_prog_input *in, cm_wbuf *out)
     ctx c = {0};
     c.in = in;
     check_emask(&c);
-    /* Function indices: imports (item, fround_slow, [the float helpers]), then run, mulh,
-     * smulh, [slow2]. */
-    uint32_t nimp = in->float_helpers ? 2u + FH_COUNT : 2u;
+    /* Function indices: imports, then run, mulh, smulh, [slow2].
+     * Without float helpers: imports item, fround_slow; types T_ITEM, T_SLOW, T_RUN, T_MUL
+     * (and T_SLOW2 with SIMD).
+     * With float helpers (the form the runtime uses): imports item4, fadd .. fsqrt, and
+     * only two function types: (i32 i32 i32 i64) for run and item4, (v128 v128 i32) ->
+     * v128 for the float helpers, mulh and smulh (a and b packed in one i64x2). Why: node
+     * 20's V8 (11.3) keeps every function type of every module it compiles in its type
+     * canonicalizer for good, ~40 bytes each; at 8 modules a hash, 6 types a module grew
+     * RSS ~1.3 MiB a minute (bench/wasm-soak.mjs, heaptrack; bench/wasm-module-churn.mjs
+     * --types K shows it with trivial modules). item4(n, out, 0, 0) is the SuperscalarHash
+     * module's item with run's type. */
+    const int helpers = in->float_helpers;
+    uint32_t nimp = helpers ? 1u + FH_COUNT : 2u;
     c.f_item = 0;
-    c.f_slow = 1;
-    c.f_float = 2;
+    c.f_slow = helpers ? UINT32_MAX : 1; /* not imported: any use fails validation */
+    c.f_float = 1;
     c.f_mulh = nimp + 1;
     c.f_smulh = nimp + 2;
     c.f_slow2 = nimp + 3;
@@ -1508,11 +1564,11 @@ int cm_jit_program(const cm_jit_prog_input *in, cm_wbuf *out)
     c.b = &bodies[0];
     emit_run(&c, prog, in->size);
     c.b = &bodies[1];
-    emit_mulh(&c);
+    emit_mulh(&c, helpers);
     c.b = &bodies[2];
-    emit_smulh(&c);
+    emit_smulh(&c, helpers);
     c.b = &bodies[3];
-    int slow2 = in->simd && !in->float_helpers;
+    int slow2 = in->simd && !helpers;
     if (slow2)
         emit_slow2(&c);
 
@@ -1524,16 +1580,28 @@ int cm_jit_program(const cm_jit_prog_input *in, cm_wbuf *out)
         {5, 1, {CM_WT_I32, CM_WT_V128, CM_WT_V128, CM_WT_V128, CM_WT_I32}, {CM_WT_V128}},
         {3, 1, {CM_WT_V128, CM_WT_V128, CM_WT_I32}, {CM_WT_V128}},
     };
-    enum { T_FBIN = 5 };
-    cm_wimport imports[2 + FH_COUNT] = {{"item", T_ITEM}, {"fround_slow", T_SLOW}};
-    for (int i = 0; i < FH_COUNT; i++)
-        imports[2 + i] = (cm_wimport){fh_names[i], T_FBIN};
-    const cm_wfunc funcs[4] = {{T_RUN, "run", &bodies[0]},
-                               {T_MUL, NULL, &bodies[1]},
-                               {T_MUL, NULL, &bodies[2]},
+    enum { TH_RUN, TH_V }; /* the two types with float helpers: types[T_RUN], types[5] */
+    const cm_wtype types_h[2] = {types[T_RUN], types[5]};
+    cm_wimport imports[1 + FH_COUNT > 2 ? 1 + FH_COUNT : 2];
+    if (helpers) {
+        imports[0] = (cm_wimport){"item4", TH_RUN};
+        for (int i = 0; i < FH_COUNT; i++)
+            imports[1 + i] = (cm_wimport){fh_names[i], TH_V};
+    } else {
+        imports[0] = (cm_wimport){"item", T_ITEM};
+        imports[1] = (cm_wimport){"fround_slow", T_SLOW};
+    }
+    const cm_wfunc funcs[4] = {{helpers ? TH_RUN : T_RUN, "run", &bodies[0]},
+                               {helpers ? TH_V : T_MUL, NULL, &bodies[1]},
+                               {helpers ? TH_V : T_MUL, NULL, &bodies[2]},
                                {T_SLOW2, NULL, &bodies[3]}};
-    cm_wmodule m = {types, in->simd ? 6u : 4u, imports,          nimp,
-                    funcs, slow2 ? 4u : 3u,    in->shared_memory};
+    cm_wmodule m = {helpers ? types_h : types,
+                    helpers ? 2u : in->simd ? 5u : 4u,
+                    imports,
+                    nimp,
+                    funcs,
+                    slow2 ? 4u : 3u,
+                    in->shared_memory};
     int rc = cm_wmodule_write(&m, out);
     for (int i = 0; i < 4; i++)
         cm_wbuf_free(&bodies[i]);

@@ -289,10 +289,23 @@ int cm_jit_superscalar(const cm_jit_ss_input *in, cm_wbuf *out)
     }
     cm_wfunc_end(&body);
 
-    const cm_wtype type = {2, 0, {CM_WT_I32, CM_WT_I32}, {0}};
-    const cm_wfunc fn = {0, "item", &body};
-    const cm_wmodule m = {&type, 1, NULL, 0, &fn, 1, in->shared_memory};
-    int rc = cm_wbuf_ok(&body) ? cm_wmodule_write(&m, out) : -1;
+    /* item4(n, out, i32, i64): item with the type of a program's run, which is how
+     * program modules with float helpers import it (program.c, cm_jit_program). */
+    cm_wbuf body4;
+    cm_wbuf_init(&body4);
+    cm_wfunc_begin(&body4, NULL, 0);
+    get(&body4, 0);
+    get(&body4, 1);
+    cm_w_u8(&body4, CM_OP_CALL);
+    cm_w_u32(&body4, 0);
+    cm_wfunc_end(&body4);
+
+    const cm_wtype types[2] = {{2, 0, {CM_WT_I32, CM_WT_I32}, {0}},
+                               {4, 0, {CM_WT_I32, CM_WT_I32, CM_WT_I32, CM_WT_I64}, {0}}};
+    const cm_wfunc fns[2] = {{0, "item", &body}, {1, "item4", &body4}};
+    const cm_wmodule m = {types, 2, NULL, 0, fns, 2, in->shared_memory};
+    int rc = cm_wbuf_ok(&body) && cm_wbuf_ok(&body4) ? cm_wmodule_write(&m, out) : -1;
     cm_wbuf_free(&body);
+    cm_wbuf_free(&body4);
     return rc == 0 && cm_wbuf_ok(out) ? 0 : -2;
 }
