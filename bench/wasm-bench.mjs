@@ -36,10 +36,11 @@
 // bench/results/wasm-bench.json.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { cpuOf, openBenchBrowser, processTree, rssOf } from './chromium-page.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -59,7 +60,6 @@ for (const [k, v] of Object.entries({ '--seconds': seconds, '--short': short, '-
 const skipChromium = args.includes('--skip-chromium');
 const chromiumJsFlags = opt('--chromium-js-flags', '');
 const outFile = opt('--out', path.join(root, 'bench', 'results', 'wasm-bench.json'));
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 function run(cmd, argv, env = {}) {
   return new Promise((resolve, reject) => {
@@ -85,100 +85,14 @@ async function nodeRow(threads, shared, secs, jit = true, env = {}) {
 
 // ---- Chromium --------------------------------------------------------------------------
 
-const TYPES = { '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html', '.json': 'application/json' };
-const PAGE = `<!doctype html><meta charset="utf-8"><title>consentminer wasm bench</title>
-<script type="module">
-import { runBench } from '/wasm/js/bench.mjs';
-window.cmBench = (o) => runBench(o).catch((e) => ({ error: (e.reason || 'error') + ': ' + e.message }));
-window.cmReady = true;
-</script>`;
-
-// Serves /wasm/ and /build/wasm/ of the repository, and the bench page, with the
-// cross-origin isolation headers that let workers share memory.
-function serve() {
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url, 'http://x');
-    const headers = {
-      'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp',
-      'Cross-Origin-Resource-Policy': 'same-origin', 'Cache-Control': 'no-store',
-    };
-    if (url.pathname === '/' || url.pathname === '/bench.html') {
-      res.writeHead(200, { ...headers, 'Content-Type': 'text/html' });
-      res.end(PAGE);
-      return;
-    }
-    const rel = path.normalize(decodeURIComponent(url.pathname)).replace(/^\/+/, '');
-    const file = path.join(root, rel);
-    if (!(rel.startsWith('wasm/') || rel.startsWith('build/wasm/')) || !file.startsWith(root + path.sep) ||
-        !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-      res.writeHead(404, headers);
-      res.end();
-      return;
-    }
-    res.writeHead(200, { ...headers, 'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream' });
-    fs.createReadStream(file).pipe(res);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-function processTree(pid) {
-  const kids = new Map();
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const st = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!kids.has(ppid)) kids.set(ppid, []);
-      kids.get(ppid).push(Number(d));
-    } catch { /* gone */ }
-  }
-  const out = [];
-  const walk = (p) => { out.push(p); for (const k of kids.get(p) || []) walk(k); };
-  walk(pid);
-  return out;
-}
-
-// CPU seconds (user + system) of these processes so far, every thread of each, from
-// /proc/PID/stat (clock ticks of 1/100 s): V8's background compiler threads included.
-function cpuOf(pids) {
-  let ticks = 0;
-  for (const p of pids) {
-    try {
-      const st = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch { /* gone */ }
-  }
-  return ticks / 100;
-}
-
-function rssOf(pids) {
-  let kb = 0;
-  for (const p of pids) {
-    try {
-      const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
-      if (m) kb += Number(m[1]);
-    } catch { /* gone */ }
-  }
-  return kb * 1024;
-}
-
 async function chromiumRows(rows) {
-  const { chromium } = await import('playwright-core');
-  const server = await serve();
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-wasm-bench-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      ...(chromiumJsFlags ? [`--js-flags=${chromiumJsFlags}`] : [])],
-  });
+  const browser = await openBenchBrowser({ jsFlags: chromiumJsFlags });
+  const { context, browserPid } = browser;
   const results = [];
   try {
-    const browserPid = findBrowser(profile);
     for (const r of rows) {
       const page = await context.newPage();
-      await page.goto(`http://127.0.0.1:${server.address().port}/bench.html`);
+      await page.goto(browser.url);
       await page.waitForFunction(() => window.cmReady === true);
       const isolated = await page.evaluate(() => globalThis.crossOriginIsolated);
       await new Promise((res) => setTimeout(res, 500));
@@ -201,22 +115,9 @@ async function chromiumRows(rows) {
       await new Promise((res) => setTimeout(res, 500));
     }
   } finally {
-    await context.close().catch(() => {});
-    server.close();
-    fs.rmSync(profile, { recursive: true, force: true });
+    await browser.close();
   }
   return results;
-}
-
-function findBrowser(profile) {
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const a = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-      if (a.includes(`--user-data-dir=${profile}`) && !a.some((x) => x.startsWith('--type='))) return Number(d);
-    } catch { /* gone */ }
-  }
-  throw new Error('the Chromium browser process was not found');
 }
 
 const round1 = (x) => Number(x.toFixed(1));

@@ -26,9 +26,13 @@
 // 130.8 MiB at 45 s, 224.6 MiB at 600 s; --rate 100, about the JIT's own rate: 71.3 MiB at
 // 15 s, 82.3 at 600 s, 83.8 at 1200 s. The same two ways with --eager (a variant of this
 // loop yielding every 100 modules): RSS 117 -> 138 MiB over 200,000 modules, flat after
-// 150,000, where lazy went 136 -> 209 MiB by 100,000. Types, --eager, malloc's bytes in use
-// (glibc mallinfo2) after 20,000 and 60,000 modules: 1 type 3.5 -> 4.9 MiB, 6 types
-// 7.7 -> 17.0 MiB (~240 bytes a module).
+// 150,000, where lazy went 136 -> 209 MiB by 100,000. Types: the same variant with
+// modules of K types and no import, eager, malloc's bytes in use (glibc's mallinfo2, read
+// through a preloaded library that is not part of this project) after 20,000 and 60,000
+// modules: 1 type 3.5 -> 4.9 MiB, 6 types 7.7 -> 17.0 MiB (~240 bytes a module, ~40 a
+// type). RSS after collection, this script's own reading, does not show that difference
+// within 80,000 modules (--eager, 8 rounds: --types 2 122.4 -> 179.2 MiB, --types 7
+// 119.1 -> 190.4): its loop does not yield, so freeing lags.
 import v8 from 'node:v8';
 import vm from 'node:vm';
 

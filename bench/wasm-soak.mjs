@@ -2,7 +2,7 @@
 // consentminer — does memory stay flat while the wasm build hashes for a long time?
 //
 //   node bench/wasm-soak.mjs [--minutes M] [--no-jit] [--sample-seconds S] [--reseed-minutes R]
-//                            [--no-gc] [--limit PCT] [--out FILE]
+//                            [--no-gc] [--limit PCT] [--out FILE] [--chromium]
 //
 // Hashes continuously in this process (the JIT path unless --no-jit): one instance of the
 // wasm build, the bench job's seed, inputs that change every hash (the nonce), and a turn
@@ -24,12 +24,22 @@
 // grows by more than PCT % (default 5); the post-warm-up maxima (also of RSS as it is)
 // are reported beside it. Writes bench/results/wasm-soak-<M>m.json
 // (wasm-soak-<M>m-interpreter.json with --no-jit).
+// --chromium: the same in headless Chromium (bench/chromium-page.mjs): runBench hashes the
+// bench job on one worker for M minutes; the samples are the RSS of the page's renderer
+// process (the largest: its worker holds the wasm memory; judged) and of all the browser's
+// processes (reported; shared pages counted once per process), before and after a
+// collection forced in the page and its workers (Chromium started with
+// --js-flags=--expose-gc, which changes nothing else); the wasm memory is not sampled (it
+// is inside the renderer's RSS), nor the hashes until the end; --reseed-minutes does not
+// apply. Writes wasm-soak-<M>m-chromium[-interpreter].json. A page cannot set V8's
+// flags as node does (wasm/src/jit/jit-lib.js): this is how the visitor's browser runs it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
+import { openBenchBrowser, processTree, renderers, rssOf } from './chromium-page.mjs';
 import { benchSeedAndBlob, loadInstance, root } from './wasm-instance.mjs';
 
 const args = process.argv.slice(2);
@@ -37,10 +47,11 @@ if (args.includes('-h') || args.includes('--help')) {
   process.stdout.write(helpText());
   process.exit(0);
 }
-const known = new Set(['--minutes', '--sample-seconds', '--reseed-minutes', '--limit', '--out', '--no-jit', '--no-gc']);
+const known = new Set(['--minutes', '--sample-seconds', '--reseed-minutes', '--limit', '--out', '--no-jit', '--no-gc', '--chromium']);
+const flagArgs = new Set(['--no-jit', '--no-gc', '--chromium']);
 for (let i = 0; i < args.length; i++) {
   if (!known.has(args[i])) { console.error(`wasm-soak: unknown option '${args[i]}' (see --help)`); process.exit(2); }
-  if (args[i] !== '--no-jit' && args[i] !== '--no-gc') i++;
+  if (!flagArgs.has(args[i])) i++;
 }
 const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
 const num = (name, dflt, min) => {
@@ -54,71 +65,146 @@ const reseedMinutes = num('--reseed-minutes', 0, 0);
 const limitPct = num('--limit', 5, 0);
 const jitWanted = !args.includes('--no-jit');
 const forceGc = !args.includes('--no-gc');
+const inChromium = args.includes('--chromium');
+if (inChromium && reseedMinutes > 0) { console.error('wasm-soak: --reseed-minutes does not apply with --chromium'); process.exit(2); }
 let gc = null;
-if (forceGc) {
+if (forceGc && !inChromium) {
   v8.setFlagsFromString('--expose-gc');
   gc = vm.runInNewContext('gc');
 }
 const tag = String(minutes).replace(/[^0-9.]/g, '');
-const outFile = opt('--out', path.join(root, 'bench', 'results', `wasm-soak-${tag}m${jitWanted ? '' : '-interpreter'}.json`));
-
-const { inst, jit, why } = await loadInstance({ jit: jitWanted });
-if (jitWanted && !jit) {
-  console.error(`wasm-soak: the JIT path cannot run: ${why} (--no-jit soaks the interpreter)`);
-  process.exit(1);
-}
-const { seed, blob } = benchSeedAndBlob();
-const seed2 = seed.map((b) => b ^ 0xff);
-const input = blob.slice();
-const view = new DataView(input.buffer);
+const outFile = opt('--out', path.join(root, 'bench', 'results', `wasm-soak-${tag}m${inChromium ? '-chromium' : ''}${jitWanted ? '' : '-interpreter'}.json`));
 
 const mib = (b) => Number((b / 1048576).toFixed(1));
-const t0 = Date.now();
-inst.setSeed(seed);
-console.log(`wasm-soak: ${minutes} min, engine ${jit ? 'jit' : 'interpreter'}${why && !jit ? ` (${why})` : ''}, ` +
-  `a sample every ${sampleSeconds} s; cache ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-
+const f = (x, w) => (x === null ? '-' : x.toFixed(1)).padStart(w);
 const samples = [];
 let hashes = 0;
 let seeds = 1;
-const start = Date.now();
-const end = start + minutes * 60000;
-function sample() {
-  const t = Number(((Date.now() - start) / 1000).toFixed(1));
-  const rss = process.memoryUsage.rss();
-  if (gc) gc();
-  const m = process.memoryUsage();
-  const js = inst.jitStats;
-  const s = {
-    t, hashes, rss_mib: mib(rss), rss_gc_mib: gc ? mib(m.rss) : null, wasm_mib: mib(inst.memoryBytes),
-    heap_mib: mib(m.heapUsed), external_mib: mib(m.external), programs: js ? js.programs : 0,
+let jit;
+let why;
+let jitStats = null;
+let start;
+let hashrate = null; // Chromium: runBench's own figure
+
+if (inChromium) await soakChromium();
+else await soakNode();
+
+async function soakNode() {
+  const loaded = await loadInstance({ jit: jitWanted });
+  const { inst } = loaded;
+  ({ jit, why } = loaded);
+  if (jitWanted && !jit) {
+    console.error(`wasm-soak: the JIT path cannot run: ${why} (--no-jit soaks the interpreter)`);
+    process.exit(1);
+  }
+  const { seed, blob } = benchSeedAndBlob();
+  const seed2 = seed.map((b) => b ^ 0xff);
+  const input = blob.slice();
+  const view = new DataView(input.buffer);
+
+  const t0 = Date.now();
+  inst.setSeed(seed);
+  console.log(`wasm-soak: ${minutes} min, engine ${jit ? 'jit' : 'interpreter'}${why && !jit ? ` (${why})` : ''}, ` +
+    `a sample every ${sampleSeconds} s; cache ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  start = Date.now();
+  const end = start + minutes * 60000;
+  const sample = () => {
+    const t = Number(((Date.now() - start) / 1000).toFixed(1));
+    const rss = process.memoryUsage.rss();
+    if (gc) gc();
+    const m = process.memoryUsage();
+    const js = inst.jitStats;
+    const s = {
+      t, hashes, rss_mib: mib(rss), rss_gc_mib: gc ? mib(m.rss) : null, wasm_mib: mib(inst.memoryBytes),
+      heap_mib: mib(m.heapUsed), external_mib: mib(m.external), programs: js ? js.programs : 0,
+    };
+    samples.push(s);
+    console.log(`  t ${String(s.t).padStart(7)} s  hashes ${String(hashes).padStart(7)}  rss ${f(s.rss_mib, 7)} MiB` +
+      `  after gc ${f(s.rss_gc_mib, 7)} MiB  wasm ${f(s.wasm_mib, 6)} MiB  heap ${f(s.heap_mib, 6)} MiB  external ${f(s.external_mib, 6)} MiB`);
   };
-  samples.push(s);
-  const f = (x, w) => (x === null ? '-' : x.toFixed(1)).padStart(w);
-  console.log(`  t ${String(s.t).padStart(7)} s  hashes ${String(hashes).padStart(7)}  rss ${f(s.rss_mib, 7)} MiB` +
-    `  after gc ${f(s.rss_gc_mib, 7)} MiB  wasm ${f(s.wasm_mib, 6)} MiB  heap ${f(s.heap_mib, 6)} MiB  external ${f(s.external_mib, 6)} MiB`);
-}
-sample();
-let nextSample = start + sampleSeconds * 1000;
-let nextSeed = reseedMinutes > 0 ? start + reseedMinutes * 60000 : Infinity;
-let nonce = 0;
-const yieldToLoop = () => new Promise((r) => setImmediate(r));
-while (Date.now() < end) {
-  view.setUint32(39, nonce++, true); // the nonce field of a Monero hashing blob
-  inst.hash(input);
-  hashes++;
-  await yieldToLoop();
-  const now = Date.now();
-  if (now >= nextSeed) {
-    inst.setSeed(seeds++ % 2 ? seed2 : seed);
-    nextSeed += reseedMinutes * 60000;
+  sample();
+  let nextSample = start + sampleSeconds * 1000;
+  let nextSeed = reseedMinutes > 0 ? start + reseedMinutes * 60000 : Infinity;
+  let nonce = 0;
+  const yieldToLoop = () => new Promise((r) => setImmediate(r));
+  while (Date.now() < end) {
+    view.setUint32(39, nonce++, true); // the nonce field of a Monero hashing blob
+    inst.hash(input);
+    hashes++;
+    await yieldToLoop();
+    const now = Date.now();
+    if (now >= nextSeed) {
+      inst.setSeed(seeds++ % 2 ? seed2 : seed);
+      nextSeed += reseedMinutes * 60000;
+    }
+    if (now >= nextSample) {
+      sample();
+      nextSample += sampleSeconds * 1000;
+    }
   }
-  if (now >= nextSample) {
-    sample();
-    nextSample += sampleSeconds * 1000;
+  if (Date.now() - start - samples[samples.length - 1].t * 1000 > 1000) sample();
+  jitStats = inst.jitStats;
+}
+
+async function soakChromium() {
+  const browser = await openBenchBrowser({ jsFlags: forceGc ? '--expose-gc' : '' });
+  try {
+    const page = await browser.context.newPage();
+    await page.goto(browser.url);
+    await page.waitForFunction(() => window.cmReady === true);
+    const tree = () => processTree(browser.browserPid);
+    const collect = async () => {
+      const run = () => { if (typeof gc === 'function') gc(); }; // eslint-disable-line no-undef
+      await Promise.all([page, ...page.workers()].map((ctx) => ctx.evaluate(run).catch(() => {})));
+      await new Promise((r) => setTimeout(r, 300));
+    };
+    const bench = page.evaluate((o) => window.cmBench(o),
+      { seconds: minutes * 60, threads: 1, shared: 'never', jit: jitWanted ? 'auto' : 'never' });
+    let result = null;
+    bench.then((r) => { result = r; }, (e) => { result = { error: e.message }; });
+    // The first sample once the hashing worker is there (it builds the cache first, and
+    // the warm-up leaves the first minutes out anyway).
+    while (!result && page.workers().length === 0) await new Promise((r) => setTimeout(r, 100));
+    console.log(`wasm-soak: ${minutes} min in Chromium, ${jitWanted ? 'JIT wanted' : 'interpreter'}, a sample every ${sampleSeconds} s`);
+    start = Date.now();
+    const end = start + minutes * 60000;
+    const sample = async () => {
+      const t = Number(((Date.now() - start) / 1000).toFixed(1));
+      const all = tree();
+      const page_ = (pids) => Math.max(0, ...renderers(pids).map((p) => rssOf([p])));
+      const rss = page_(all);
+      const browserRss = rssOf(all);
+      if (forceGc) await collect();
+      const after = tree();
+      const s = {
+        t, hashes: null, rss_mib: mib(rss), rss_gc_mib: forceGc ? mib(page_(after)) : null, wasm_mib: null,
+        browser_rss_mib: mib(browserRss), browser_rss_gc_mib: forceGc ? mib(rssOf(after)) : null, workers: page.workers().length,
+      };
+      samples.push(s);
+      console.log(`  t ${String(s.t).padStart(7)} s  renderer rss ${f(s.rss_mib, 7)} MiB  after gc ${f(s.rss_gc_mib, 7)} MiB` +
+        `  browser rss ${f(s.browser_rss_mib, 7)} MiB  after gc ${f(s.browser_rss_gc_mib, 7)} MiB  workers ${s.workers}`);
+    };
+    while (!result && Date.now() < end) {
+      await sample();
+      const next = start + samples.length * sampleSeconds * 1000;
+      while (!result && Date.now() < next) await new Promise((r) => setTimeout(r, 200));
+    }
+    await bench;
+    if (result.error) throw new Error(result.error);
+    if (jitWanted && result.engine !== 'jit') throw new Error(`the JIT path cannot run: ${result.engine_reason}`);
+    jit = result.engine === 'jit';
+    why = result.engine_reason;
+    hashes = result.hashes;
+    hashrate = result.hashrate;
+    jitStats = result.jit;
+  } catch (e) {
+    console.error(`wasm-soak: Chromium: ${e.message}`);
+    process.exit(1);
+  } finally {
+    await browser.close();
   }
 }
-if (Date.now() - start - samples[samples.length - 1].t * 1000 > 1000) sample();
 
 // ---- verdict ---------------------------------------------------------------------------
 const runSeconds = (Date.now() - start) / 1000;
@@ -141,16 +227,17 @@ const growth = (key) => {
   };
 };
 const enough = post.length >= 2;
-const rssKey = gc ? 'rss_gc_mib' : 'rss_mib';
+const rssKey = forceGc ? 'rss_gc_mib' : 'rss_mib';
 const rss = enough ? growth(rssKey) : null;
 const rssAsIs = enough ? growth('rss_mib') : null;
-const wasm = enough ? growth('wasm_mib') : null;
-const ok = enough && rss.growth_pct <= limitPct && wasm.growth_pct <= limitPct;
+const wasm = enough && !inChromium ? growth('wasm_mib') : null;
+const browserRss = enough && inChromium ? growth(forceGc ? 'browser_rss_gc_mib' : 'browser_rss_mib') : null;
+const ok = enough && rss.growth_pct <= limitPct && (!wasm || wasm.growth_pct <= limitPct);
 const report = {
-  date: new Date().toISOString(), minutes, engine: jit ? 'jit' : 'interpreter', engine_reason: why, sample_seconds: sampleSeconds,
+  date: new Date().toISOString(), minutes, where: inChromium ? 'chromium' : 'node', engine: jit ? 'jit' : 'interpreter', engine_reason: why, sample_seconds: sampleSeconds,
   reseed_minutes: reseedMinutes, seeds, hashes, seconds: Number(runSeconds.toFixed(1)),
-  hashrate: Number((hashes / runSeconds).toFixed(2)), warmup, post_warmup_samples: post.length, quarter_samples: q,
-  limit_pct: limitPct, forced_gc: !!gc, rss_judged: rssKey, rss, rss_as_is: rssAsIs, wasm_memory: wasm, jit: inst.jitStats, ok, samples,
+  hashrate: hashrate ?? Number((hashes / runSeconds).toFixed(2)), warmup, post_warmup_samples: post.length, quarter_samples: q,
+  limit_pct: limitPct, forced_gc: forceGc, rss_judged: inChromium ? `renderer ${rssKey}` : rssKey, rss, rss_as_is: rssAsIs, wasm_memory: wasm, browser_rss: browserRss, jit: jitStats, ok, samples,
 };
 fs.mkdirSync(path.dirname(outFile), { recursive: true });
 fs.writeFileSync(outFile, JSON.stringify(report, null, 1) + '\n');
@@ -160,10 +247,11 @@ if (!enough) {
 }
 const shown = outFile.startsWith(root + path.sep) ? path.relative(root, outFile) : outFile;
 const line = (name, g) => `${name} ${g.baseline_mib} -> ${g.last_quarter_mib} MiB (${g.growth_pct >= 0 ? '+' : ''}${g.growth_pct}%, max ${g.max_mib} MiB, ${g.max_over_baseline_pct >= 0 ? '+' : ''}${g.max_over_baseline_pct}%)`;
-console.log(`wasm-soak: ${ok ? 'ok' : 'FAIL'}: ${report.engine}, ${hashes} hashes in ${report.seconds} s (${report.hashrate} H/s); ` +
+console.log(`wasm-soak: ${ok ? 'ok' : 'FAIL'}: ${inChromium ? 'chromium, ' : ''}${report.engine}, ${hashes} hashes in ${report.seconds} s (${report.hashrate} H/s); ` +
   `after the warm-up (${warmup}), median of the last quarter vs the first (${q} samples each): ` +
-  `${line(gc ? 'RSS after gc' : 'RSS', rss)}; ${line('wasm memory', wasm)}; limit +${limitPct}%` +
-  `${gc ? `; RSS as it is (not judged): ${line('', rssAsIs).trim()}` : ''}; ${shown}`);
+  `${line(`${inChromium ? 'renderer ' : ''}${forceGc ? 'RSS after gc' : 'RSS'}`, rss)}; ${wasm ? `${line('wasm memory', wasm)}; ` : ''}limit +${limitPct}%` +
+  `${forceGc ? `; RSS as it is (not judged): ${line('', rssAsIs).trim()}` : ''}` +
+  `${browserRss ? `; all the browser's processes (not judged): ${line('', browserRss).trim()}` : ''}; ${shown}`);
 process.exit(ok ? 0 : 1);
 
 // The comment at the top of this file, up to the first line that is not a comment.

@@ -7,8 +7,8 @@
 #     with the JIT and with --no-jit (RandomX's interpreter)
 #  4. random (key, input) pairs, wasm against native, through the JIT (40) and the
 #     interpreter (20) (10,000 for each path: bash tests/wasm/diff-hashes.sh --long);
-#     and 2 minutes of JIT hashing with memory checked flat (an hour:
-#     node bench/wasm-soak.mjs)
+#     and 2 minutes of JIT hashing with memory checked flat, in node and in headless
+#     Chromium (an hour: node bench/wasm-soak.mjs [--chromium])
 #  5. the JS runtime in node: consent first, gateway session, shares, pause, stop,
 #     shared cache, throttle (tests/wasm/runtime.test.mjs)
 #  6. `node wasm/cli.mjs bench` prints native bench's JSON fields
@@ -86,6 +86,8 @@ step "random pairs, wasm (JIT 40, interpreter 20) vs native" \
   bash tests/wasm/diff-hashes.sh 40 --keys 2 --interpreter-pairs 20 --seed "${CM_DIFF_SEED:-$(date +%Y%m%d)}"
 step "memory stays flat while the JIT hashes (2 min; the hour: node bench/wasm-soak.mjs)" \
   node bench/wasm-soak.mjs --minutes 2 --sample-seconds 4 --out build/h-wasm-native/wasm-soak-2m.json
+step "memory stays flat while the JIT hashes in Chromium (2 min; the hour: node bench/wasm-soak.mjs --chromium)" \
+  node bench/wasm-soak.mjs --chromium --minutes 2 --sample-seconds 4 --out build/h-wasm-native/wasm-soak-2m-chromium.json
 step "JS runtime in node (node --test)" node --test --test-concurrency=1 tests/wasm/
 step "node wasm/cli.mjs bench --json fields" bench_fields
 
