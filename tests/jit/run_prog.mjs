@@ -104,6 +104,18 @@ function runBatch(seed, n, simd, dir) {
     const wantMx = rd32(), wantMa = rd32(), wantMode = rd32();
     const wantPad = take(2097152);
     const name = `seed ${seed} #${p} simd ${simd}`;
+    // The form with float helpers declares two function types (program.c, cm_jit_program:
+    // node 20's V8 keeps every type of every module it compiles). The type section comes
+    // first: id 1, its size (LEB128), then the count.
+    if (simd === 2) {
+      let at = 9;
+      while (mod[at] & 0x80) at++;
+      const ntypes = mod[8] === 1 ? mod[at + 1] : -1;
+      if (ntypes !== 2) {
+        console.error(`FAIL ${name}: ${ntypes} function types, want 2`);
+        failures++;
+      }
+    }
 
     if (p === 0 && process.env.WASM_VALIDATE) {
       const f = join(dir, 'prog.wasm');
