@@ -149,11 +149,13 @@ async function soakNode() {
 
 async function soakChromium() {
   const browser = await openBenchBrowser({ jsFlags: forceGc ? '--expose-gc' : '' });
+  let failure = null;
   try {
     const page = await browser.context.newPage();
     await page.goto(browser.url);
     await page.waitForFunction(() => window.cmReady === true);
     const tree = () => processTree(browser.browserPid);
+    const pageRss = (pids) => Math.max(0, ...renderers(pids).map((p) => rssOf([p]))); // the largest renderer
     const collect = async () => {
       const run = () => { if (typeof gc === 'function') gc(); }; // eslint-disable-line no-undef
       await Promise.all([page, ...page.workers()].map((ctx) => ctx.evaluate(run).catch(() => {})));
@@ -172,13 +174,12 @@ async function soakChromium() {
     const sample = async () => {
       const t = Number(((Date.now() - start) / 1000).toFixed(1));
       const all = tree();
-      const page_ = (pids) => Math.max(0, ...renderers(pids).map((p) => rssOf([p])));
-      const rss = page_(all);
+      const rss = pageRss(all);
       const browserRss = rssOf(all);
       if (forceGc) await collect();
       const after = tree();
       const s = {
-        t, hashes: null, rss_mib: mib(rss), rss_gc_mib: forceGc ? mib(page_(after)) : null, wasm_mib: null,
+        t, hashes: null, rss_mib: mib(rss), rss_gc_mib: forceGc ? mib(pageRss(after)) : null, wasm_mib: null,
         browser_rss_mib: mib(browserRss), browser_rss_gc_mib: forceGc ? mib(rssOf(after)) : null, workers: page.workers().length,
       };
       samples.push(s);
@@ -199,10 +200,13 @@ async function soakChromium() {
     hashrate = result.hashrate;
     jitStats = result.jit;
   } catch (e) {
-    console.error(`wasm-soak: Chromium: ${e.message}`);
-    process.exit(1);
+    failure = e;
   } finally {
-    await browser.close();
+    await browser.close(); // before exiting, or the browser would outlive this script
+  }
+  if (failure) {
+    console.error(`wasm-soak: Chromium: ${failure.message}`);
+    process.exit(1);
   }
 }
 
