@@ -60,6 +60,9 @@ typedef struct gw_stats {
     uint64_t verified_diff; /* sum of difficulties of accepted shares */
     uint64_t up_submitted, up_accepted, up_rejected, up_stale;
     uint64_t blocks_submitted, blocks_accepted, blocks_rejected;
+    /* Blocks monerod answered stale: another block of the same height (often a second
+     * browser thread's, on the same template) got there first. Not a rejection. */
+    uint64_t blocks_stale;
     cm_stats *rate; /* accepted difficulty as hashes: the verified hash rate */
     int64_t started_ms;
 } gw_stats;

@@ -489,7 +489,7 @@ void gw_session_upstream_result(gw_server *s, gw_share *sh, cm_submit_outcome o,
     default:
         s->stats.up_stale++;
         if (sh->block)
-            s->stats.blocks_rejected++;
+            s->stats.blocks_stale++;
         snprintf(why, sizeof why, "stale share: %.180s", reason ? reason : "upstream");
         gw_share_finish(s, sh, GW_O_STALE, why);
         break;

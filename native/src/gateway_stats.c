@@ -76,7 +76,7 @@ char *gw_stats_json(void *server, size_t *len)
         "s:{s:f,s:f,s:f,s:I},"
         "s:{s:i,s:I,s:f,s:f,s:f,s:f,s:i},"
         "s:{s:s,s:i,s:i,s:o,s:I,s:I,s:I,s:I},"
-        "s:{s:I,s:I,s:I}}",
+        "s:{s:I,s:I,s:I,s:I}}",
         "uptime_s", (json_int_t)((now - st->started_ms) / 1000), "connections", "open",
         (json_int_t)st->conns_open, "total", (json_int_t)st->conns_total, "websocket",
         (json_int_t)st->ws_open, "sessions", (json_int_t)st->sessions_open, "sessions_total",
@@ -91,7 +91,8 @@ char *gw_stats_json(void *server, size_t *len)
         "connections", slots, "submitted", (json_int_t)st->up_submitted, "accepted",
         (json_int_t)st->up_accepted, "rejected", (json_int_t)st->up_rejected, "stale",
         (json_int_t)st->up_stale, "blocks", "submitted", (json_int_t)st->blocks_submitted,
-        "accepted", (json_int_t)st->blocks_accepted, "rejected", (json_int_t)st->blocks_rejected);
+        "accepted", (json_int_t)st->blocks_accepted, "rejected", (json_int_t)st->blocks_rejected,
+        "stale", (json_int_t)st->blocks_stale);
     if (!root)
         return NULL;
     char *text = json_dumps(root, JSON_INDENT(1));
@@ -213,6 +214,7 @@ char *gw_stats_metrics(void *server, size_t *len)
     tprintf(&b, P "blocks_total{result=\"submitted\"} %" PRIu64 "\n", st->blocks_submitted);
     tprintf(&b, P "blocks_total{result=\"accepted\"} %" PRIu64 "\n", st->blocks_accepted);
     tprintf(&b, P "blocks_total{result=\"rejected\"} %" PRIu64 "\n", st->blocks_rejected);
+    tprintf(&b, P "blocks_total{result=\"stale\"} %" PRIu64 "\n", st->blocks_stale);
 #undef P
     if (b.oom) {
         free(b.p);

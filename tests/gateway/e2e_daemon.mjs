@@ -213,8 +213,9 @@ async function main() {
   check(stale === st.shares.stale, `browsers were told ${stale} stale, gateway counts ${st.shares.stale}`);
   check(st.shares.invalid === 1 && st.shares.low_difficulty === 1 && st.shares.bad_nonce === 1,
         'honest browsers have no invalid share (the only ones are the cheater\'s)');
-  check(st.blocks.accepted + st.blocks.rejected === st.blocks.submitted,
-        `blocks: ${st.blocks.submitted} submitted = ${st.blocks.accepted} accepted + ${st.blocks.rejected} rejected or stale`);
+  check(st.blocks.accepted + st.blocks.rejected + st.blocks.stale === st.blocks.submitted,
+        `blocks: ${st.blocks.submitted} submitted = ${st.blocks.accepted} accepted + ${st.blocks.rejected} rejected + ${st.blocks.stale} stale`);
+  check(st.blocks.rejected === 0, `no block rejected by monerod (${st.blocks.rejected}); orphans count as stale (${st.blocks.stale})`);
   const metrics = await gw.metrics();
   check(metrics.includes(`consentminer_gateway_blocks_total{result="accepted"} ${st.blocks.accepted}`),
         '/metrics reports the blocks accepted');
