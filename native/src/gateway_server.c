@@ -531,6 +531,33 @@ static void on_signal(uv_signal_t *sig, int signum)
     s->verify = NULL;
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->sighup, NULL);
+}
+
+/* SIGHUP (systemd's ExecReload, a certificate renewal): read --cert/--key again for new
+ * connections; open ones keep the configuration they started with. A file that no longer
+ * parses leaves the running configuration in place, and says why. The gateway logs to
+ * standard error only, so there is no log file to reopen. */
+static void on_reload(uv_signal_t *sig, int signum)
+{
+    (void)signum;
+    gw_server *s = sig->data;
+    if (s->stopping)
+        return;
+    if (!s->cfg.cert || !s->cfg.key) {
+        gw_log("reload (SIGHUP): nothing to reload (no --cert/--key)");
+        return;
+    }
+    char err[200] = "";
+    void *conf = gw_tls_conf_new(s->cfg.cert, s->cfg.key, err, sizeof err);
+    if (!conf) {
+        gw_log("reload (SIGHUP): keeping the running certificate: --cert/--key: %s", err);
+        return;
+    }
+    gw_tls_conf_free(s->tls_conf);
+    s->tls_conf = conf;
+    gw_log("reload (SIGHUP): certificate %s and key %s loaded for new connections", s->cfg.cert,
+           s->cfg.key);
 }
 
 static void verified(void *ud, gw_vreq *req)
@@ -603,7 +630,9 @@ int gw_server_run(const gw_config *cfg)
     uv_timer_start(&s->sweep, sweep, 1000, 1000);
     uv_signal_init(s->loop, &s->sigint);
     uv_signal_init(s->loop, &s->sigterm);
-    s->sigint.data = s->sigterm.data = s;
+    uv_signal_init(s->loop, &s->sighup);
+    s->sigint.data = s->sigterm.data = s->sighup.data = s;
+    uv_signal_start(&s->sighup, on_reload, SIGHUP);
     uv_signal_start(&s->sigint, on_signal, SIGINT);
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
 

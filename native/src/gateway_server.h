@@ -160,7 +160,7 @@ typedef struct gw_server {
     gw_config cfg;
     uv_tcp_t listener;
     uv_timer_t sweep;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     gw_conn *conns;
     gw_iptable *ips;
     gw_verify *verify;
@@ -217,6 +217,7 @@ char *gw_stats_metrics(void *server, size_t *len);
 
 /* gateway_tls.c */
 void *gw_tls_conf_new(const char *cert, const char *key, char *err, size_t errlen);
+/* Drops the caller's reference; the configuration goes when its last connection does. */
 void gw_tls_conf_free(void *conf);
 gw_tls *gw_tls_new(void *conf);
 void gw_tls_free(gw_tls *t);
