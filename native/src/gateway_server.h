@@ -134,10 +134,12 @@ typedef struct gw_conn {
     char ip[46];
     char peer[64];
     int phase;
-    int closing;         /* uv_close called */
-    int refs;            /* the handle plus shares in flight */
-    int64_t deadline_ms; /* handshake, login or drain deadline (loop time) */
-    int64_t idle_ms;     /* idle deadline in the WebSocket phase */
+    int closing;          /* uv_close called */
+    int refs;             /* the handle plus shares in flight */
+    int shares_in_flight; /* submitted, not yet answered */
+    int going_away;       /* draining: close with 1001 once shares_in_flight is 0 */
+    int64_t deadline_ms;  /* handshake, login or drain deadline (loop time) */
+    int64_t idle_ms;      /* idle deadline in the WebSocket phase */
     gw_http_req *http;
     gw_ws *ws;
     gw_tls *tls;
@@ -160,6 +162,8 @@ typedef struct gw_server {
     gw_config cfg;
     uv_tcp_t listener;
     uv_timer_t sweep;
+    uv_timer_t stop_timer; /* while draining after SIGTERM */
+    int64_t stop_deadline_ms;
     uv_signal_t sigint, sigterm, sighup;
     gw_conn *conns;
     gw_iptable *ips;
@@ -170,7 +174,7 @@ typedef struct gw_server {
     gw_http_env http_env;
     uint64_t next_conn_id, next_job_id;
     void *tls_conf; /* gw_tls_conf when --cert/--key */
-    int stopping;
+    int stopping;   /* 1: draining after a signal, 2: closing everything */
     int daemon_mode;
     char read_buf[65536]; /* every read lands here; it is consumed before the next */
 } gw_server;
