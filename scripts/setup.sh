@@ -10,6 +10,7 @@ APT_PACKAGES=(
   clang libclang-rt-14-dev              # libFuzzer targets, sanitizers with clang
   librandomx-dev                        # RandomX for the native build
   libuv1-dev libmbedtls-dev libwslay-dev libhttp-parser-dev libjansson-dev
+  libcrypto++-dev                       # Keccak-256 for Monero address checksums
   libcmocka-dev                         # C unit tests
   emscripten binaryen wabt              # the wasm build
   monero                                # monerod for solo mining and integration tests
