@@ -995,7 +995,7 @@ cm_upstream *cm_upstream_pool_new(uv_loop_t *loop, const cm_pool_config *cfg,
     st->url_count = cfg->url_count;
     st->user = dupstr(cfg->user);
     st->pass = dupstr(cfg->pass ? cfg->pass : "x");
-    st->agent = dupstr(cfg->agent ? cfg->agent : "consentminer/0.1.0");
+    st->agent = dupstr(cfg->agent ? cfg->agent : "consentminer/" CM_VERSION);
     st->ca_file = dupstr(cfg->ca_file);
     if (st->urls == NULL || st->user == NULL || st->pass == NULL || st->agent == NULL ||
         (cfg->ca_file && st->ca_file == NULL)) {
