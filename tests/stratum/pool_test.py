@@ -472,6 +472,12 @@ def scenario_reconnect(cli, vectors):
                 pass
         c.answer_share(c.wait_for("submit", 60))
         miner.expect("share accepted (job A")
+        # The pool's text is escaped in the miner's output (issue 13).
+        at = miner.mark()
+        c.send({"jsonrpc": "2.0", "method": "m\u001b]0;title\u0007\r\nforged"})
+        miner.expect("sent unknown method 'm\\x1b]0;title\\x07\\x0d\\x0aforged'", 15, at)
+        if any("\x1b" in l or "\x07" in l for l in miner.lines):
+            fail("a control character from the pool reached the miner's output")
         # The same host on another port (here the same one again): followed.
         c.send({"jsonrpc": "2.0", "method": "client.reconnect",
                 "params": {"host": "127.0.0.1", "port": P, "wait": 0}})
