@@ -153,6 +153,8 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
         ws->bad_close = 1; /* RFC 6455 5.5.1: a body, if any, starts with a 2-byte code */
         return;
     }
+    if (ws->too_big)
+        return; /* what was kept is a part: gw_ws_feed ends the connection with 1009 */
     if (arg->opcode == WSLAY_TEXT_FRAME) {
         /* The message is ours to hand on, but a reply may start the next one: take it. */
         char *text = ws->msg;

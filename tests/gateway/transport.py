@@ -216,6 +216,36 @@ def run_utf8(binary):
         ws.close()
     ok(gw.alive(), 'utf8: gateway alive')
     gw.stop()
+    # A pool refusing the login with a long non-ASCII reason: the upstream's state, cut
+    # to fit, is still valid UTF-8 in /stats and in stale-share replies.
+    def script(pool, req, send):
+        send({'id': req['id'], 'jsonrpc': '2.0',
+              'error': {'code': -1, 'message': '\u00e9' * 200}})
+    pool = FakePool(script)
+    gw = C.Gateway(binary, ['--pool', '127.0.0.1:%d' % pool.port, '--wallet', WALLET,
+                            '--max-per-ip', '0', '--quiet'], 'utf8-pool')
+    end = time.time() + 10 * SLACK
+    while pool.accepted < 1 and time.time() < end:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    s = gw.connect()
+    s.sendall(b'GET /stats HTTP/1.1\r\nHost: x\r\n\r\n')
+    status, _, body = C.read_response(s)
+    s.close()
+    ok(status == 200 and utf8_ok(body) and '\u00e9' in json.dumps(json.loads(body),
+                                                                   ensure_ascii=False),
+       'utf8: /stats with a pool non-ASCII refusal cut to fit (got %s %r)' % (status, body[:80]))
+    ws = C.WS(gw)
+    r = login(ws)
+    sid = r['result']['id'] if isinstance(r, dict) and r.get('result') else ''
+    ws.send_text(json.dumps({'id': 5, 'method': 'submit', 'params': {
+        'id': sid, 'job_id': 'x', 'nonce': '00000000', 'result': '0' * 64}}))
+    r = ws.next_message()
+    ok(isinstance(r, dict) and r.get('error', {}).get('code') == -101,
+       'utf8: a stale-share reply quoting the pool reason (got %r)' % (r,))
+    ws.close()
+    gw.stop()
+    pool.close()
 
 
 # ---- 3. per-IP limit: 429 closed at once; IPv6 by prefix ----
@@ -507,6 +537,15 @@ def run_static(binary):
         time.sleep(0.5)
         rss0 = vmrss_kib(gw.proc.pid)
         ws = C.WS(gw)
+        # The machine's own noise first (it is shared and may be busy): pings alone.
+        base = []
+        end = time.time() + 3
+        while time.time() < end:
+            r = ping(ws)
+            base.append(r if r is not None else 10.0)
+            time.sleep(0.02)
+        base.sort()
+        base_p99 = base[int(len(base) * 0.99)]
         stop = threading.Event()
         started = [0]
 
@@ -545,11 +584,13 @@ def run_static(binary):
         p50, p99 = rtts[len(rtts) // 2], rtts[int(len(rtts) * 0.99)]
         grew = (peak - rss0) / 1024
         print('static: %d downloads started by 4 slow readers of a 48 MiB file; ping '
-              'round trip p50 %.1f ms, p99 %.1f ms, max %.1f ms over %d pings; RSS +%.1f MiB'
-              % (started[0], p50 * 1000, p99 * 1000, rtts[-1] * 1000, len(rtts), grew),
-              flush=True)
-        ok(p99 < 0.05 * SLACK, 'static: ping p99 %.1f ms while large files download slowly '
-           '(under %.0f ms)' % (p99 * 1000, 50 * SLACK))
+              'round trip p50 %.1f ms, p99 %.1f ms, max %.1f ms over %d pings (alone: p99 '
+              '%.1f ms); RSS +%.1f MiB' % (started[0], p50 * 1000, p99 * 1000, rtts[-1] * 1000,
+                                           len(rtts), base_p99 * 1000, grew), flush=True)
+        # Reading a 48 MiB file whole stalled the loop about 60-100 ms a request.
+        limit = (2 * base_p99 + 0.03) * SLACK
+        ok(p99 < limit, 'static: ping p99 %.1f ms while large files download slowly (under '
+           '%.0f ms: twice the p99 of pings alone, plus 30 ms)' % (p99 * 1000, limit * 1000))
         ok(grew < 32, 'static: RSS grew %.1f MiB with 4 slow downloads (under 32 MiB)' % grew)
         ok(gw.alive(), 'static: gateway alive')
     finally:
