@@ -1,5 +1,6 @@
 /* The transport's pure parts: UTF-8-safe cutting and log escaping (cases in
- * tests/vectors/safe_text.txt) and the per-IP key (IPv6 counted by prefix).
+ * tests/vectors/safe_text.txt), the per-IP key (IPv6 counted by prefix), and WebSocket
+ * messages put together from fragments.
  * usage: test_gateway_transport VECTORS_DIR */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -97,6 +98,113 @@ static void test_safe_text_vectors(void **state)
     assert_true(cases >= 20);
 }
 
+/* ---- WebSocket messages put together by gateway_ws.c ---- */
+
+typedef struct ws_probe {
+    char text[1024];
+    size_t text_len;
+    int texts;
+    unsigned close_code;
+    uint8_t out[4096];
+    size_t out_len;
+} ws_probe;
+
+static void probe_text(void *ud, const char *msg, size_t len)
+{
+    ws_probe *p = ud;
+    p->texts++;
+    p->text_len = len < sizeof p->text ? len : sizeof p->text;
+    memcpy(p->text, msg, p->text_len);
+}
+
+static int probe_write(void *ud, const uint8_t *data, size_t len)
+{
+    ws_probe *p = ud;
+    if (p->out_len + len <= sizeof p->out) {
+        memcpy(p->out + p->out_len, data, len);
+        p->out_len += len;
+    }
+    return 0;
+}
+
+static void probe_close(void *ud, unsigned code, const char *reason)
+{
+    (void)reason;
+    ((ws_probe *)ud)->close_code = code;
+}
+
+/* A client frame, masked with the zero key (the payload reads as written). */
+static size_t client_frame(uint8_t *out, int fin, int opcode, const char *payload, size_t len)
+{
+    size_t n = 0;
+    out[n++] = (uint8_t)((fin ? 0x80 : 0) | opcode);
+    if (len < 126) {
+        out[n++] = (uint8_t)(0x80 | len);
+    } else {
+        out[n++] = 0x80 | 126;
+        out[n++] = (uint8_t)(len >> 8);
+        out[n++] = (uint8_t)len;
+    }
+    memset(out + n, 0, 4);
+    n += 4;
+    memcpy(out + n, payload, len);
+    return n + len;
+}
+
+static void test_ws_fragments(void **state)
+{
+    (void)state;
+    static const gw_ws_callbacks cb = {probe_text, probe_write, probe_close};
+    /* One byte a fragment, fed in one piece: the message arrives whole, once. */
+    ws_probe p = {0};
+    gw_ws *ws = gw_ws_new(&cb, &p, 256);
+    const char *msg = "{\"id\":1,\"method\":\"keepalived\"}";
+    size_t ml = strlen(msg), n = 0;
+    static uint8_t wire[65536];
+    for (size_t i = 0; i < ml; i++)
+        n += client_frame(wire + n, i == ml - 1, i ? 0 : 1, msg + i, 1);
+    assert_int_equal(gw_ws_feed(ws, wire, n), 0);
+    assert_int_equal(p.texts, 1);
+    assert_int_equal(p.text_len, ml);
+    assert_memory_equal(p.text, msg, ml);
+    /* A ping between fragments is answered; the message around it is whole. */
+    n = client_frame(wire, 0, 1, "ab", 2);
+    n += client_frame(wire + n, 1, 9, "p", 1);
+    n += client_frame(wire + n, 1, 0, "cd", 2);
+    p.out_len = 0;
+    assert_int_equal(gw_ws_feed(ws, wire, n), 0);
+    assert_int_equal(p.texts, 2);
+    assert_int_equal(p.text_len, 4);
+    assert_memory_equal(p.text, "abcd", 4);
+    assert_true(p.out_len >= 3 && p.out[0] == 0x8A); /* the pong */
+    gw_ws_free(ws);
+
+    /* A last fragment past the cap: 1009, and the part kept is never taken as a message
+     * (its first 250 bytes would parse as JSON). */
+    ws_probe q = {0};
+    ws = gw_ws_new(&cb, &q, 256);
+    char part[250];
+    memset(part, ' ', sizeof part);
+    memcpy(part, "{\"id\":1}", 8);
+    n = client_frame(wire, 0, 1, part, sizeof part);
+    n += client_frame(wire + n, 1, 0, "          ", 10);
+    assert_int_equal(gw_ws_feed(ws, wire, n), 1);
+    assert_int_equal(q.texts, 0);
+    assert_int_equal(q.close_code, 1009);
+    gw_ws_free(ws);
+
+    /* One-byte fragments past the cap: 1009 at byte 257. */
+    ws_probe r = {0};
+    ws = gw_ws_new(&cb, &r, 256);
+    n = 0;
+    for (size_t i = 0; i < 300; i++)
+        n += client_frame(wire + n, 0, i ? 0 : 1, "a", 1);
+    assert_int_equal(gw_ws_feed(ws, wire, n), 1);
+    assert_int_equal(r.texts, 0);
+    assert_int_equal(r.close_code, 1009);
+    gw_ws_free(ws);
+}
+
 static void test_ip_key_vectors(void **state)
 {
     (void)state;
@@ -144,6 +252,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_safe_text_vectors),
         cmocka_unit_test(test_ip_key_vectors),
+        cmocka_unit_test(test_ws_fragments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
