@@ -38,12 +38,26 @@ static size_t utf8_char_len(const unsigned char *s)
     return n;
 }
 
+/* 1 when s holds, up to its NUL, only the start of a character: text someone already
+ * cut by bytes. Its end is dropped rather than shown as '?'. */
+static int utf8_cut_short(const unsigned char *s)
+{
+    if (s[0] < 0xC2 || s[0] > 0xF4)
+        return 0;
+    size_t need = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : 2, i = 1;
+    while (s[i] && (s[i] & 0xC0) == 0x80)
+        i++;
+    return s[i] == 0 && i < need;
+}
+
 size_t txt_utf8_cut(char *dst, size_t cap, const char *src)
 {
     const unsigned char *s = (const unsigned char *)(src ? src : "");
     size_t out = 0;
     while (*s) {
         size_t n = utf8_char_len(s);
+        if (!n && utf8_cut_short(s))
+            break;
         size_t w = n ? n : 1;
         if (out + w > cap - 1)
             break;

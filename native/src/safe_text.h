@@ -13,9 +13,11 @@
 #include <stddef.h>
 
 /* Copies src (NUL-terminated, may be NULL for "") into dst of cap bytes (cap >= 1), at
- * most cap - 1 bytes and a NUL, cutting only between whole UTF-8 characters; bytes that
- * are not valid UTF-8 (stray continuation bytes, overlong forms, surrogates, beyond
- * U+10FFFF) become '?'. The result is always valid UTF-8. Returns its length. */
+ * most cap - 1 bytes and a NUL, cutting only between whole UTF-8 characters; a
+ * character src itself ends in the middle of (text cut earlier by bytes) is dropped;
+ * other bytes that are not valid UTF-8 (stray continuation bytes, overlong forms,
+ * surrogates, beyond U+10FFFF) become '?'. The result is always valid UTF-8. Returns its
+ * length. */
 size_t txt_utf8_cut(char *dst, size_t cap, const char *src);
 
 /* Writes src (len bytes) into dst of cap bytes (cap >= 1) with every byte outside
