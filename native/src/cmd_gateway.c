@@ -46,6 +46,7 @@ static void usage(FILE *out)
             "limits:\n"
             "  --max-conns N           simultaneous connections (default 20000)\n"
             "  --max-per-ip N          simultaneous connections per IP, 0 unlimited (default 64)\n"
+            "  --ipv6-prefix N         IPv6 addresses count per /N for --max-per-ip (default 64)\n"
             "  --max-message BYTES     largest WebSocket message (default 4096)\n"
             "  --handshake-timeout S   time to upgrade and log in (default 10)\n"
             "  --idle-timeout S        time without a message (default 300)\n"
@@ -175,6 +176,11 @@ int cm_cmd_gateway(int argc, char **argv)
             if (cm_arg_int(a, val, 0, 1000000, &v))
                 return 2;
             cfg.max_per_ip = (int)v;
+        } else if (!strcmp(a, "--ipv6-prefix")) {
+            VALUE();
+            if (cm_arg_int(a, val, 1, 128, &v))
+                return 2;
+            cfg.ipv6_prefix = (int)v;
         } else if (!strcmp(a, "--max-message")) {
             VALUE();
             if (cm_arg_int(a, val, 256, 1 << 20, &v))
@@ -276,6 +282,7 @@ void gw_config_defaults(gw_config *cfg)
     cfg->max_message = 4096;
     cfg->max_request = 8192;
     cfg->max_per_ip = 64;
+    cfg->ipv6_prefix = 64;
     cfg->max_conns = 20000;
     cfg->handshake_timeout_ms = 10000;
     cfg->idle_timeout_ms = 300000;

@@ -25,6 +25,7 @@
 #include "consentminer/target.h"
 #include "daemon_client.h"
 #include "platform.h"
+#include "safe_text.h"
 #include "stratum_client.h"
 #include "terminal_consent.h"
 #include "tls.h"
@@ -94,15 +95,21 @@ static void say(const char *fmt, ...)
     struct tm tm;
     localtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
+    /* Lines quote the pool's text (methods, errors, hosts): escaped, so none can forge a
+     * line or drive the terminal. */
+    char text[1024], shown[4096];
     va_list ap;
     va_start(ap, fmt);
+    int len = vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (len < 0)
+        return;
+    txt_log_escape(shown, sizeof shown, text,
+                   (size_t)len < sizeof text ? (size_t)len : sizeof text - 1);
     flockfile(stdout);
-    printf("[%s] ", stamp);
-    vprintf(fmt, ap);
-    putchar('\n');
+    printf("[%s] %s\n", stamp, shown);
     fflush(stdout);
     funlockfile(stdout);
-    va_end(ap);
 }
 
 static void usage(FILE *out)

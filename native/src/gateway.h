@@ -77,6 +77,7 @@ typedef struct gw_config {
     size_t max_message;       /* largest WebSocket message accepted (bytes) */
     size_t max_request;       /* largest HTTP request head accepted (bytes) */
     int max_per_ip;           /* simultaneous connections per IP; 0: unlimited */
+    int ipv6_prefix;          /* IPv6 addresses count per this prefix for max_per_ip */
     int max_conns;            /* simultaneous connections in all */
     int handshake_timeout_ms; /* from accept to a finished WebSocket upgrade/login */
     int idle_timeout_ms;      /* no message from the browser for this long */
@@ -132,6 +133,10 @@ typedef struct gw_http_resp {
     size_t head_len;
     char *body; /* malloc'd or NULL */
     size_t body_len;
+    /* A static file to send after head, in pieces (the server reads it off the loop):
+     * an open descriptor, or -1. gw_http_resp_free closes it unless the server took it. */
+    int file_fd;
+    uint64_t file_size;
     char reason[160]; /* for the log when a request is refused */
 } gw_http_resp;
 
@@ -274,11 +279,19 @@ void gw_verify_counters(gw_verify *v, uint64_t *hashes, double *busy_s, double *
 
 /* ---- limits (gateway_limits.c) ---- */
 
+/* Room for the longest key: an IPv6 address (45), "/128" and the NUL. */
+#define GW_IP_KEY_MAX 52
+
 typedef struct gw_iptable gw_iptable;
 gw_iptable *gw_iptable_new(void);
 void gw_iptable_free(gw_iptable *t);
 /* Adds one connection from ip; returns the new count. */
 int gw_iptable_add(gw_iptable *t, const char *ip);
+/* The text the per-IP limit counts a peer address under: an IPv4 address (also when
+ * IPv4-mapped in IPv6) as it is, an IPv6 address as its first v6_prefix bits with
+ * "/N" (one household or server gets a /64, so every /128 counting apart would let one
+ * party hold unlimited connections). Returns 0, or -1 for another address family. */
+int gw_ip_key(const struct sockaddr *sa, int v6_prefix, char *out, size_t cap);
 void gw_iptable_remove(gw_iptable *t, const char *ip);
 
 /* 1 when origin (may be NULL) is allowed by the list (an empty list allows any). */

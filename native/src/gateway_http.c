@@ -22,7 +22,8 @@
 #include "consentminer/hex.h"
 #include "gateway.h"
 
-/* Static files are read whole; anything larger than this is not a web page's asset. */
+/* Static files are sent in pieces (gateway_server.c); anything larger than this is not a
+ * web page's asset. */
 #define GW_STATIC_MAX (64u * 1024 * 1024)
 
 struct gw_http_req {
@@ -328,6 +329,7 @@ static void text_response(gw_http_resp *out, int status, const char *type, const
 void gw_http_error(int status, const char *reason, gw_http_resp *out)
 {
     memset(out, 0, sizeof *out);
+    out->file_fd = -1;
     char body[200];
     snprintf(body, sizeof body, "%d %s\n", status, status_text(status));
     text_response(out, status, "text/plain; charset=utf-8", body,
@@ -340,6 +342,9 @@ void gw_http_resp_free(gw_http_resp *resp)
     free(resp->head);
     free(resp->body);
     resp->head = resp->body = NULL;
+    if (resp->file_fd >= 0)
+        close(resp->file_fd);
+    resp->file_fd = -1;
 }
 
 int gw_ws_accept_key(const char *key, char out[32])
@@ -535,31 +540,15 @@ static void route_static(const gw_http_env *env, const gw_http_req *r, gw_http_r
         gw_http_error(404, "unreadable or too large file", out);
         return;
     }
-    size_t size = (size_t)st.st_size;
-    char *body = NULL;
-    if (r->method == HTTP_GET) {
-        body = malloc(size ? size : 1);
-        size_t got = 0;
-        while (body && got < size) {
-            ssize_t k = read(fd, body + got, size - got);
-            if (k <= 0) {
-                if (k < 0 && errno == EINTR)
-                    continue;
-                break;
-            }
-            got += (size_t)k;
-        }
-        if (!body || got != size) {
-            free(body);
-            close(fd);
-            gw_http_error(500, "read error", out);
-            return;
-        }
+    /* Not read here: a read of megabytes on the loop would stall every visitor's shares.
+     * The server reads it off the loop, a piece at a time, as the socket takes it. */
+    set_head(out, 200, gw_static_type(file), (size_t)st.st_size, NULL);
+    if (r->method == HTTP_GET && st.st_size > 0) {
+        out->file_fd = fd;
+        out->file_size = (uint64_t)st.st_size;
+    } else {
+        close(fd);
     }
-    close(fd);
-    set_head(out, 200, gw_static_type(file), size, NULL);
-    out->body = body;
-    out->body_len = body ? size : 0;
 }
 
 static void route_generated(const gw_http_req *r, gw_http_resp *out, char *body, size_t len,
@@ -588,6 +577,7 @@ static int path_is(const char *url, const char *p)
 void gw_http_route(const gw_http_env *env, const gw_http_req *r, gw_http_resp *out)
 {
     memset(out, 0, sizeof *out);
+    out->file_fd = -1;
     if (r->state == GW_HTTP_ERROR) {
         gw_http_error(r->error_status, r->error_reason, out);
         return;

@@ -1,6 +1,7 @@
 /* consentminer gateway — what a browser may do: which sites may connect, how many
  * connections one address may hold, how fast it may submit. The refusals themselves
  * are logged by the caller, which knows the peer. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -10,8 +11,8 @@
 /* ---- connections per IP: a small open-addressing table keyed by the address text ---- */
 
 typedef struct ip_slot {
-    char ip[46]; /* INET6_ADDRSTRLEN */
-    int count;   /* 0: empty; -1: deleted */
+    char ip[GW_IP_KEY_MAX]; /* a key of gw_ip_key */
+    int count;              /* 0: empty; -1: deleted */
 } ip_slot;
 
 struct gw_iptable {
@@ -115,6 +116,32 @@ void gw_iptable_remove(gw_iptable *t, const char *ip)
         t->used--;
         t->tombs++;
     }
+}
+
+int gw_ip_key(const struct sockaddr *sa, int v6_prefix, char *out, size_t cap)
+{
+    if (sa->sa_family == AF_INET)
+        return uv_ip4_name((const struct sockaddr_in *)sa, out, cap) ? -1 : 0;
+    if (sa->sa_family != AF_INET6)
+        return -1;
+    struct sockaddr_in6 a = *(const struct sockaddr_in6 *)sa;
+    if (IN6_IS_ADDR_V4MAPPED(&a.sin6_addr)) {
+        /* A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d: one address each. */
+        struct sockaddr_in v4 = {.sin_family = AF_INET};
+        memcpy(&v4.sin_addr, a.sin6_addr.s6_addr + 12, 4);
+        return uv_ip4_name(&v4, out, cap) ? -1 : 0;
+    }
+    int bits = v6_prefix < 1 ? 1 : v6_prefix > 128 ? 128 : v6_prefix;
+    uint8_t *b = a.sin6_addr.s6_addr;
+    for (int i = 0; i < 16; i++) {
+        int keep = bits - 8 * i;
+        b[i] &= keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+    }
+    char text[INET6_ADDRSTRLEN];
+    if (uv_ip6_name(&a, text, sizeof text))
+        return -1;
+    int n = snprintf(out, cap, "%s/%d", text, bits);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
 /* ---- origins ---- */

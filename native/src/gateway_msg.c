@@ -11,11 +11,16 @@
 
 #include "consentminer/hex.h"
 #include "gateway.h"
+#include "safe_text.h"
 
 static int err(gw_msg_error *e, int code, const char *fmt, const char *arg)
 {
     e->code = code;
-    snprintf(e->message, sizeof e->message, fmt, arg ? arg : "");
+    /* The message may quote the browser's text: cut it only between characters, or the
+     * reply would not serialise and the close reason would fail the browser's socket. */
+    char full[2 * sizeof e->message];
+    snprintf(full, sizeof full, fmt, arg ? arg : "");
+    txt_utf8_cut(e->message, sizeof e->message, full);
     return -1;
 }
 
@@ -140,8 +145,9 @@ int gw_msg_parse(const char *text, size_t len, gw_msg *m, gw_msg_error *e)
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
         e->reply = 1; /* JSON-RPC answers a parse error with id null */
-        char text[100];
-        snprintf(text, sizeof text, "%.80s at column %d", je.text, je.column);
+        char quoted[81], text[100];
+        txt_utf8_cut(quoted, sizeof quoted, je.text);
+        snprintf(text, sizeof text, "%s at column %d", quoted, je.column);
         return err(e, GW_E_PARSE, "message is not JSON: %s", text);
     }
     m->root = root;
@@ -169,8 +175,8 @@ int gw_msg_parse(const char *text, size_t len, gw_msg *m, gw_msg_error *e)
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         found |= !strcmp(name, known[i]);
     if (!found) {
-        char shown[48];
-        snprintf(shown, sizeof shown, "%.40s", name);
+        char shown[41];
+        txt_utf8_cut(shown, sizeof shown, name);
         return err(e, GW_E_METHOD, "unknown method %s", shown);
     }
     if (params && !json_is_object(params))
@@ -221,8 +227,12 @@ static char *dump(json_t *obj, size_t *len)
 
 char *gw_msg_error_reply(json_t *id, int code, const char *message, size_t *len)
 {
+    /* jansson refuses a string that is not UTF-8, and the browser would get no answer:
+     * messages quoting upstream text cut by a byte count are mended here. */
+    char clean[512];
+    txt_utf8_cut(clean, sizeof clean, message);
     json_t *o = json_pack("{s:O?,s:s,s:{s:i,s:s}}", "id", id, "jsonrpc", "2.0", "error", "code",
-                          code, "message", message);
+                          code, "message", clean);
     return o ? dump(o, len) : NULL;
 }
 

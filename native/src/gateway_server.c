@@ -11,9 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "gateway_server.h"
+#include "safe_text.h"
 
 /* A browser that stops reading is dropped before its backlog grows past this. */
 #define GW_WRITE_BACKLOG_MAX (1u << 20)
@@ -22,6 +25,11 @@
 /* How long a stopping gateway waits for shares it already received (verification and the
  * upstream's answer) before it closes anyway; systemd's TimeoutStopSec is 30 s. */
 #define GW_STOP_GRACE_MS 10000
+/* A static file goes out in reads of this size, the next one only while less than
+ * GW_FILE_QUEUED waits in the socket's write queue: a download holds a few hundred KiB
+ * however large the file and however slowly it is read. */
+#define GW_FILE_CHUNK (64u * 1024)
+#define GW_FILE_QUEUED (256u * 1024)
 
 /* ---- log ---- */
 
@@ -31,9 +39,16 @@ void gw_vlog(const char *fmt, va_list ap)
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
-    char line[1024];
-    int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ gateway: ", &tm);
-    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    /* Lines quote outside text (Origin, agents, method names, pool and monerod errors):
+     * escaped here, once for every line, so none can forge a line or drive a terminal. */
+    char text[1024], line[4096];
+    int len = vsnprintf(text, sizeof text, fmt, ap);
+    if (len < 0)
+        return;
+    if ((size_t)len >= sizeof text)
+        len = (int)sizeof text - 1;
+    size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ gateway: ", &tm);
+    txt_log_escape(line + n, sizeof line - n, text, (size_t)len);
     fprintf(stderr, "%s\n", line);
 }
 
@@ -89,6 +104,8 @@ typedef struct wreq {
     char data[];
 } wreq;
 
+static void file_pump(gw_conn *c);
+
 static void write_done(uv_write_t *req, int status)
 {
     wreq *w = (wreq *)req;
@@ -96,6 +113,8 @@ static void write_done(uv_write_t *req, int status)
     free(w);
     if (status < 0 && !c->closing)
         gw_conn_close(c, "write failed");
+    else if (c->file && !c->closing)
+        file_pump(c);
     gw_conn_unref(c);
 }
 
@@ -136,8 +155,11 @@ static int conn_write(gw_conn *c, const void *data, size_t len)
 
 /* ---- closing ---- */
 
+static void file_free(gw_conn *c);
+
 static void conn_free(gw_conn *c)
 {
+    file_free(c);
     gw_http_req_free(c->http);
     gw_ws_free(c->ws);
     gw_tls_free(c->tls);
@@ -160,7 +182,7 @@ static void on_closed(uv_handle_t *h)
         s->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    gw_iptable_remove(s->ips, c->ip);
+    gw_iptable_remove(s->ips, c->ip_key);
     s->stats.conns_open--;
     if (c->ws)
         s->stats.ws_open--;
@@ -272,6 +294,103 @@ static void ws_feed(gw_conn *c, const uint8_t *data, size_t len)
         conn_drain(c);
 }
 
+/* ---- static files, in pieces off the loop ---- */
+
+typedef struct gw_file_send {
+    uv_fs_t req;
+    gw_conn *c;
+    int fd;
+    int reading; /* a read is in flight (it holds a reference on the connection) */
+    uint64_t off, size;
+    char buf[GW_FILE_CHUNK];
+} gw_file_send;
+
+static void file_free(gw_conn *c)
+{
+    gw_file_send *f = c->file;
+    if (!f)
+        return;
+    c->file = NULL;
+    uv_fs_t req;
+    uv_fs_close(NULL, &req, f->fd, NULL); /* no callback: closing a regular file is quick */
+    uv_fs_req_cleanup(&req);
+    free(f);
+}
+
+static void file_read_done(uv_fs_t *req)
+{
+    gw_file_send *f = req->data;
+    gw_conn *c = f->c;
+    ssize_t n = req->result;
+    uv_fs_req_cleanup(req);
+    f->reading = 0;
+    if (!c->closing) {
+        if (n <= 0 || (uint64_t)n > f->size - f->off) {
+            /* The head promised the size: a file that changed since can only be told to
+             * the browser by ending the connection early. */
+            gw_log("static file for %s: %s at byte %llu of %llu", c->peer,
+                   n < 0 ? uv_strerror((int)n) : "the file changed size",
+                   (unsigned long long)f->off, (unsigned long long)f->size);
+            gw_conn_close(c, NULL);
+        } else if (conn_write(c, f->buf, (size_t)n) == 0) {
+            f->off += (uint64_t)n;
+            /* Progress: a download read slowly but steadily is not a stalled one. */
+            c->deadline_ms = gw_now(c->srv) + c->srv->cfg.handshake_timeout_ms;
+            file_pump(c);
+        } else if (!c->closing) {
+            gw_conn_close(c, "write failed");
+        }
+    }
+    gw_conn_unref(c);
+}
+
+/* Reads the next piece when the socket has room for it; after the last, the usual drain. */
+static void file_pump(gw_conn *c)
+{
+    gw_file_send *f = c->file;
+    if (!f || f->reading || c->closing)
+        return;
+    if (f->off >= f->size) {
+        file_free(c);
+        conn_drain(c);
+        return;
+    }
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >= GW_FILE_QUEUED)
+        return; /* write_done calls again as the queue empties */
+    uint64_t left = f->size - f->off;
+    uv_buf_t b = uv_buf_init(f->buf, left < sizeof f->buf ? (unsigned)left : sizeof f->buf);
+    f->req.data = f;
+    c->refs++;
+    f->reading = 1;
+    int rc = uv_fs_read(c->srv->loop, &f->req, f->fd, &b, 1, (int64_t)f->off, file_read_done);
+    if (rc) {
+        f->reading = 0;
+        c->refs--;
+        gw_log("static file for %s: %s", c->peer, uv_strerror(rc));
+        gw_conn_close(c, NULL);
+    }
+}
+
+/* Takes the response's open file; the connection sends it after the head. */
+static void file_start(gw_conn *c, gw_http_resp *resp)
+{
+    gw_file_send *f = malloc(sizeof *f);
+    if (!f) {
+        gw_conn_close(c, "out of memory");
+        return;
+    }
+    f->c = c;
+    f->fd = resp->file_fd;
+    resp->file_fd = -1;
+    f->reading = 0;
+    f->off = 0;
+    f->size = resp->file_size;
+    c->file = f;
+    c->phase = GW_PHASE_FILE;
+    c->deadline_ms = gw_now(c->srv) + c->srv->cfg.handshake_timeout_ms;
+    file_pump(c);
+}
+
 /* ---- HTTP phase ---- */
 
 static void send_response(gw_conn *c, gw_http_resp *resp)
@@ -318,10 +437,12 @@ static void http_feed(gw_conn *c, const uint8_t *data, size_t len)
     }
     send_response(c, &resp);
     int upgrade = resp.upgrade;
+    if (resp.file_fd >= 0 && !c->closing)
+        file_start(c, &resp);
     gw_http_resp_free(&resp);
     if (upgrade)
         start_ws(c, data + used, len - used);
-    else
+    else if (c->phase == GW_PHASE_HTTP)
         conn_drain(c);
 }
 
@@ -355,9 +476,9 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
         gw_conn_close(c, n == UV_EOF ? "closed by the browser" : uv_strerror((int)n));
         return;
     }
-    if (c->phase == GW_PHASE_DRAIN)
-        return;
-    c->refs++; /* the connection outlives a close requested while handling these bytes */
+    if (c->phase == GW_PHASE_DRAIN || c->phase == GW_PHASE_FILE)
+        return; /* one request a connection: what follows it is not read */
+    c->refs++;  /* the connection outlives a close requested while handling these bytes */
     if (c->tls) {
         if (gw_tls_feed(c->tls, (const uint8_t *)buf->base, (size_t)n, conn_plain, raw_write, c) &&
             !c->closing) {
@@ -372,6 +493,26 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 
 /* ---- accepting ---- */
 
+/* The refusal is written and the socket closed as soon as it is out: the drain that
+ * waits for an answered browser to close first would let one address hold a socket for
+ * every refusal (292 at once were seen) while it is being refused. What the peer sent is
+ * read and dropped first, so the close sends FIN after the answer rather than a reset
+ * that could discard the answer. */
+static void refused_written(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    gw_conn *c = req->data;
+    free(req);
+    uv_os_fd_t fd;
+    if (!c->closing && !uv_fileno((uv_handle_t *)&c->tcp, &fd)) {
+        char sink[4096];
+        for (int i = 0; i < 16 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++)
+            ;
+    }
+    gw_conn_close(c, NULL);
+    gw_conn_unref(c);
+}
+
 static void refuse_early(gw_conn *c, gw_refusal why, int status, const char *detail)
 {
     gw_conn_refuse(c, why, detail);
@@ -380,7 +521,21 @@ static void refuse_early(gw_conn *c, gw_refusal why, int status, const char *det
     if (!c->tls)
         send_response(c, &resp); /* over TLS there is no session yet to say it in */
     gw_http_resp_free(&resp);
-    conn_drain(c);
+    c->phase = GW_PHASE_DRAIN;
+    c->deadline_ms = gw_now(c->srv) + GW_DRAIN_MS;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_shutdown_t *req = malloc(sizeof *req);
+    if (!req) {
+        gw_conn_close(c, NULL);
+        return;
+    }
+    req->data = c;
+    c->refs++;
+    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, refused_written)) {
+        c->refs--;
+        free(req);
+        gw_conn_close(c, NULL);
+    }
 }
 
 static void free_unaccepted(uv_handle_t *h)
@@ -409,7 +564,9 @@ static void on_connection(uv_stream_t *server, int status)
     struct sockaddr_storage ss;
     int sl = sizeof ss;
     snprintf(c->ip, sizeof c->ip, "?");
+    snprintf(c->ip_key, sizeof c->ip_key, "?");
     if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl)) {
+        gw_ip_key((struct sockaddr *)&ss, s->cfg.ipv6_prefix, c->ip_key, sizeof c->ip_key);
         int port = 0;
         if (ss.ss_family == AF_INET) {
             uv_ip4_name((struct sockaddr_in *)&ss, c->ip, sizeof c->ip);
@@ -426,7 +583,7 @@ static void on_connection(uv_stream_t *server, int status)
     s->conns = c;
     s->stats.conns_total++;
     s->stats.conns_open++;
-    int per_ip = gw_iptable_add(s->ips, c->ip);
+    int per_ip = gw_iptable_add(s->ips, c->ip_key);
     c->phase = GW_PHASE_HTTP;
     c->deadline_ms = gw_now(s) + s->cfg.handshake_timeout_ms;
     uv_tcp_nodelay(&c->tcp, 1);
@@ -451,8 +608,8 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     if (s->cfg.max_per_ip > 0 && per_ip > s->cfg.max_per_ip) {
-        char why[96];
-        snprintf(why, sizeof why, "%d connections from %s (limit %d)", per_ip, c->ip,
+        char why[128];
+        snprintf(why, sizeof why, "%d connections from %s (limit %d)", per_ip, c->ip_key,
                  s->cfg.max_per_ip);
         refuse_early(c, GW_R_PER_IP, 429, why);
         return;
@@ -472,6 +629,15 @@ static void sweep(uv_timer_t *t)
         if (c->phase == GW_PHASE_DRAIN) {
             if (now >= c->deadline_ms)
                 gw_conn_close(c, NULL);
+            continue;
+        }
+        if (c->phase == GW_PHASE_FILE) {
+            if (now >= c->deadline_ms) {
+                gw_conn_refuse(c, GW_R_SLOW_READER,
+                               "static file not read for the handshake "
+                               "timeout");
+                gw_conn_close(c, "static file stalled");
+            }
             continue;
         }
         if (c->phase == GW_PHASE_HTTP) {
@@ -628,6 +794,40 @@ static void on_reload(uv_signal_t *sig, int signum)
            s->cfg.key);
 }
 
+/* With the usual soft limit of 1024 descriptors the gateway would stop accepting near
+ * 1,000 visitors whatever --max-conns says: take the hard limit, and say so at start
+ * when even that is short. */
+static void raise_nofile(const gw_config *cfg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl))
+        return;
+    /* A descriptor a browser, one an upstream connection, and room for the listener,
+     * the loop's own, the verification threads' wakeups and the log. */
+    unsigned long long need =
+        (unsigned long long)cfg->max_conns + (unsigned long long)cfg->max_upstreams + 64;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
+        struct rlimit want = rl;
+        /* Linux refuses RLIM_INFINITY for this limit (fs.nr_open caps it). */
+        if (want.rlim_max == RLIM_INFINITY)
+            want.rlim_cur = need > 1048576 ? need : 1048576;
+        else
+            want.rlim_cur = want.rlim_max;
+        if (!setrlimit(RLIMIT_NOFILE, &want))
+            rl.rlim_cur = want.rlim_cur;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+        gw_log("open files limit (RLIMIT_NOFILE) is %llu, hard limit %llu: below the %llu that "
+               "--max-conns %d needs, so the system will refuse connections beyond about %llu; "
+               "raise the hard limit (ulimit -Hn, systemd LimitNOFILE=) or lower --max-conns",
+               (unsigned long long)rl.rlim_cur,
+               rl.rlim_max == RLIM_INFINITY ? 0ULL : (unsigned long long)rl.rlim_max, need,
+               cfg->max_conns,
+               rl.rlim_cur > 64 + (rlim_t)cfg->max_upstreams
+                   ? (unsigned long long)(rl.rlim_cur - 64 - (rlim_t)cfg->max_upstreams)
+                   : 0ULL);
+}
+
 static void verified(void *ud, gw_vreq *req)
 {
     gw_session_verified(ud, req);
@@ -636,6 +836,7 @@ static void verified(void *ud, gw_vreq *req)
 int gw_server_run(const gw_config *cfg)
 {
     signal(SIGPIPE, SIG_IGN);
+    raise_nofile(cfg);
     gw_server *s = calloc(1, sizeof *s);
     if (!s)
         return 1;

@@ -124,7 +124,9 @@ typedef struct gw_session {
 
 typedef struct gw_tls gw_tls;
 
-enum { GW_PHASE_HTTP = 0, GW_PHASE_WS, GW_PHASE_DRAIN };
+enum { GW_PHASE_HTTP = 0, GW_PHASE_WS, GW_PHASE_DRAIN, GW_PHASE_FILE };
+
+struct gw_file_send; /* a static file on its way out (gateway_server.c) */
 
 typedef struct gw_conn {
     uv_tcp_t tcp; /* first: the handle's address is the connection's */
@@ -132,6 +134,7 @@ typedef struct gw_conn {
     struct gw_conn *prev, *next;
     uint64_t id;
     char ip[46];
+    char ip_key[GW_IP_KEY_MAX]; /* what the per-IP limit counts it under (gw_ip_key) */
     char peer[64];
     int phase;
     int closing;          /* uv_close called */
@@ -143,6 +146,7 @@ typedef struct gw_conn {
     gw_http_req *http;
     gw_ws *ws;
     gw_tls *tls;
+    struct gw_file_send *file; /* in GW_PHASE_FILE */
     gw_session s;
 } gw_conn;
 

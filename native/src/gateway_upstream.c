@@ -19,6 +19,7 @@
 #include "consentminer/target.h"
 #include "daemon_client.h"
 #include "gateway_server.h"
+#include "safe_text.h"
 #include "stratum_client.h"
 
 #define GW_SLOT_IDLE_CLOSE_MS 60000
@@ -77,8 +78,12 @@ static void on_state(void *ud, int up, const char *where, const char *reason)
         gw_log("upstream %d: connected to %s", sl->index, where ? where : "?");
         return;
     }
-    snprintf(sl->reason, sizeof sl->reason, "%.60s%s%.90s", where ? where : "", where ? ": " : "",
+    /* The pool's words, cut to fit between UTF-8 characters: /stats serialises them
+     * (jansson refuses broken UTF-8, and the upstream vanished from the list). */
+    char full[512];
+    snprintf(full, sizeof full, "%s%s%s", where ? where : "", where ? ": " : "",
              reason ? reason : "connection lost");
+    txt_utf8_cut(sl->reason, sizeof sl->reason, full);
     if (sl->up || sl->job)
         gw_log("upstream %d: down (%s); %d browsers stay connected and wait for work", sl->index,
                sl->reason, sl->count);

@@ -5,6 +5,11 @@
  * bytes just read (the recv callback copies from them and reports "would block" when
  * they run out), and the send callback hands frames to the connection's writer, which
  * queues them on the socket. Nothing here touches a socket, so fuzz/ feeds it directly.
+ *
+ * Messages are put together here, not by wslay: wslay's buffering keeps every fragment
+ * in an allocation of its own (with its queue entry, about 80 bytes for a 1-byte
+ * fragment), so 4,000 one-byte fragments of a 4 KiB message held 321 KiB. Here a
+ * message is one buffer that never exceeds --max-message.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +18,7 @@
 #include <wslay/wslay.h>
 
 #include "gateway.h"
+#include "safe_text.h"
 
 struct gw_ws {
     wslay_event_context_ptr ctx;
@@ -28,6 +34,13 @@ struct gw_ws {
     unsigned close_code;
     char close_reason[124];
     int close_reported;
+    size_t max_message;
+    char *msg; /* the text message being put together, msg_len of msg_cap bytes used */
+    size_t msg_len, msg_cap;
+    uint64_t msg_total; /* the message's length so far, binary ones (not kept) included */
+    int frame_is_data;  /* the frame being read belongs to a text or binary message */
+    int msg_is_text;
+    int too_big; /* the message outgrew max_message: end with 1009 */
 };
 
 static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
@@ -35,6 +48,10 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
 {
     (void)flags;
     gw_ws *ws = user_data;
+    if (ws->too_big) { /* stops wslay; gw_ws_feed sends the 1009 */
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
     if (ws->in_len == 0) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
@@ -68,18 +85,84 @@ static void report_close(gw_ws *ws, unsigned code, const char *reason)
         ws->cb.on_close(ws->ud, code, reason);
 }
 
+static void on_frame_start(wslay_event_context_ptr ctx,
+                           const struct wslay_event_on_frame_recv_start_arg *arg, void *user_data)
+{
+    (void)ctx;
+    gw_ws *ws = user_data;
+    /* Control frames (at most 125 bytes) are still buffered by wslay, which answers
+     * pings and closes from them. */
+    ws->frame_is_data = !(arg->opcode & 0x8);
+    if (!ws->frame_is_data)
+        return;
+    if (arg->opcode != WSLAY_CONTINUATION_FRAME) {
+        ws->msg_len = 0;
+        ws->msg_total = 0;
+        ws->msg_is_text = arg->opcode == WSLAY_TEXT_FRAME;
+    }
+    if (arg->payload_length > ws->max_message - ws->msg_total)
+        ws->too_big = 1;
+    else
+        ws->msg_total += arg->payload_length;
+}
+
+static void on_frame_chunk(wslay_event_context_ptr ctx,
+                           const struct wslay_event_on_frame_recv_chunk_arg *arg, void *user_data)
+{
+    (void)ctx;
+    gw_ws *ws = user_data;
+    /* A binary message is refused once complete; its bytes are not kept. */
+    if (!ws->frame_is_data || !ws->msg_is_text || ws->too_big || arg->data_length == 0)
+        return;
+    size_t need = ws->msg_len + arg->data_length;
+    if (need > ws->msg_cap) {
+        size_t cap = ws->msg_cap ? ws->msg_cap * 2 : 256;
+        if (cap < need)
+            cap = need;
+        if (cap > ws->max_message)
+            cap = ws->max_message;
+        char *m = realloc(ws->msg, cap);
+        if (!m) {
+            ws->too_big = 1;
+            return;
+        }
+        ws->msg = m;
+        ws->msg_cap = cap;
+    }
+    memcpy(ws->msg + ws->msg_len, arg->data, arg->data_length);
+    ws->msg_len = need;
+}
+
+/* An idle socket keeps no message buffer: thousands of them wait between shares. */
+static void drop_message(gw_ws *ws)
+{
+    free(ws->msg);
+    ws->msg = NULL;
+    ws->msg_len = ws->msg_cap = 0;
+}
+
 static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
                    void *user_data)
 {
     gw_ws *ws = user_data;
-    if (ws->close_pending || wslay_event_get_close_sent(ctx))
+    if (ws->close_pending || wslay_event_get_close_sent(ctx)) {
+        drop_message(ws);
         return; /* closing: what arrives now is not acted on */
+    }
     if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->msg_length == 1) {
         ws->bad_close = 1; /* RFC 6455 5.5.1: a body, if any, starts with a 2-byte code */
         return;
     }
+    if (ws->too_big)
+        return; /* what was kept is a part: gw_ws_feed ends the connection with 1009 */
     if (arg->opcode == WSLAY_TEXT_FRAME) {
-        ws->cb.on_text(ws->ud, (const char *)arg->msg, arg->msg_length);
+        /* The message is ours to hand on, but a reply may start the next one: take it. */
+        char *text = ws->msg;
+        size_t len = ws->msg_len;
+        ws->msg = NULL;
+        ws->msg_len = ws->msg_cap = 0;
+        ws->cb.on_text(ws->ud, text ? text : "", len);
+        free(text);
     } else if (arg->opcode == WSLAY_BINARY_FRAME) {
         /* The protocol is JSON text; a binary message is a client speaking something else. */
         gw_ws_close(ws, WSLAY_CODE_UNSUPPORTED_DATA, "binary messages are not accepted");
@@ -97,13 +180,18 @@ gw_ws *gw_ws_new(const gw_ws_callbacks *cb, void *ud, size_t max_message)
     struct wslay_event_callbacks callbacks = {
         .recv_callback = recv_cb,
         .send_callback = send_cb,
+        .on_frame_recv_start_callback = on_frame_start,
+        .on_frame_recv_chunk_callback = on_frame_chunk,
         .on_msg_recv_callback = on_msg,
     };
     if (wslay_event_context_server_init(&ws->ctx, &callbacks, ws)) {
         free(ws);
         return NULL;
     }
-    /* Larger messages get close 1009 from wslay before they are buffered whole. */
+    ws->max_message = max_message;
+    wslay_event_config_set_no_buffering(ws->ctx, 1);
+    /* A single frame over the cap gets close 1009 from wslay before it is read; with
+     * buffering off wslay checks frames one by one, so on_frame_start checks the sum. */
     wslay_event_config_set_max_recv_msg_length(ws->ctx, max_message);
     return ws;
 }
@@ -113,6 +201,7 @@ void gw_ws_free(gw_ws *ws)
     if (!ws)
         return;
     wslay_event_context_free(ws->ctx);
+    drop_message(ws);
     free(ws);
 }
 
@@ -164,13 +253,10 @@ static void protocol_close(gw_ws *ws, unsigned code, const char *reason)
     wslay_frame_context_ptr fctx;
     if (wslay_frame_context_init(&fctx, &fcb, ws))
         return;
-    uint8_t body[125];
-    size_t rl = strlen(reason);
-    if (rl > sizeof body - 2)
-        rl = sizeof body - 2;
+    uint8_t body[126]; /* 2 for the code, at most 123 for the reason, 1 for the NUL */
+    size_t rl = txt_utf8_cut((char *)body + 2, sizeof body - 2, reason);
     body[0] = (uint8_t)(code >> 8);
     body[1] = (uint8_t)code;
-    memcpy(body + 2, reason, rl);
     struct wslay_frame_iocb iocb = {.fin = 1,
                                     .opcode = WSLAY_CONNECTION_CLOSE,
                                     .payload_length = rl + 2,
@@ -202,6 +288,11 @@ int gw_ws_feed(gw_ws *ws, const uint8_t *data, size_t len)
     ws->in_recv = 0;
     ws->in = NULL;
     ws->in_len = 0;
+    if (ws->too_big) {
+        drop_message(ws);
+        protocol_close(ws, WSLAY_CODE_MESSAGE_TOO_BIG, "message over --max-message");
+        return 1;
+    }
     if (ws->bad_close || (rv == WSLAY_ERR_CALLBACK_FAILURE && !ws->failed)) {
         protocol_close(ws, WSLAY_CODE_PROTOCOL_ERROR, "malformed WebSocket frame");
         return 1;
@@ -242,8 +333,9 @@ void gw_ws_close(gw_ws *ws, unsigned code, const char *reason)
 {
     if (ws->failed || ws->own_close || ws->close_pending || wslay_event_get_close_sent(ws->ctx))
         return;
-    /* A control frame's payload is at most 125 bytes, 2 of them the code. */
-    snprintf(ws->close_reason, sizeof ws->close_reason, "%s", reason ? reason : "");
+    /* A control frame's payload is at most 125 bytes, 2 of them the code; the reason must
+     * be UTF-8 (RFC 6455 5.5.1), or the browser fails the connection without reading it. */
+    txt_utf8_cut(ws->close_reason, sizeof ws->close_reason, reason);
     ws->close_code = code;
     ws->close_pending = 1;
     flush(ws);

@@ -678,6 +678,18 @@ static void handle_reconnect(conn *c, json_t *params)
     char to[HOST_MAX + 16], where[sizeof c->where];
     describe(&target, to, sizeof to);
     snprintf(where, sizeof where, "%s", c->where);
+    /* Only to a host the operator named: a pool (or whoever speaks for it on a plain
+     * connection) must not send our login, and our traffic, to a host of its choosing. */
+    int listed = 0;
+    for (size_t i = 0; i < st->url_count; i++)
+        listed |= strcasecmp(st->urls[i].host, target.host) == 0;
+    if (!listed) {
+        logf_(st,
+              "pool %s sent client.reconnect to %s, a host not given on the command line; "
+              "ignored",
+              where, to);
+        return;
+    }
     logf_(st, "pool %s asked us to reconnect to %s in %lld s", where, to, wait);
     st->redirect = target;
     st->redirect_pending = 1;

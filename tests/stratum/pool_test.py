@@ -6,7 +6,8 @@ client.reconnect), checks every share with RandomX itself (librandomx through ct
 mode: the hash must be the RandomX hash of the job blob with the nonce, and meet the
 target), and walks the miner through: a refused login, failover to the second pool and
 back to the first, accepted and rejected shares, every bad line of
-tests/vectors/stratum_bad_lines.txt, a slow reply, client.reconnect, dropped connections
+tests/vectors/stratum_bad_lines.txt, a slow reply, client.reconnect (followed only to a
+host given with -o: the reconnect scenario), dropped connections
 with a share in flight (resubmitted when its job is still current, stale when not),
 NiceHash and keepalived. The p2pool scenario holds one connection to a pool that lists
 no keepalive extension, or lists it and never answers it. The TLS scenario checks that a self-signed certificate is refused
@@ -15,7 +16,7 @@ without a pin, accepted with the right pin and refused with a wrong one.
 The miner must log each problem with its reason, keep running, and stop cleanly on
 SIGINT with exit status 0 (under AddressSanitizer too).
 
-usage: pool_test.py CONSENTMINER VECTORS_DIR [full|tls|p2pool|all]
+usage: pool_test.py CONSENTMINER VECTORS_DIR [full|tls|p2pool|reconnect|all]
 """
 import ctypes
 import ctypes.util
@@ -441,6 +442,58 @@ def scenario_full(cli, vectors):
         fail(str(e))
 
 
+def scenario_reconnect(cli, vectors):
+    """client.reconnect is followed only to a host given with -o (issue 13)."""
+    primary = Listener()
+    P = primary.port
+    other = socket.socket()
+    other.bind(("127.0.0.2", 0))  # loopback, but not the host the miner was given
+    other.listen(8)
+    other.settimeout(0.5)
+    O = other.getsockname()[1]
+    miner = Miner(cli, ["-o", "127.0.0.1:%d" % P, "-u", WALLET, "--yes", "--mode", "light",
+                        "-t", "1", "--no-large-pages", "--status-interval", "3"])
+    try:
+        c = primary.accept()
+        c.login_ok(c.wait_for("login"), make_job("A", EASY, 1))
+        miner.expect("connected to 127.0.0.1:%d" % P)
+        # Elsewhere: logged, ignored, and the miner stays on its connection.
+        at = miner.mark()
+        c.send({"jsonrpc": "2.0", "method": "client.reconnect", "params": ["127.0.0.2", O, 0]})
+        miner.expect("client.reconnect to 127.0.0.2:%d, a host not given on the command line; "
+                     "ignored" % O, 15, at)
+        end = time.time() + 3
+        while time.time() < end:
+            try:
+                s, _ = other.accept()
+                s.close()
+                fail("the miner followed client.reconnect to 127.0.0.2, a host it was not given")
+                break
+            except socket.timeout:
+                pass
+        c.answer_share(c.wait_for("submit", 60))
+        miner.expect("share accepted (job A")
+        # The pool's text is escaped in the miner's output (issue 13).
+        at = miner.mark()
+        c.send({"jsonrpc": "2.0", "method": "m\u001b]0;title\u0007\r\nforged"})
+        miner.expect("sent unknown method 'm\\x1b]0;title\\x07\\x0d\\x0aforged'", 15, at)
+        if any("\x1b" in l or "\x07" in l for l in miner.lines):
+            fail("a control character from the pool reached the miner's output")
+        # The same host on another port (here the same one again): followed.
+        c.send({"jsonrpc": "2.0", "method": "client.reconnect",
+                "params": {"host": "127.0.0.1", "port": P, "wait": 0}})
+        miner.expect("asked us to reconnect to 127.0.0.1:%d" % P)
+        c = primary.accept(15)
+        c.login_ok(c.wait_for("login"), make_job("B", EASY, 2))
+        c.answer_share(c.wait_for("submit", 60))
+        miner.expect("share accepted (job B")
+    except (TimeoutError, EOFError) as e:
+        fail(str(e))
+    other.close()
+    if miner.stop() != 0:
+        fail("miner did not exit cleanly after the reconnect scenario")
+
+
 def make_cert(tmp):
     key, crt = os.path.join(tmp, "key.pem"), os.path.join(tmp, "cert.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
@@ -612,6 +665,8 @@ def main():
         scenario_tls(cli, vectors)
     if which in ("p2pool", "all"):
         scenario_p2pool(cli, vectors)
+    if which in ("reconnect", "all"):
+        scenario_reconnect(cli, vectors)
     print("pool_test %s: %s in %.0f s" % (which, "FAILED" if FAIL else "passed", time.time() - t0))
     for f in FAIL:
         print("  -", f)
