@@ -203,7 +203,8 @@ export async function runAudit(options) {
         report.decline.remembered = !after || !(await after.accept.isVisible().catch(() => false));
         await watch('declined', 'declined and reloaded');
       } catch (err) {
-        report.decline.error = err.message.split('\n')[0];
+        const why = report.disclosure.problems.find((p) => p.control === 'decline');
+        report.decline.error = why ? languages[o.lang].problem[why.code](why) : err.message.split('\n')[0];
       }
     }
 
@@ -279,8 +280,8 @@ async function acceptAndCheck(b, rec, o) {
     demandCores: m.workerDemand, demandPerThread: (100 * m.workerDemand) / threads,
     busyThreads: m.workerThreads, browserCores: m.total, shownPerThread: median(shown) });
   if (a.promise) {
-    if (a.measuredPerThread > a.promise.throttle + OVER_TOLERANCE) {
-      a.problems.push({ code: 'over-promise', perThread: a.measuredPerThread, throttle: a.promise.throttle, tolerance: OVER_TOLERANCE });
+    if (a.demandPerThread > a.promise.throttle + OVER_TOLERANCE) {
+      a.problems.push({ code: 'over-promise', perThread: a.demandPerThread, throttle: a.promise.throttle, tolerance: OVER_TOLERANCE });
     }
     if (m.workerThreads > a.promise.threads) a.problems.push({ code: 'too-many-threads', busy: m.workerThreads, threads: a.promise.threads });
   }

@@ -9,7 +9,8 @@
 //      sendBeacon, a form); or
 //   2. the shape of a wasm miner: WebAssembly compiled, a Web Worker running, and the
 //      browser's worker threads busy for at least SUSTAINED_SECONDS in a row at
-//      SUSTAINED_CORES or more (measured by the kernel, /proc).
+//      SUSTAINED_CORES or more, as the kernel measured it (/proc): running or waiting
+//      to run, so that a miner on a machine busy with other work is still seen busy.
 //  Busy JavaScript without either is reported as CPU use, never as mining: a page may be
 //  heavy and honest. A plain-JavaScript miner that speaks stratum is caught by rule 1.
 
@@ -118,10 +119,10 @@ function workerRuns(samples) {
   const runs = [];
   let cur = null;
   for (const s of samples) {
-    if (s.workers >= SUSTAINED_CORES) {
+    if (s.workerDemand >= SUSTAINED_CORES) {
       if (!cur) runs.push(cur = { at: s.at - Math.round(s.seconds * 1000), phase: s.phase, seconds: 0, cpuSeconds: 0 });
       cur.seconds += s.seconds;
-      cur.cpuSeconds += s.workers * s.seconds;
+      cur.cpuSeconds += s.workerDemand * s.seconds;
     } else cur = null;
   }
   for (const r of runs) r.cores = r.cpuSeconds / r.seconds;

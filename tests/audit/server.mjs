@@ -1,6 +1,6 @@
 // The audit's fixture sites: two HTTP servers on 127.0.0.1 with random ports (two origins;
-// a frame from the second is addressed as http://localhost:PORT, another site, so Chromium
-// puts it in its own process), serving the fixture pages below, consent-ui's element, the
+// the miner's frame from the second is addressed as http://localhost:PORT, another site,
+// so Chromium puts it in a process of its own), serving the fixture pages below, consent-ui's element, the
 // browser suite's test-double runtime, and a fixture "pool" that speaks just enough stratum
 // over a WebSocket (/ws) and over HTTP POST (/stratum) and logs what it was sent.
 import http from 'node:http';
@@ -26,8 +26,8 @@ function html(title, body, head = '') {
 // consent-ui's element with no gateway behind it (nothing answers at /no-gateway), so it
 // can only show its disclosure; with the browser suite's test-double runtime, whose
 // workers spin at the throttle, so the audit's checks after Accept have something to measure.
-const element = (extra = '') => `<script type="module" src="/consent-ui/consent-miner.js"></script>
-<consent-miner site="fixture.example" gateway="/no-gateway" runtime="/tests/browser/fixtures/fake-miner.mjs"
+const element = (extra = '', runtime = '/tests/browser/fixtures/fake-miner.mjs') => `<script type="module" src="/consent-ui/consent-miner.js"></script>
+<consent-miner site="fixture.example" gateway="/no-gateway" runtime="${runtime}"
   threads="1" throttle="50"></consent-miner>${extra}`;
 
 /** Fixture pages by name; `other` is the second server's origin as another site. */
@@ -39,8 +39,11 @@ function pages(q, other) {
       '<style>consent-miner::part(decline) { display: none; }</style>'),
     'element-covered': () => html('Decline covered by the site', element('<div id="cover">Subscribe to our newsletter!</div>'),
       '<script src="/fixtures/cover.js"></script>'),
-    'element-in-frame': () => html('The consent element in a frame of another site',
-      `<iframe src="${other}/page/element" title="consent" style="width:900px;height:700px;border:0"></iframe>`),
+    'element-greedy': () => html('The element with a runtime that breaks its promises', element('', '/fixtures/greedy-miner.mjs')),
+    // Another origin of the same site: Chromium denies a cross-site frame localStorage
+    // and Web Locks, with which the element cannot remember a choice nor start.
+    'element-in-frame': () => html('The consent element in a frame of another origin',
+      `<iframe src="${other.replace('localhost', '127.0.0.1')}/page/element" title="consent" style="width:900px;height:700px;border:0"></iframe>`),
     'miner-now': () => html('A page that mines at once', miner(`transport=${q.get('transport') || 'ws'}&wasm=${q.get('wasm') || 1}`)),
     'miner-late': () => html('A page that mines later', miner(`delay=${q.get('delay') || 20}&transport=http`)),
     'miner-hidden': () => html('A page that mines while hidden', miner('when=hidden')),
