@@ -18,8 +18,10 @@ export const en = {
   noMining: 'Mining before consent: none (no stratum request on any transport; no WebAssembly + worker + sustained worker CPU).',
   stratum: (f, ph) => `at ${s1(f.at)} s (${ph}): stratum "${f.method}" sent on ${f.transport} ${f.url} by ${f.initiator}` +
     (f.count > 1 ? `, ${f.count} times until ${s1(f.lastAt)} s` : ''),
-  wasmPattern: (f, ph) => `at ${s1(f.at)} s (${ph}): WebAssembly compiled in ${f.wasmContext} (started by ${f.wasmInitiator}), ` +
-    `worker${f.workers.length > 1 ? 's' : ''} ${f.workers.join(', ')}, worker threads busy ${c2(f.cores)} cores for ${f.seconds.toFixed(0)} s from ${s1(f.runAt)} s`,
+  wasmPattern: (f, ph) => `at ${s1(f.at)} s (${ph}): WebAssembly compiled in ${f.wasmContext}` +
+    `${f.wasmInitiator !== f.wasmContext ? ` (by ${f.wasmInitiator})` : ''}, ` +
+    `worker${f.workers.length > 1 ? 's' : ''} ${f.workers.join(', ')}, worker threads busy (running or waiting to run) ` +
+    `${c2(f.cores)} cores for ${f.seconds.toFixed(0)} s from ${s1(f.runAt)} s`,
   disclosureHead: 'Consent element:',
   noElement: 'Consent element: none found (no button named Accept/同意).',
   element: (d) => `Consent element: found ${d.where === 'iframe' ? `in a frame (${d.frameUrl})` : 'in the page'}` +
@@ -83,8 +85,10 @@ export const ja = {
   noMining: '同意前のマイニング：なし（どの通信経路にも stratum の要求はなく、WebAssembly・ワーカー・継続的なワーカー CPU の組み合わせもありません）。',
   stratum: (f, ph) => `${s1(f.at)} 秒（${ph}）：stratum の「${f.method}」が ${f.transport} ${f.url} に送信されました（送信元 ${f.initiator}）` +
     (f.count > 1 ? `、${s1(f.lastAt)} 秒までに ${f.count} 回` : ''),
-  wasmPattern: (f, ph) => `${s1(f.at)} 秒（${ph}）：${f.wasmContext} で WebAssembly がコンパイルされ（${f.wasmInitiator} による）、` +
-    `ワーカー ${f.workers.join(', ')} が動き、ワーカースレッドが ${s1(f.runAt)} 秒から ${f.seconds.toFixed(0)} 秒間 ${c2(f.cores)} コアを使いました`,
+  wasmPattern: (f, ph) => `${s1(f.at)} 秒（${ph}）：${f.wasmContext} で WebAssembly がコンパイルされ` +
+    `${f.wasmInitiator !== f.wasmContext ? `（${f.wasmInitiator} による）` : ''}、` +
+    `ワーカー ${f.workers.join(', ')} が動き、ワーカースレッドが ${s1(f.runAt)} 秒から ${f.seconds.toFixed(0)} 秒間 ` +
+    `${c2(f.cores)} コア分（実行または実行待ち）動き続けました`,
   disclosureHead: '同意の要素：',
   noElement: '同意の要素：見つかりません（Accept／同意 という名前のボタンがありません）。',
   element: (d) => `同意の要素：${d.where === 'iframe' ? `フレーム内（${d.frameUrl}）` : 'ページ内'}` +
@@ -105,7 +109,7 @@ export const ja = {
   declineFailed: (d) => `訪問者と同じように「同意しない」をクリックできませんでした：${d.error}`,
   noDecline: '同意しない：試していません（同意の要素がありません）。',
   cpuHead: 'ブラウザーの CPU（コア数：全プロセス／ワーカースレッド／ページのメインスレッド）、段階ごと：',
-  cpuRow: (p, ph) => `  ${ph.padEnd(12, '　')} ${c2(p.total)} / ${c2(p.workers)} / ${c2(p.main)}   （最大 ${c2(p.peak)}）`,
+  cpuRow: (p, ph) => `  ${ph.padEnd(9, '　')} ${c2(p.total)} / ${c2(p.workers)} / ${c2(p.main)}   （最大 ${c2(p.peak)}）`,
   heavy: (p, ph) => `${ph}の CPU 使用が多い：${c2(p.total)} コア。マイニングの証拠はないので、マイニングではなく CPU 使用として報告します。`,
   seen: (r) => `同意前に、ページは ${r.seen.requestCount} 件のリクエストを送り、ワーカーを ${r.seen.workers.length} 個起動し、` +
     `WebAssembly を ${r.seen.wasm.length} 回コンパイルし、WebSocket を ${r.seen.websockets.length} 本開きました` +

@@ -17,4 +17,4 @@ if [[ ! -d node_modules/playwright-core || ! -d node_modules/ws ]]; then
 fi
 export CHROMIUM
 # One test at a time: the machine has two cores and the audit measures CPU time.
-exec node --test --test-concurrency=1 --test-timeout=300000 tests/audit/audit.test.mjs "$@"
+exec node --test --test-concurrency=1 --test-timeout=300000 tests/audit/stratum.test.mjs tests/audit/audit.test.mjs "$@"
