@@ -149,7 +149,7 @@ export function miningBefore(rec) {
   const runs = workerRuns(rec.cpu.filter((s) => s.at <= rec.consentAt)).filter((r) => r.seconds >= SUSTAINED_SECONDS - 0.25);
   if (wasm.length && workers.length && runs.length) {
     const run = runs[0];
-    findings.push({ code: 'wasm-workers-cpu', at: Math.min(run.at, wasm[0].at), phase: wasm[0].at < run.at ? wasm[0].phase : run.phase,
+    findings.push({ code: 'wasm-workers-cpu', at: wasm[0].at, phase: wasm[0].phase,
       wasm: wasm.length, wasmContext: wasm[0].context, wasmInitiator: wasm[0].initiator,
       workers: [...new Set(workers.map((w) => w.url))], cores: run.cores, seconds: run.seconds, runAt: run.at });
   }
