@@ -59,6 +59,9 @@ export class Recorder {
   #t0 = performance.now();
   #targets = new Map();
 
+  /** Times are in ms since this call: the audit makes it just before it loads the page. */
+  restart() { this.#t0 = performance.now(); }
+
   now() { return Math.round(performance.now() - this.#t0); }
 
   #stamp() { return { at: this.now(), phase: this.phase }; }
@@ -161,13 +164,14 @@ export function cpuByPhase(rec) {
   const out = [];
   for (const s of rec.cpu) {
     let p = out.find((x) => x.phase === s.phase);
-    if (!p) out.push(p = { phase: s.phase, seconds: 0, total: 0, workers: 0, main: 0, peak: 0 });
+    if (!p) out.push(p = { phase: s.phase, seconds: 0, total: 0, workers: 0, workerDemand: 0, main: 0, peak: 0 });
     p.seconds += s.seconds;
     p.total += s.total * s.seconds;
     p.workers += s.workers * s.seconds;
+    p.workerDemand += s.workerDemand * s.seconds;
     p.main += s.main * s.seconds;
     p.peak = Math.max(p.peak, s.total);
   }
-  for (const p of out) for (const k of ['total', 'workers', 'main']) p[k] = p.seconds ? p[k] / p.seconds : 0;
+  for (const p of out) for (const k of ['total', 'workers', 'workerDemand', 'main']) p[k] = p.seconds ? p[k] / p.seconds : 0;
   return out;
 }

@@ -41,9 +41,11 @@ export const en = {
   declined: (d) => `Decline clicked at ${s1(d.at)} s, page reloaded; ${d.remembered ? 'the decline was remembered.' : 'the element asked again (the decline was not remembered).'}`,
   declineFailed: (d) => `Decline could not be clicked as a visitor would: ${d.error}`,
   noDecline: 'Decline: not tried (no consent element).',
+  noDeclineButton: 'Decline: not tried (there is no Decline button).',
   cpuHead: 'CPU of the browser, in cores (all processes / worker threads / page main threads), by phase:',
   cpuRow: (p, ph) => `  ${ph.padEnd(16)} ${c2(p.total)} / ${c2(p.workers)} / ${c2(p.main)}   (peak ${c2(p.peak)})`,
-  heavy: (p, ph) => `Heavy CPU ${ph}: ${c2(p.total)} cores, without mining evidence: reported as CPU, not as mining.`,
+  heavy: (p, ph) => `Heavy CPU ${ph}: ${c2(p.total)} cores (worker threads running or waiting to run: ${c2(p.workerDemand)}), ` +
+    'without mining evidence: reported as CPU, not as mining.',
   seen: (r) => `Before consent the page made ${r.seen.requestCount} requests, started ${r.seen.workers.length} worker(s), ` +
     `compiled ${r.seen.wasm.length} WebAssembly module(s) and opened ${r.seen.websockets.length} WebSocket(s) ` +
     `(${r.seen.websockets.reduce((n, w) => n + w.framesSent, 0)} messages sent).`,
@@ -108,9 +110,11 @@ export const ja = {
   declined: (d) => `${s1(d.at)} 秒に「同意しない」をクリックし、ページを再読み込みしました。${d.remembered ? '選択は記憶されていました。' : '要素は再び尋ねました（選択が記憶されていません）。'}`,
   declineFailed: (d) => `訪問者と同じように「同意しない」をクリックできませんでした：${d.error}`,
   noDecline: '同意しない：試していません（同意の要素がありません）。',
+  noDeclineButton: '同意しない：試していません（「同意しない」ボタンがありません）。',
   cpuHead: 'ブラウザーの CPU（コア数：全プロセス／ワーカースレッド／ページのメインスレッド）、段階ごと：',
   cpuRow: (p, ph) => `  ${ph.padEnd(9, '　')} ${c2(p.total)} / ${c2(p.workers)} / ${c2(p.main)}   （最大 ${c2(p.peak)}）`,
-  heavy: (p, ph) => `${ph}の CPU 使用が多い：${c2(p.total)} コア。マイニングの証拠はないので、マイニングではなく CPU 使用として報告します。`,
+  heavy: (p, ph) => `${ph}の CPU 使用が多い：${c2(p.total)} コア（ワーカースレッドの実行または実行待ち：${c2(p.workerDemand)}）。` +
+    'マイニングの証拠はないので、マイニングではなく CPU 使用として報告します。',
   seen: (r) => `同意前に、ページは ${r.seen.requestCount} 件のリクエストを送り、ワーカーを ${r.seen.workers.length} 個起動し、` +
     `WebAssembly を ${r.seen.wasm.length} 回コンパイルし、WebSocket を ${r.seen.websockets.length} 本開きました` +
     `（送信メッセージ ${r.seen.websockets.reduce((n, w) => n + w.framesSent, 0)} 件）。`,
