@@ -60,7 +60,10 @@ export class Recorder {
   #targets = new Map();
 
   /** Times are in ms since this call: the audit makes it just before it loads the page. */
-  restart() { this.#t0 = performance.now(); }
+  restart() {
+    this.#t0 = performance.now();
+    this.cpu.length = 0; // the browser's own start-up, before the page
+  }
 
   now() { return Math.round(performance.now() - this.#t0); }
 
@@ -123,7 +126,7 @@ function workerRuns(samples) {
   let cur = null;
   for (const s of samples) {
     if (s.workerDemand >= SUSTAINED_CORES) {
-      if (!cur) runs.push(cur = { at: s.at - Math.round(s.seconds * 1000), phase: s.phase, seconds: 0, cpuSeconds: 0 });
+      if (!cur) runs.push(cur = { at: Math.max(0, s.at - Math.round(s.seconds * 1000)), phase: s.phase, seconds: 0, cpuSeconds: 0 });
       cur.seconds += s.seconds;
       cur.cpuSeconds += s.workerDemand * s.seconds;
     } else cur = null;
@@ -154,7 +157,8 @@ export function miningBefore(rec) {
     const run = runs[0];
     findings.push({ code: 'wasm-workers-cpu', at: wasm[0].at, phase: wasm[0].phase,
       wasm: wasm.length, wasmContext: wasm[0].context, wasmInitiator: wasm[0].initiator,
-      workers: [...new Set(workers.map((w) => w.url))], cores: run.cores, seconds: run.seconds, runAt: run.at });
+      // CPU is sampled each second: the run starts no earlier than the first worker.
+      workers: [...new Set(workers.map((w) => w.url))], cores: run.cores, seconds: run.seconds, runAt: Math.max(run.at, workers[0].at) });
   }
   return findings.sort((a, b) => a.at - b.at);
 }
