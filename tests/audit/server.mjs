@@ -1,8 +1,9 @@
 // The audit's fixture sites: two HTTP servers on 127.0.0.1 with random ports (two origins;
 // the miner's frame from the second is addressed as http://localhost:PORT, another site,
-// so Chromium puts it in a process of its own), serving the fixture pages below, consent-ui's element, the
-// browser suite's test-double runtime, and a fixture "pool" that speaks just enough stratum
-// over a WebSocket (/ws) and over HTTP POST (/stratum) and logs what it was sent.
+// so Chromium puts it in a process of its own), serving the fixture pages below,
+// consent-ui's element, the fixtures in tests/audit/fixtures/, and a fixture "pool" that
+// speaks just enough stratum over a WebSocket (/ws) and over HTTP POST (/stratum) and
+// logs what it was sent.
 import http from 'node:http';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { WebSocketServer } from 'ws';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.wasm': 'application/wasm' };
-const SERVED = { '/consent-ui/': 'consent-ui/', '/tests/browser/fixtures/': 'tests/browser/fixtures/', '/fixtures/': 'tests/audit/fixtures/' };
+const SERVED = { '/consent-ui/': 'consent-ui/', '/fixtures/': 'tests/audit/fixtures/' };
 
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -24,9 +25,10 @@ function html(title, body, head = '') {
 }
 
 // consent-ui's element with no gateway behind it (nothing answers at /no-gateway), so it
-// can only show its disclosure; with the browser suite's test-double runtime, whose
-// workers spin at the throttle, so the audit's checks after Accept have something to measure.
-const element = (extra = '', runtime = '/tests/browser/fixtures/fake-miner.mjs') => `<script type="module" src="/consent-ui/consent-miner.js"></script>
+// can only show its disclosure; with a test-double runtime (fixtures/fake-runtime.mjs)
+// whose workers spin at the throttle, so the audit's checks after Accept have something
+// to measure.
+const element = (extra = '', runtime = '/fixtures/fake-runtime.mjs') => `<script type="module" src="/consent-ui/consent-miner.js"></script>
 <consent-miner site="fixture.example" gateway="/no-gateway" runtime="${runtime}"
   threads="1" throttle="50"></consent-miner>${extra}`;
 
