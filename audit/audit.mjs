@@ -31,6 +31,8 @@ export const OVER_TOLERANCE = 15;
 // most one /proc tick of worker CPU between 100 and 700 ms after the click.
 const STOP_MS = 100;
 const SETTLE_MS = 2000;
+// How long the audit looks at the disclosure before it clicks, as a visitor reading it.
+const READ_MS = 1500;
 const HZ = 100;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -196,6 +198,8 @@ export async function runAudit(options) {
       report.decline.tried = true;
       report.decline.at = rec.now();
       try {
+        await again.decline.scrollIntoViewIfNeeded({ timeout: 5000 }).catch(() => {});
+        await sleep(READ_MS);
         await again.decline.click({ timeout: 5000 });
         await sleep(300);
         rec.phase = 'declined';
@@ -240,6 +244,10 @@ async function acceptAndCheck(b, rec, o) {
   if (!found) { a.problems.push({ code: 'no-element' }); return a; }
   a.promise = promisedLoad(await textNear(found.accept, LOAD_TEXT).catch(() => ''));
   if (!a.promise) a.problems.push({ code: 'no-promise' });
+  // A visitor reads before choosing, and a consent frame may rightly ignore a click on a
+  // disclosure that was not in view for a moment (consent-ui's frame wants a second).
+  await found.accept.scrollIntoViewIfNeeded({ timeout: 5000 }).catch(() => {});
+  await sleep(READ_MS);
   a.clickedAt = rec.consentAt = rec.now();
   o.progress(`${(rec.now() / 1000).toFixed(1)} s: clicking Accept`);
   try {
