@@ -7,5 +7,6 @@ int cm_cmd_hash(int argc, char **argv);
 int cm_cmd_bench(int argc, char **argv);
 int cm_cmd_mine(int argc, char **argv);
 int cm_cmd_gateway(int argc, char **argv);
+int cm_cmd_audit(int argc, char **argv);
 
 #endif

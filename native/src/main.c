@@ -13,6 +13,7 @@ static const struct {
     {"bench", cm_cmd_bench, "measure hashes per second with the mining loop"},
     {"mine", cm_cmd_mine, "mine on a pool or solo against monerod, after your consent"},
     {"gateway", cm_cmd_gateway, "bridge consenting browsers to a pool or monerod"},
+    {"audit", cm_cmd_audit, "check that a web page mines nothing before consent (node, Chromium)"},
 };
 
 static void usage(FILE *out)
