@@ -37,16 +37,24 @@ export function cpuSeconds(pids) {
   return ticks / 100; // USER_HZ
 }
 
-// Nanoseconds on a CPU so far, summed over the live threads of these processes.
-export function runtimeNs(pids) {
-  let ns = 0;
+// Nanoseconds on a CPU so far of each live thread of these processes: Map "pid/tid" -> ns.
+export function threadRuntimes(pids) {
+  const out = new Map();
   for (const p of pids) {
     let tids;
     try { tids = fs.readdirSync(`/proc/${p}/task`); } catch { continue; /* gone */ }
     for (const t of tids) {
-      try { ns += Number(fs.readFileSync(`/proc/${p}/task/${t}/schedstat`, 'utf8').split(' ')[0]); } catch { /* gone */ }
+      try { out.set(`${p}/${t}`, Number(fs.readFileSync(`/proc/${p}/task/${t}/schedstat`, 'utf8').split(' ')[0])); } catch { /* gone */ }
     }
   }
+  return out;
+}
+
+// ns the threads ran between two threadRuntimes() readings: a thread that appeared in
+// between counts from its start; one that exited counts up to the earlier reading.
+export function ranBetween(a, b) {
+  let ns = 0;
+  for (const [k, v] of b) ns += v - (a.get(k) || 0);
   return ns;
 }
 
@@ -82,7 +90,7 @@ export const epochMs = () => performance.timeOrigin + performance.now();
 export function sampleRuntime(pids, { everyMs = 4 } = {}) {
   const samples = [];
   let on = true;
-  const take = () => samples.push({ t: epochMs(), ns: runtimeNs(pids()) });
+  const take = () => samples.push({ t: epochMs(), threads: threadRuntimes(pids()) });
   take();
   const loop = (async () => {
     while (on) {
@@ -103,10 +111,15 @@ export function sampleRuntime(pids, { everyMs = 4 } = {}) {
 // From run-time samples: how long after `at` (epoch ms) the processes fell to idle for
 // good, i.e. the end of the last window of `windowMs` after `at` in which they used more
 // than `busyCores`; 0 when none. Also the cores they used before `at` (over the last
-// `windowMs * 5`) and from the settle point to the last sample, so a caller can see
-// that they were busy before and quiet after.
-export function settledAfter(samples, at, { windowMs = 20, busyCores = 0.25 } = {}) {
-  const rate = (a, b) => (b.ns - a.ns) / 1e6 / Math.max(1e-3, b.t - a.t);
+// 300 ms) and from the settle point to the last sample, so a caller can see
+// that they were busy before and quiet after; and the CPU ms they used from `at` to the
+// last sample, which a loaded machine stretches in time but does not add to.
+//
+// hashing: how many threads hashed (the busiest over the 300 ms before `at`): the most
+// CPU ms any of them used after `at` is how long it ran on; on a free machine that is
+// wall time, and a busy one stretches it in time without adding to it.
+export function settledAfter(samples, at, { windowMs = 20, busyCores = 0.25, hashing = 1 } = {}) {
+  const rate = (a, b) => ranBetween(a.threads, b.threads) / 1e6 / Math.max(1e-3, b.t - a.t);
   let settled = at;
   let j = 0;
   for (let i = 0; i < samples.length; i++) {
@@ -115,10 +128,21 @@ export function settledAfter(samples, at, { windowMs = 20, busyCores = 0.25 } = 
     if (samples[i].t < at) continue; // a window that began before stop holds its hashing
     if (rate(samples[i], samples[j]) > busyCores) settled = Math.max(settled, samples[j].t);
   }
-  const before = samples.filter((s) => s.t <= at && s.t >= at - windowMs * 5);
+  const before = samples.filter((s) => s.t <= at && s.t >= at - 300);
   const afterS = samples.filter((s) => s.t >= settled);
   const last = samples[samples.length - 1];
+  const stopSample = samples.filter((x) => x.t <= at).pop() || samples[0];
+  const b0 = before[0] || samples[0];
+  const busiest = [...stopSample.threads.keys()]
+    .map((k) => [k, stopSample.threads.get(k) - (b0.threads.get(k) || 0)])
+    .sort((x, y) => y[1] - x[1]).slice(0, hashing).map(([k]) => k);
+  // A thread that exited stops counting at its last reading before it did.
+  const lastOf = (k) => { for (let i = samples.length - 1; i >= 0; i--) if (samples[i].threads.has(k)) return samples[i].threads.get(k); return 0; };
+  const hashingMsAfter = busiest.map((k) => (lastOf(k) - stopSample.threads.get(k)) / 1e6);
   return {
+    hashingMsAfter: Math.max(0, ...hashingMsAfter),
+    hashingCoresBefore: busiest.reduce((sum, k) => sum + stopSample.threads.get(k) - (b0.threads.get(k) || 0), 0) / 1e6 / Math.max(1e-3, stopSample.t - b0.t),
+    cpuMsAfter: ranBetween(stopSample.threads, last.threads) / 1e6,
     settledMs: settled - at,
     coresBefore: before.length >= 2 ? rate(before[0], before[before.length - 1]) : NaN,
     coresAfter: afterS.length >= 2 ? rate(afterS[0], last) : NaN,
