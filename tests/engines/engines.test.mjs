@@ -82,7 +82,8 @@ for (const engine of ENGINES.filter((e) => only.includes(e))) {
         t.diagnostic(`${what} (${info.engine}): hashing threads ${r.hashingCoresBefore.toFixed(2)} cores before stop, ` +
           `then at most ${r.hashingMsAfter.toFixed(0)} ms of CPU each; the browser: idle ${r.settledMs.toFixed(0)} ms after stop, ` +
           `${r.cpuMsAfter.toFixed(0)} ms of CPU in the ${r.observedMs.toFixed(0)} ms after it (${extraMs.toFixed(0)} ms above the idle page's ${idle.toFixed(3)} cores)`);
-        assert.ok(r.hashingCoresBefore > 0.1, `${what}: the browser hashed before stop (${r.hashingCoresBefore.toFixed(2)} cores)`);
+        // On the shared machine (load 30 on 2 cores) two hashing threads got as little as 0.1.
+        assert.ok(r.hashingCoresBefore > 0.03, `${what}: the browser hashed before stop (${r.hashingCoresBefore.toFixed(2)} cores)`);
         // A hashing thread may finish its 20 ms slice (wasm/src/yield.c). CPU time, not
         // wall time: a busy machine stretches the slice in time, not in CPU.
         assert.ok(r.hashingMsAfter <= STOP_MS, `${what}: a hashing thread ran ${r.hashingMsAfter.toFixed(0)} ms of CPU after stop; expected <= ${STOP_MS}`);

@@ -37,8 +37,14 @@ window.cmMine = async ({ threads, shared, jit, until = 'mining' }) => {
   const m = window.cmMiner = createMiner({ job: benchJob(), shared, jit, statsIntervalMs: 250 });
   const errors = [];
   m.addEventListener('error', (e) => errors.push(e.detail.reason + ': ' + e.detail.message));
-  await m.start(grantForRun({ threads, throttle: 100 }));
-  if (until === 'mining') await m.ready();
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(\`the miner did not reach '\${until}' within 240 s (state \${m.state}, info \${JSON.stringify(m.info())})\`)), 240000);
+  });
+  await Promise.race([late, (async () => {
+    await m.start(grantForRun({ threads, throttle: 100 }));
+    if (until === 'mining') await m.ready();
+  })()]).finally(() => clearTimeout(timer));
   return { ...m.info(), errors, isolated: crossOriginIsolated, sab: typeof SharedArrayBuffer === 'function' };
 };
 window.cmStop = () => {

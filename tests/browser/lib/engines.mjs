@@ -129,6 +129,7 @@ async function launchFirefox(o) {
   const { default: puppeteer } = await import('puppeteer-core');
   const browser = await puppeteer.launch({
     browser: 'firefox', executablePath: BINARIES.firefox, headless: true,
+    protocolTimeout: 15 * 60 * 1000, // a cache build on a loaded machine, not a hang
     defaultViewport: { width: o.width, height: o.height },
     // The browser talks to nothing but the test's server.
     extraPrefsFirefox: { 'app.update.enabled': false, 'browser.safebrowsing.malware.enabled': false, 'browser.safebrowsing.phishing.enabled': false },
