@@ -321,8 +321,9 @@ for (const row of ROWS.slice(1)) {
 }
 
 
-const cell = (r, k, d = 2) => (r && typeof r[k] === 'number' ? r[k].toFixed(d) : r && r.error ? 'error' : '-');
-const engineOf = (key, r) => (key.startsWith('native') ? 'native JIT' : r && r.engine ? r.engine : r && r.error ? 'error' : '-');
+const cell = (r, k, d = 2) => (r && typeof r[k] === 'number' ? r[k].toFixed(d) : r && r.error && !/no SharedArrayBuffer/.test(r.error) ? 'error' : '-');
+const engineOf = (key, r) => (key.startsWith('native') ? 'native JIT' : r && r.engine ? r.engine
+  : r && r.error ? (/no SharedArrayBuffer/.test(r.error) ? 'no SharedArrayBuffer' : 'error') : '-');
 const table = (lines) => {
   const w = lines[0].map((_, i) => Math.max(...lines.map((l) => String(l[i]).length)));
   for (const l of lines) console.log(l.map((c, i) => (i ? String(c).padStart(w[i]) : String(c).padEnd(w[i]))).join('  '));
