@@ -39,7 +39,10 @@ window.cmMine = async ({ threads, shared, jit, until = 'mining' }) => {
   m.addEventListener('error', (e) => errors.push(e.detail.reason + ': ' + e.detail.message));
   let timer;
   const late = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(\`the miner did not reach '\${until}' within 240 s (state \${m.state}, info \${JSON.stringify(m.info())})\`)), 240000);
+    timer = setTimeout(() => {
+      reject(new Error(\`the miner did not reach '\${until}' within 120 s (state \${m.state}, info \${JSON.stringify(m.info())})\`));
+      m.stop();
+    }, 120000);
   });
   await Promise.race([late, (async () => {
     await m.start(grantForRun({ threads, throttle: 100 }));

@@ -175,9 +175,9 @@ async function launchWebkit(o) {
     const display = await startXvfb(o, stopAll);
     const port = await freePort();
     const errors = [];
-    const driver = spawn(WEBKIT_DRIVER, [`--port=${port}`, '--host=127.0.0.1'], {
+    const driver = track(spawn(WEBKIT_DRIVER, [`--port=${port}`, '--host=127.0.0.1'], {
       env: { ...process.env, DISPLAY: display }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    }));
     stopAll.push(() => stopProcess(driver));
     let log = '';
     const keep = (d) => { log = (log + d).slice(-4000); };
@@ -254,9 +254,9 @@ async function launchWebkit(o) {
 
 // An Xvfb on a display number it picks itself (-displayfd), stopped by stopAll.
 async function startXvfb(o, stopAll) {
-  const x = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', `${o.width + 200}x${o.height + 200}x24`, '-nolisten', 'tcp'], {
+  const x = track(spawn('Xvfb', ['-displayfd', '3', '-screen', '0', `${o.width + 200}x${o.height + 200}x24`, '-nolisten', 'tcp'], {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-  });
+  }));
   stopAll.push(() => stopProcess(x));
   return new Promise((resolve, reject) => {
     let out = '';
@@ -269,6 +269,22 @@ async function startXvfb(o, stopAll) {
     x.on('exit', (code) => reject(new Error(`Xvfb exited (${code}) before giving its display: ${err.trim().slice(-300)}`)));
     setTimeout(() => reject(new Error('Xvfb gave no display within 20 s')), 20000);
   });
+}
+
+// Children (and MiniBrowser under the driver) left when node exits without close(), on
+// an uncaught error, go with it.
+const children = new Set();
+process.on('exit', () => {
+  for (const c of children) {
+    for (const pid of processTree(c.pid).reverse()) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+  }
+});
+function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
 }
 
 function stopProcess(child) {
