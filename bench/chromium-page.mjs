@@ -22,7 +22,9 @@ window.cmBench = (o) => runBench(o).catch((e) => ({ error: (e.reason || 'error')
 window.cmReady = true;
 </script>`;
 
-function serve() {
+// The bench page and the repository's wasm files, for any engine (bench/wasm-bench.mjs
+// drives Firefox and WebKit through tests/browser/lib/engines.mjs).
+export function serveBenchPage() {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
     const headers = {
@@ -50,7 +52,7 @@ function serve() {
 
 export async function openBenchBrowser({ jsFlags = '' } = {}) {
   const { chromium } = await import('playwright-core');
-  const server = await serve();
+  const server = await serveBenchPage();
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-wasm-bench-'));
   const cleanup = () => { server.close(); fs.rmSync(profile, { recursive: true, force: true }); };
   let context;

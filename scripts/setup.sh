@@ -34,6 +34,8 @@ APT_PACKAGES=(
   emscripten binaryen wabt              # the wasm build
   monero                                # monerod for solo mining and integration tests
   chromium                              # browser tests (Debian's; never downloaded)
+  firefox-esr webkit2gtk-driver xvfb    # the same in Firefox (WebDriver BiDi) and WebKitGTK's
+                                        # MiniBrowser (WebKitWebDriver, under Xvfb)
   fonts-noto-cjk                        # Japanese text in the element and its screenshots
   procps psmisc curl python3 openssl     # test servers and tools
 )

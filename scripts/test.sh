@@ -28,6 +28,7 @@ suite "native build + ctest" native_tests native
 suite "native-asan build + ctest" native_tests native-asan
 [[ -f tests/wasm/run.sh ]] && suite "wasm" bash tests/wasm/run.sh
 [[ -f tests/browser/run.sh ]] && suite "browser" bash tests/browser/run.sh
+suite "engines" bash tests/engines/run.sh
 suite "audit" bash tests/audit/run.sh
 [[ -f fuzz/run.sh ]] && suite "fuzz smoke" bash fuzz/run.sh --smoke
 suite "demo end to end" bash tests/demo/run.sh
