@@ -25,6 +25,7 @@ export async function startFakeGateway({ job = testJob(), nicehash = false, refu
     url: `ws://127.0.0.1:${wss.address().port}/ws`,
     messages: [],
     logins: [],
+    renewals: [],
     submits: [],
     sockets: new Set(),
     waiters: [],
@@ -77,6 +78,9 @@ export async function startFakeGateway({ job = testJob(), nicehash = false, refu
       } else if (msg.method === 'submit') {
         gw.submits.push(msg.params);
         ws.send(JSON.stringify({ id: msg.id, jsonrpc: '2.0', result: { status: 'OK' } }));
+      } else if (msg.method === 'consent') {
+        gw.renewals.push(msg.params);
+        ws.send(JSON.stringify({ id: msg.id, jsonrpc: '2.0', result: { status: 'OK', expires_at: 0 } }));
       } else if (msg.method === 'keepalived') {
         ws.send(JSON.stringify({ id: msg.id, jsonrpc: '2.0', result: { status: 'KEEPALIVED' } }));
       }

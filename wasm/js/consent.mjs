@@ -41,3 +41,42 @@ export function grantForRun({ threads = 1, throttle = 100, durationMs = 24 * 60 
   const now = Date.now();
   return { granted_at: now, expires_at: now + durationMs, threads, throttle };
 }
+
+// ---- consent tokens (docs/design.md; the gateway issues them) ---------------------------
+// "<payload>.<sig>", both base64url without padding. The runtime cannot check the
+// signature (only the gateway holds the key, and checks it again at login and renewal);
+// it reads the payload to hand core the record it checks before every hash, and refuses
+// anything that is not a well-formed session token before it loads or connects anything.
+
+const B64URL = /^[A-Za-z0-9_-]+$/;
+
+function base64urlDecode(text) {
+  const b64 = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+}
+
+// Returns { payload, record } for a token of the wanted kind ('session' or 'grant'), or
+// { reason, message } naming what is wrong with it.
+export function readToken(token, kind = 'session') {
+  if (typeof token !== 'string') {
+    return { reason: 'no-consent', message: `consent must be a ${kind} token issued by the gateway; got ${token === null ? 'null' : typeof token}` };
+  }
+  const parts = token.split('.');
+  if (parts.length !== 2 || !B64URL.test(parts[0]) || !B64URL.test(parts[1])) {
+    return bad('consent token is not "<payload>.<signature>" in base64url');
+  }
+  let payload;
+  try {
+    payload = JSON.parse(base64urlDecode(parts[0]));
+  } catch {
+    return bad('consent token payload is not base64url JSON');
+  }
+  if (!payload || typeof payload !== 'object' || payload.v !== 1) return bad('consent token payload is not version 1');
+  if (payload.kind !== kind) return bad(`consent token is a ${JSON.stringify(payload.kind)} token; expected a ${kind} token`);
+  if (typeof payload.id !== 'string' || !/^[0-9a-f]{32}$/.test(payload.id)) return bad('consent token id is not 32 hex digits');
+  const record = { granted_at: payload.granted_at, expires_at: payload.expires_at, threads: payload.threads, throttle: payload.throttle };
+  return { payload, record };
+}

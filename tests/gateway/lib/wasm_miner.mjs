@@ -7,8 +7,10 @@ import { resolve } from 'node:path';
 import WebSocket from 'ws';
 
 export class WasmMiner {
-  constructor({ url, wasmDir, runtimeDir, consent, name = 'wasm' }) {
-    Object.assign(this, { url, wasmDir, runtimeDir, consent, name });
+  // consent: the session token the gateway issued (wasm/js/gateway.mjs requestGrant);
+  // origin: the Origin header its WebSocket sends (the gateway's frame origin).
+  constructor({ url, wasmDir, runtimeDir, consent, origin, name = 'wasm' }) {
+    Object.assign(this, { url, wasmDir, runtimeDir, consent, origin, name });
     this.job = null;
     this.jobs = 0;
     this.pending = new Set();  // submit ids waiting for their answer
@@ -26,8 +28,8 @@ export class WasmMiner {
     // The runtime's GatewaySession sets onopen/onmessage/onclose; listeners added here see
     // the same traffic without changing it.
     class CountingWebSocket extends WebSocket {
-      constructor(url, protocols) {
-        super(url, protocols);
+      constructor(url, options) {
+        super(url, options);
         self.ws = this;
         this.addEventListener('message', (e) => self.onMessage(JSON.parse(e.data.toString())));
         this.addEventListener('close', (e) => { self.closed = { code: e.code, reason: e.reason }; });
@@ -42,7 +44,7 @@ export class WasmMiner {
       }
     }
     this.miner = createMiner({
-      gateway: this.url, WebSocket: CountingWebSocket, shared: 'never',
+      gateway: this.url, WebSocket: CountingWebSocket, origin: this.origin, shared: 'never',
       wasmUrl: pathToFileURL(resolve(this.wasmDir, 'consentminer.wasm')).href,
       agent: `consentminer-test/${this.name}`,
     });
