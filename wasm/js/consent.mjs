@@ -1,9 +1,10 @@
 // consentminer runtime — the consent record, checked before anything is loaded.
 //
-// The same rules as core/src/consent.c (which checks the record again inside every
-// worker before each hash): times in milliseconds since the epoch, a duration of at most
-// 30 days, 1..256 threads, 1..100 percent throttle, granted at most a minute in the
-// future (clock skew), not yet expired. The runtime checks first so that an invalid
+// The one consent rule of core/src/consent.c, which checks the record again inside every
+// worker before each hash; tests/vectors/consent_records.txt holds its cases and
+// tests/wasm/consent-vectors.test.mjs runs them here. Times in whole milliseconds since
+// the epoch, a duration of at most 30 days, 1..256 threads, 1..100 percent throttle,
+// granted at most a minute in the future (clock skew), not yet expired. The runtime checks first so that an invalid
 // record costs the visitor nothing: no wasm fetched, no worker, no WebSocket.
 
 export const CONSENT_MAX_MS = 30 * 24 * 60 * 60 * 1000;
@@ -18,8 +19,11 @@ export function checkConsent(consent, now = Date.now()) {
   }
   const { granted_at: g, expires_at: e, threads, throttle } = consent;
   const whole = (v) => typeof v === 'number' && Number.isInteger(v);
-  if (!whole(g) || g < 0) return bad(`consent granted_at is ${g}; expected milliseconds since the epoch`);
-  if (!whole(e) || e <= g) return bad(`consent expires_at (${e}) is not after granted_at (${g})`);
+  // Times up to 2^53: beyond it a double no longer holds every whole millisecond.
+  const time = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  if (!time(g)) return bad(`consent granted_at is ${g}; expected a whole number of ms since the epoch`);
+  if (!time(e)) return bad(`consent expires_at is ${e}; expected a whole number of ms since the epoch`);
+  if (e <= g) return bad(`consent expires_at (${e}) is not after granted_at (${g})`);
   if (e - g > CONSENT_MAX_MS) return bad(`consent lasts ${e - g} ms; at most 30 days (${CONSENT_MAX_MS} ms)`);
   if (!whole(threads) || threads < 1 || threads > CONSENT_MAX_THREADS) {
     return bad(`consent threads is ${threads}; expected 1..${CONSENT_MAX_THREADS}`);
