@@ -146,6 +146,7 @@ class Miner extends EventTarget {
     this.#paused = false;
     this.#retired = { hashes: 0, busyMs: 0 };
     this.#samples = [];
+    this.#hashedOnce = false;
     const want = this.#opts.shared;
     this.#shared = want === 'always' || (want !== 'never' && canShareMemory() && (isNode ? consent.threads > 1 : true));
     if (want === 'always' && !canShareMemory()) {
@@ -443,6 +444,9 @@ class Miner extends EventTarget {
         if (this.#allMining()) for (const r of this.#readyWaiters.splice(0)) r.resolve();
         break;
       case 'stats':
+        // The first hash is news at once (the panel and the page see mining has begun);
+        // later figures come with the regular tick.
+        if (!this.#hashedOnce && m.hashes > 0) queueMicrotask(() => { if (!this.#hashedOnce) { this.#hashedOnce = true; this.#tick(); } });
         w.hashes = m.hashes;
         w.busyMs = m.busyMs;
         w.memoryBytes = m.memoryBytes;
@@ -551,6 +555,7 @@ class Miner extends EventTarget {
     this.#emit('cpu', { fraction: paused ? 0 : fraction, percent: paused ? 0 : fraction * 100, threads: paused ? fractions.map(() => 0) : fractions, paused });
   }
   #lastPerThread = null;
+  #hashedOnce = false;
 
   #setState(state, extra = {}) {
     if (this.#state === state && !extra.reason) return;
