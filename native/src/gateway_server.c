@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gateway_consent.h"
 #include "gateway_server.h"
 
 /* A browser that stops reading is dropped before its backlog grows past this. */
@@ -74,6 +75,8 @@ const char *gw_refusal_name(gw_refusal r)
         "login",
         "slow_reader",
         "tls",
+        "consent_revoked",
+        "consent_replay",
     };
     return (unsigned)r < GW_R_COUNT ? names[r] : "unknown";
 }
@@ -558,6 +561,45 @@ int gw_server_run(const gw_config *cfg)
     s->http_env.stats_json = gw_stats_json;
     s->http_env.metrics_text = gw_stats_metrics;
     s->http_env.ud = s;
+    s->http_env.frame_dir = cfg->frame_dir;
+    s->http_env.public_origin = cfg->public_origin;
+    s->http_env.tls = cfg->cert && cfg->key;
+    s->http_env.consent = gw_consent_http;
+    /* frame-ancestors: the --origin sites, else the gateway's own origin only. */
+    size_t fa_len = 8;
+    for (size_t i = 0; i < cfg->n_origins; i++)
+        fa_len += strlen(cfg->origins[i]) + 1;
+    s->frame_ancestors = malloc(fa_len);
+    if (!s->frame_ancestors)
+        return 1;
+    strcpy(s->frame_ancestors, cfg->n_origins ? "" : "'self'");
+    for (size_t i = 0; i < cfg->n_origins; i++) {
+        if (i)
+            strcat(s->frame_ancestors, " ");
+        strcat(s->frame_ancestors, cfg->origins[i]);
+    }
+    s->http_env.frame_ancestors = s->frame_ancestors;
+    {
+        char err[300] = "";
+        gw_keyring *ring = cfg->consent_keys ? gw_keyring_load(cfg->consent_keys, err, sizeof err)
+                                             : gw_keyring_ephemeral(err, sizeof err);
+        if (!ring) {
+            fprintf(stderr, "consentminer gateway: --consent-keys %s\n", err);
+            return 2;
+        }
+        if (cfg->consent_keys)
+            gw_log("consent tokens signed with key \"%s\" of %s; %zu key%s verify",
+                   gw_keyring_signer(ring), cfg->consent_keys, gw_keyring_count(ring),
+                   gw_keyring_count(ring) == 1 ? "" : "s");
+        else
+            gw_log("consent tokens signed with an ephemeral key (no --consent-keys): remembered "
+                   "consents will not survive a restart nor work on another gateway");
+        s->consent = gw_consent_new(ring, cfg->max_threads, cfg->session_ttl_s);
+        if (!s->consent) {
+            gw_keyring_free(ring);
+            return 1;
+        }
+    }
 
     if (cfg->cert && cfg->key) {
         char err[200] = "";
@@ -609,12 +651,16 @@ int gw_server_run(const gw_config *cfg)
 
     if (gw_upstream_start(s))
         return 1;
-    gw_log("listening on %s://%s:%d/ws%s%s; %d verification threads; %s",
-           s->tls_conf ? "wss" : "ws", cfg->listen_host, s->cfg.listen_port,
-           cfg->static_dir ? "; static files from " : "", cfg->static_dir ? cfg->static_dir : "",
-           cfg->verify_threads,
-           cfg->n_origins ? "origins limited to the allow-list"
-                          : "any origin may connect (no --origin)");
+    gw_log("listening on %s://%s:%d/ws%s%s; %d verification threads", s->tls_conf ? "wss" : "ws",
+           cfg->listen_host, s->cfg.listen_port, cfg->static_dir ? "; static files from " : "",
+           cfg->static_dir ? cfg->static_dir : "", cfg->verify_threads);
+    gw_log("consent frame %s%s; logins and /consent/ requests only from %s; the frame may be "
+           "embedded by %s",
+           cfg->frame_dir ? "at /frame/ from " : "not served (no --frame-dir)",
+           cfg->frame_dir ? cfg->frame_dir : "",
+           cfg->public_origin ? cfg->public_origin
+                              : "the gateway's own origin (scheme://Host of each request)",
+           cfg->n_origins ? s->frame_ancestors : "this gateway's own origin only (no --origin)");
     /* A line a test or a supervisor can wait for. */
     printf("gateway listening on %s:%d\n", cfg->listen_host, s->cfg.listen_port);
     fflush(stdout);
@@ -630,6 +676,8 @@ int gw_server_run(const gw_config *cfg)
     gw_stats_free(&s->stats);
     gw_iptable_free(s->ips);
     gw_tls_conf_free(s->tls_conf);
+    gw_consent_free(s->consent);
+    free(s->frame_ancestors);
     free(s->slots);
     free(s);
     return 0;
