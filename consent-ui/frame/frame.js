@@ -430,7 +430,7 @@ class ConsentFrame {
   // --- mining ---------------------------------------------------------------------------
   async #session_() {
     const s = this.#session;
-    if (s && s.expires_at - Date.now() > RENEW_AHEAD_MS) return s;
+    if (s && s.expires_at - Date.now() > 10e3) return s;
     const reply = await post('/consent/session', { grant: this.#grant.token });
     return (this.#session = { token: reply.session, expires_at: reply.expires_at });
   }
@@ -486,7 +486,9 @@ class ConsentFrame {
   // stops by itself at the old expiry if the gateway cannot be reached meanwhile.
   #armRenewal(run) {
     clearTimeout(this.#renewTimer);
-    const wait = clamp(this.#session.expires_at - Date.now() - RENEW_AHEAD_MS, 0, MAX_TIMER);
+    // A minute ahead, or a third of what is left for a short session (--session-ttl).
+    const left = this.#session.expires_at - Date.now();
+    const wait = clamp(left - Math.min(RENEW_AHEAD_MS, left / 3), 0, MAX_TIMER);
     this.#renewTimer = setTimeout(async () => {
       if (run !== this.#run || !this.#miner) return;
       try {
