@@ -219,7 +219,7 @@ export async function axeViolations(page) {
   const frame = await frameOf(page);
   await frame.evaluate(fs.readFileSync(AXE, 'utf8'));
   return frame.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    const r = await window.axe.run({ include: [['#cm']] }, { resultTypes: ['violations'] });
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
   });
 }
