@@ -14,7 +14,6 @@ import { launch, workerThreads, workerGrowth, workerBusy, assertIdleWithin, asse
 import { hideTab, showTab } from './lib/emulate.mjs';
 import { missingParts, startStack } from './lib/real-stack.mjs';
 
-const SHOTS = path.join(ROOT, 'docs/screenshots');
 const SITE = 'example.org';
 // What the frame loads after a yes: the runtime's modules, its worker, the wasm and its glue.
 const RUNTIME_FILES = /\/frame\/(miner|worker|gateway|instance|env|consent|bench)\.mjs|\.wasm$|consentminer[^/]*\.m?js$/;
@@ -147,11 +146,6 @@ real('a real click mines: hash rate, shares verified by the gateway; click to fi
   const stored = await storedRecord(page);
   assert.equal(stored.value.decision, 'granted');
   assert.match(stored.value.grant, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'the remembered yes is the gateway\'s grant token');
-  // The running panel, for the README: English, then Japanese.
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.setViewportSize({ width: 760, height: 900 });
-  await sleep(1500);
-  await page.locator('consent-miner').screenshot({ path: path.join(SHOTS, 'panel-en.png') });
 });
 
 real('Enter on the focused Accept button (a real key press) starts the real miner', async () => {

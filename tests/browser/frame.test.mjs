@@ -253,6 +253,20 @@ real('readable on a 360 px screen and at 200% zoom (320 CSS px): nothing cut off
   }
 });
 
+real('screenshots of the running panel in English and Japanese', async () => {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  for (const lang of ['en', 'ja']) {
+    const page = await open({ lang, site: 'example.org', threads: 1, throttle: 100 });
+    await page.setViewportSize({ width: 760, height: 900 });
+    await acceptByClick(page);
+    await waitFor(async () => (await el(page).events('hashrate')).some((e) => e.detail.hashrate > 0), { timeout: 40000, what: 'a hash rate' });
+    await sleep(1500);
+    await page.locator('consent-miner').screenshot({ path: path.join(SHOTS, `panel-${lang}.png`) });
+    await clickIn(page, 'stop');
+    await page.close();
+  }
+});
+
 real('screenshots of the disclosure in English and Japanese', async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const lang of ['en', 'ja']) {
