@@ -53,6 +53,8 @@ import { checkConsent, readToken } from './consent.mjs';
 import { canShareMemory, compileWasm, isNode, jitSupport, spawnWorker, workersAvailable } from './env.mjs';
 import { GatewaySession } from './gateway.mjs';
 
+export { requestGrant } from './gateway.mjs';
+
 // RandomX light mode per cache: 256 MiB plus VM and slack (wasm/src/session.h).
 const CACHE_GIB = 0.264;
 const HASHRATE_WINDOW_MS = 10 * 1000;
