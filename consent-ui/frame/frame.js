@@ -246,7 +246,7 @@ class ConsentFrame {
     const expires = Math.min(p.expires_at, p.granted_at + this.remember);
     if (expires <= now) return null;
     return { token: rec.grant, id: p.id, granted_at: p.granted_at, expires_at: expires,
-      threads: Math.min(p.threads, this.maxThreads), throttle: p.throttle };
+      threads: Math.min(p.threads, this.maxThreads, this.threads), throttle: Math.min(p.throttle, this.throttle) };
   }
 
   // Reads the remembered choice: a valid grant starts mining (unless the visitor had
@@ -428,7 +428,7 @@ class ConsentFrame {
   }
 
   // --- mining ---------------------------------------------------------------------------
-  async #session_() {
+  async #freshSession() {
     const s = this.#session;
     if (s && s.expires_at - Date.now() > 10e3) return s;
     const reply = await post('/consent/session', { grant: this.#grant.token });
@@ -447,7 +447,7 @@ class ConsentFrame {
         await new Promise((r) => document.addEventListener('visibilitychange', r, { once: true }));
       }
       if (run !== this.#run || !(await this.#takeTurn(run))) return;
-      const session = await this.#session_();
+      const session = await this.#freshSession();
       if (run !== this.#run) return;
       const { createMiner } = await import(RUNTIME_URL);
       if (run !== this.#run) return;
@@ -495,7 +495,7 @@ class ConsentFrame {
       if (run !== this.#run || !this.#miner) return;
       try {
         this.#session = null;
-        const s = await this.#session_();
+        const s = await this.#freshSession();
         if (run !== this.#run || !this.#miner) return;
         await this.#miner.renew(s.token);
         this.#armRenewal(run);
