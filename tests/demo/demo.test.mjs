@@ -82,6 +82,9 @@ test('a visitor consents on the demo page and mines a block the daemon accepts',
     const frameEl = await page.locator('consent-miner iframe').elementHandle({ timeout: 30000 });
     assert.equal(new URL(await frameEl.getAttribute('src')).origin, `http://127.0.0.1:${gwPort}`);
     const frame = await frameEl.contentFrame();
+    // The frame counts a click only on a notice it has seen whole: bring it into view, as a
+    // visitor scrolls to it.
+    await page.locator('consent-miner').scrollIntoViewIfNeeded();
     await frame.waitForFunction(() => document.documentElement.dataset.visible === 'yes', null, { timeout: 30000 });
     await sleep(1500); // the frame counts a click only after the notice was visible for 1 s
     // A real (trusted) click on the accept button inside the frame.
