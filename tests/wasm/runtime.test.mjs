@@ -22,7 +22,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function consent({ threads = 1, throttle = 100, ms = 60 * 60 * 1000 } = {}) {
   const now = Date.now();
-  return { granted_at: now, expires_at: now + ms, threads, throttle };
+  // token: what the consent frame got from the gateway's POST /consent/grant; the fake
+  // gateway only checks that the login carries it.
+  return { granted_at: now, expires_at: now + ms, threads, throttle, token: `test-session-token-${now}` };
 }
 
 function record(miner) {
@@ -135,7 +137,8 @@ describe('mining through a gateway', () => {
     const seen = record(miner);
     const c = consent({ threads: 1, throttle: 100 });
     await miner.start(c);
-    assert.deepEqual(gw.logins[0].consent, c, 'login carries the consent record');
+    assert.equal(gw.logins[0].consent, c.token, 'login carries the session token, not a record');
+    assert.equal(gw.logins[0].threads, 1, 'and the threads it asks for');
     await gw.until(() => gw.submits.length >= 2, 60000);
     for (const s of gw.submits.slice(0, 2)) {
       assert.equal(s.id, 'session-1');

@@ -1,16 +1,19 @@
 // consentminer runtime — the WebSocket session with a consentminer gateway.
 //
-// Stratum as DESIGN.md describes it, one JSON object per text message at /ws: login
-// (carrying the consent record; the `login` field is ignored by the gateway, which pays
-// its own address), job notifications, submit, keepalived. Callbacks, not events, so the
-// miner decides what the visitor sees.
+// Stratum as docs/design.md describes it, one JSON object per text message at /ws: login
+// (carrying the consent frame's session token, consent.token: the gateway accepts no
+// record a script could make up; the `login` field is ignored by the gateway, which pays
+// its own address), job notifications, submit, keepalived, and `consent` to renew the
+// session token before it expires. Callbacks, not events, so the miner decides what the
+// visitor sees.
 
 const KEEPALIVE_MS = 60 * 1000; // the gateway's idle timeout is 300 s by default
 const CONNECT_TIMEOUT_MS = 15 * 1000;
 
 export class GatewaySession {
   // opts: { url, WebSocket, consent, agent, onJob(job, nicehash), onShareResult(share,
-  //         accepted, error), onGone(reason, message) }
+  //         accepted, error), onGone(reason, message) }; consent.token is the session
+  //         token string from the gateway's POST /consent/grant or /consent/session.
   constructor(opts) {
     this.opts = opts;
     this.ws = null;
@@ -49,7 +52,8 @@ export class GatewaySession {
       ws.onopen = () => {
         const params = {
           login: 'consentminer', pass: 'x', agent: agent || 'consentminer-wasm/0.1', algo: ['rx/0'],
-          consent: { granted_at: consent.granted_at, expires_at: consent.expires_at, threads: consent.threads, throttle: consent.throttle },
+          consent: consent && typeof consent.token === 'string' ? consent.token : null,
+          threads: consent && consent.threads, throttle: consent && consent.throttle,
         };
         this.request('login', params).then((result) => {
           clearTimeout(timer);
@@ -129,6 +133,13 @@ export class GatewaySession {
         reject(e);
       }
     });
+  }
+
+  // A new session token from the same grant, before the current one expires (the gateway
+  // closes the session with "consent expired" otherwise). Resolves with { status,
+  // expires_at }; rejects with the gateway's reason.
+  renew(token) {
+    return this.request('consent', { id: this.sessionId, consent: token });
   }
 
   submit(share) {
