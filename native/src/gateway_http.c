@@ -188,7 +188,8 @@ static int on_headers_complete(http_parser *p)
          * that fits: a chunked body could grow without a bound known in advance. */
         if (p->flags & F_CHUNKED)
             return fail(r, 411, "POST with a chunked body; send Content-Length");
-        if (p->content_length > GW_HTTP_BODY_MAX)
+        /* ULLONG_MAX: no Content-Length, which for a request means no body. */
+        if (p->content_length != ULLONG_MAX && p->content_length > GW_HTTP_BODY_MAX)
             return fail(r, 413, "POST body larger than 4096 bytes");
         r->in_body = 1;
         return 0;

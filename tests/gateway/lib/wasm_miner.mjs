@@ -5,6 +5,7 @@
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import WebSocket from 'ws';
+import { frameOrigin, grantConsent, tokenPayload } from './consent.mjs';
 
 export class WasmMiner {
   constructor({ url, wasmDir, runtimeDir, consent, name = 'wasm' }) {
@@ -20,14 +21,24 @@ export class WasmMiner {
     this.failures = [];
   }
 
+  // Without a consent given, it gets one as the consent frame does: a session token from
+  // POST /consent/grant, with the record fields the runtime checks taken from its payload.
   async connect() {
+    if (!this.consent) {
+      const { session } = await grantConsent(this.url, { threads: 1, throttle: 100 });
+      const p = tokenPayload(session);
+      this.consent = { granted_at: p.granted_at, expires_at: p.expires_at, threads: p.threads,
+                       throttle: p.throttle, token: session };
+    }
+    const origin = frameOrigin(this.url);
     const { createMiner } = await import(pathToFileURL(resolve(this.runtimeDir, 'miner.mjs')).href);
     const self = this;
     // The runtime's GatewaySession sets onopen/onmessage/onclose; listeners added here see
     // the same traffic without changing it.
     class CountingWebSocket extends WebSocket {
       constructor(url, protocols) {
-        super(url, protocols);
+        // The browser would send the frame's origin; the gateway takes logins from no other.
+        super(url, protocols, { origin });
         self.ws = this;
         this.addEventListener('message', (e) => self.onMessage(JSON.parse(e.data.toString())));
         this.addEventListener('close', (e) => { self.closed = { code: e.code, reason: e.reason }; });
