@@ -39,8 +39,14 @@ FRAME_ORIGIN = 'http://127.0.0.1'
 # Consent tokens (docs/design.md, consent tokens): the gateways here run with a key file
 # this test writes, and the test signs its own tokens with it (Python's hmac, not the
 # gateway's code). OTHER_KEY is a key no gateway has.
+CONSENT_KID = 'corpus'
 CONSENT_KEY = os.urandom(32)
 OTHER_KEY = os.urandom(32)
+
+
+def clock():
+    """Wall time in ms (fuzz/make_seeds.py fixes it to the fuzz target's clock)."""
+    return int(time.time() * 1000)
 # Under ASan everything is slower; the timeouts of the gateway under test are short on
 # purpose, so waits here are generous around them.
 SLACK = float(os.environ.get('CM_TEST_SLACK', '1'))
@@ -309,14 +315,14 @@ def b64url(data):
 
 def write_keys(path):
     with open(path, 'w') as f:
-        f.write('# corpus.py consent key\ncorpus %s\n' % CONSENT_KEY.hex())
+        f.write('# corpus.py consent key\n%s %s\n' % (CONSENT_KID, CONSENT_KEY.hex()))
     return path
 
 
 def mint(key=None, tamper=False, **fields):
     """A session token signed with the test's key (fields override; None drops one)."""
-    now = int(time.time() * 1000)
-    p = {'v': 1, 'kid': 'corpus', 'kind': 'session', 'site': 'corpus', 'granted_at': now,
+    now = clock()
+    p = {'v': 1, 'kid': CONSENT_KID, 'kind': 'session', 'site': 'corpus', 'granted_at': now,
          'expires_at': now + 3600000, 'threads': 1, 'throttle': 50,
          'id': os.urandom(16).hex(), 'grant': os.urandom(16).hex()}
     p.update(fields)
@@ -329,7 +335,7 @@ def mint(key=None, tamper=False, **fields):
 
 
 def login(ws, life_ms=3600000, grant=None):
-    now = int(time.time() * 1000)
+    now = clock()
     token = mint(expires_at=now + life_ms, **({'grant': grant} if grant else {}))
     ws.send_text(json.dumps({'id': 1, 'jsonrpc': '2.0', 'method': 'login',
                              'params': {'login': 'x', 'pass': 'x', 'agent': 'corpus',
@@ -441,7 +447,7 @@ def token_macro(m, now, grant):
 
 
 def substitute(text, sid, grant=None):
-    now = int(time.time() * 1000)
+    now = clock()
     text = re.sub(r'\$\{NOW([+-]\d+)?\}', lambda m: str(now + int(m.group(1) or 0)), text)
     text = re.sub(r'\$\{TOKEN([^}]*)\}', lambda m: token_macro(m, now, grant), text)
     return repeat_macros(text).replace('$SID', sid or '')
