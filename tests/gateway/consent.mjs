@@ -49,7 +49,14 @@ before(async () => {
   url = gw.wsUrl;
   origin = frameOrigin(url);
 });
-after(async () => { await gw.stop(); });
+// Stops a gateway and checks it ended cleanly, with no sanitizer report (native-asan).
+async function stopClean(g) {
+  const ex = await g.stop();
+  assert.equal(ex.code, 0, `gateway exit ${JSON.stringify(ex)}`);
+  assert.doesNotMatch(g.stderr, /AddressSanitizer|LeakSanitizer|runtime error/, g.stderr.slice(-3000));
+}
+
+after(async () => { await stopClean(gw); });
 
 // Opens /ws with an Origin and sends a login; resolves { reply, ws, closed } or
 // { status } when the upgrade was refused.
@@ -305,7 +312,7 @@ test('defaults: an ephemeral key said at start, frames embeddable by the gateway
     ok.ws.close();
     await ok.closedP;
   } finally {
-    await g.stop();
+    await stopClean(g);
   }
 });
 
@@ -323,7 +330,7 @@ test('--public-origin: the frame origin is that, not the Host', async () => {
     ok.ws.close();
     await ok.closedP;
   } finally {
-    await g.stop();
+    await stopClean(g);
   }
 });
 
