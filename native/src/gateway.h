@@ -3,7 +3,8 @@
  * One libuv loop owns every socket. A browser connection goes through:
  *   gateway_server.c   accept, per-IP and total limits, reads/writes, optional TLS,
  *                      the one sweep timer (handshake/idle deadlines, difficulty retarget)
- *   gateway_http.c     the request (http-parser), static files, /stats, /metrics, upgrade
+ *   gateway_http.c     the request (http-parser), static files, /frame/, /stats, /metrics,
+ *                      the /consent/ POST bodies, upgrade (from the frame's origin only)
  *   gateway_ws.c       WebSocket framing (wslay), one JSON object per text message
  *   gateway_msg.c      JSON message -> typed stratum request (jansson), with the error
  *                      each malformed message gets
@@ -17,6 +18,9 @@
  *   gateway_limits.c   origin allow-list, per-IP counts, submit rate, refusal log
  *   gateway_stats.c    counters, /stats JSON and /metrics Prometheus text
  *   gateway_tls.c      wss: mbedTLS server side over memory buffers
+ *   gateway_consent.c  POST /consent/{grant,session,revoke}, the consent checks at login
+ *                      and renewal, grants' open sessions and revocations
+ *   consent_token.c    consent tokens: key ring, HMAC-SHA256 sign and verify
  *
  * The parsing layers (http, ws, msg) take bytes and give results through callbacks,
  * without sockets, so fuzz/ drives them directly.

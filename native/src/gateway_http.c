@@ -52,9 +52,10 @@ struct gw_http_req {
     char duplicate_name[32];
     unsigned method;
     int is_upgrade;
-    /* a POST's body (the /consent/ endpoints' JSON), read after the head */
+    /* a POST's body (the /consent/ endpoints' JSON), read after the head; allocated
+     * then, so a connection waiting for its head holds no room for one */
     int in_body;
-    char body[GW_HTTP_BODY_MAX + 1];
+    char *body;
     size_t body_len;
 };
 
@@ -188,8 +189,12 @@ static int on_headers_complete(http_parser *p)
          * that fits: a chunked body could grow without a bound known in advance. */
         if (p->flags & F_CHUNKED)
             return fail(r, 411, "POST with a chunked body; send Content-Length");
-        if (p->content_length > GW_HTTP_BODY_MAX)
+        /* ULLONG_MAX: no Content-Length, which for a request means no body. */
+        if (p->content_length != ULLONG_MAX && p->content_length > GW_HTTP_BODY_MAX)
             return fail(r, 413, "POST body larger than 4096 bytes");
+        if (!(r->body = malloc(GW_HTTP_BODY_MAX + 1)))
+            return fail(r, 503, "out of memory for the request body");
+        r->body[0] = 0;
         r->in_body = 1;
         return 0;
     }
@@ -245,6 +250,8 @@ gw_http_req *gw_http_req_new(size_t max_head)
 
 void gw_http_req_free(gw_http_req *r)
 {
+    if (r)
+        free(r->body);
     free(r);
 }
 
@@ -302,7 +309,7 @@ const char *gw_http_req_origin(const gw_http_req *r)
 const char *gw_http_req_body(const gw_http_req *r, size_t *len)
 {
     *len = r->body_len;
-    return r->body;
+    return r->body ? r->body : "";
 }
 
 int gw_frame_origin(const gw_http_env *env, const gw_http_req *r, char *out, size_t cap)

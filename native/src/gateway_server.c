@@ -544,6 +544,21 @@ static void verified(void *ud, gw_vreq *req)
 int gw_server_run(const gw_config *cfg)
 {
     signal(SIGPIPE, SIG_IGN);
+    /* First, before anything else is allocated: a bad key file ends the start here. */
+    char kerr[300] = "";
+    gw_keyring *ring = cfg->consent_keys ? gw_keyring_load(cfg->consent_keys, kerr, sizeof kerr)
+                                         : gw_keyring_ephemeral(kerr, sizeof kerr);
+    if (!ring) {
+        fprintf(stderr, "consentminer gateway: --consent-keys %s\n", kerr);
+        return 2;
+    }
+    if (cfg->consent_keys)
+        gw_log("consent tokens signed with key \"%s\" of %s; %zu key%s verify",
+               gw_keyring_signer(ring), cfg->consent_keys, gw_keyring_count(ring),
+               gw_keyring_count(ring) == 1 ? "" : "s");
+    else
+        gw_log("consent tokens signed with an ephemeral key (no --consent-keys): remembered "
+               "consents will not survive a restart nor work on another gateway");
     gw_server *s = calloc(1, sizeof *s);
     if (!s)
         return 1;
@@ -579,26 +594,10 @@ int gw_server_run(const gw_config *cfg)
         strcat(s->frame_ancestors, cfg->origins[i]);
     }
     s->http_env.frame_ancestors = s->frame_ancestors;
-    {
-        char err[300] = "";
-        gw_keyring *ring = cfg->consent_keys ? gw_keyring_load(cfg->consent_keys, err, sizeof err)
-                                             : gw_keyring_ephemeral(err, sizeof err);
-        if (!ring) {
-            fprintf(stderr, "consentminer gateway: --consent-keys %s\n", err);
-            return 2;
-        }
-        if (cfg->consent_keys)
-            gw_log("consent tokens signed with key \"%s\" of %s; %zu key%s verify",
-                   gw_keyring_signer(ring), cfg->consent_keys, gw_keyring_count(ring),
-                   gw_keyring_count(ring) == 1 ? "" : "s");
-        else
-            gw_log("consent tokens signed with an ephemeral key (no --consent-keys): remembered "
-                   "consents will not survive a restart nor work on another gateway");
-        s->consent = gw_consent_new(ring, cfg->max_threads, cfg->session_ttl_s);
-        if (!s->consent) {
-            gw_keyring_free(ring);
-            return 1;
-        }
+    s->consent = gw_consent_new(ring, cfg->max_threads, cfg->session_ttl_s);
+    if (!s->consent) {
+        gw_keyring_free(ring);
+        return 1;
     }
 
     if (cfg->cert && cfg->key) {

@@ -1,17 +1,19 @@
 // consentminer runtime — the WebSocket session with a consentminer gateway.
 //
 // Stratum as docs/design.md describes it, one JSON object per text message at /ws: login
-// (carrying the gateway's session token as params.consent; the `login` field is ignored by
-// the gateway, which pays its own address), job notifications, submit, keepalived, and
-// consent (a renewed session token). Callbacks, not events, so the
-// miner decides what the visitor sees.
+// (carrying the gateway's session token as params.consent: the gateway accepts no record
+// a script could make up; the `login` field is ignored by the gateway, which pays its own
+// address), job notifications, submit, keepalived, and `consent` to renew the session
+// token before it expires. Callbacks, not events, so the miner decides what the visitor
+// sees.
 
 const KEEPALIVE_MS = 60 * 1000; // the gateway's idle timeout is 300 s by default
 const CONNECT_TIMEOUT_MS = 15 * 1000;
 
 export class GatewaySession {
-  // opts: { url, WebSocket, origin (node's `ws` only), token, threads, throttle, agent, onJob(job, nicehash), onShareResult(share,
-  //         accepted, error), onGone(reason, message) }
+  // opts: { url, WebSocket, origin (node's `ws` only), token (the session token string),
+  //         threads, throttle (asked for; at most the token's ceilings), agent,
+  //         onJob(job, nicehash), onShareResult(share, accepted, error), onGone(reason, message) }
   constructor(opts) {
     this.opts = opts;
     this.ws = null;
@@ -131,6 +133,13 @@ export class GatewaySession {
         reject(e);
       }
     });
+  }
+
+  // A new session token from the same grant, before the current one expires (the gateway
+  // closes the session with "consent expired" otherwise). Resolves with { status,
+  // expires_at }; rejects with the gateway's reason.
+  renew(token) {
+    return this.request('consent', { id: this.sessionId, consent: token });
   }
 
   submit(share) {

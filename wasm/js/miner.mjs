@@ -244,7 +244,7 @@ class Miner extends EventTarget {
     if (problem) throw Object.assign(new Error(problem.message), { reason: problem.reason });
     const run = this.#run;
     const session = this.#session;
-    const result = await session.request('consent', { id: session.sessionId, consent: token });
+    const result = await session.renew(token);
     if (run !== this.#run) return result;
     // Ceilings never rise mid-session: the lower of the old and new token holds.
     this.#ceiling = { threads: Math.min(this.#ceiling.threads, read.record.threads), throttle: Math.min(this.#ceiling.throttle, read.record.throttle) };

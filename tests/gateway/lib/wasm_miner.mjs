@@ -5,10 +5,11 @@
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import WebSocket from 'ws';
+import { frameOrigin, grantConsent } from './consent.mjs';
 
 export class WasmMiner {
-  // consent: the session token the gateway issued (wasm/js/gateway.mjs requestGrant);
-  // origin: the Origin header its WebSocket sends (the gateway's frame origin).
+  // consent: a session token the gateway issued (else connect() gets one);
+  // origin: the Origin header its WebSocket sends (default the gateway's frame origin).
   constructor({ url, wasmDir, runtimeDir, consent, origin, name = 'wasm' }) {
     Object.assign(this, { url, wasmDir, runtimeDir, consent, origin, name });
     this.job = null;
@@ -22,12 +23,18 @@ export class WasmMiner {
     this.failures = [];
   }
 
+  // Without a consent given, it gets one as the consent frame does: a session token from
+  // POST /consent/grant. The runtime reads the record core checks from its payload.
   async connect() {
+    if (!this.consent) ({ session: this.consent } = await grantConsent(this.url, { threads: 1, throttle: 100 }));
+    const origin = this.origin || frameOrigin(this.url);
     const { createMiner } = await import(pathToFileURL(resolve(this.runtimeDir, 'miner.mjs')).href);
     const self = this;
     // The runtime's GatewaySession sets onopen/onmessage/onclose; listeners added here see
     // the same traffic without changing it.
     class CountingWebSocket extends WebSocket {
+      // The runtime passes { origin } (the frame's: a browser would send it, and the gateway
+      // takes logins from no other).
       constructor(url, options) {
         super(url, options);
         self.ws = this;
@@ -44,7 +51,7 @@ export class WasmMiner {
       }
     }
     this.miner = createMiner({
-      gateway: this.url, WebSocket: CountingWebSocket, origin: this.origin, shared: 'never',
+      gateway: this.url, WebSocket: CountingWebSocket, origin, shared: 'never',
       wasmUrl: pathToFileURL(resolve(this.wasmDir, 'consentminer.wasm')).href,
       agent: `consentminer-test/${this.name}`,
     });
