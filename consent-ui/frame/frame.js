@@ -318,6 +318,9 @@ class ConsentFrame {
     this.#grant = { token: '', id: '', granted_at: Date.now(), expires_at: Date.now() + this.remember, threads, throttle };
     this.#render();
     this.#root.querySelector('[data-act=stop]')?.focus();
+    // The yes is given: the runtime's modules load while the gateway signs the grant (the
+    // wasm and the workers still wait for the gateway to accept the login).
+    this.#loadRuntime().catch(() => {});
     let reply;
     try {
       reply = await post('/consent/grant', { site: this.site, threads, throttle, remember_s: Math.round(this.remember / 1000) });
@@ -428,6 +431,13 @@ class ConsentFrame {
   }
 
   // --- mining ---------------------------------------------------------------------------
+  // The only place the runtime is loaded: after a yes (now or remembered), never before.
+  #loadRuntime() {
+    this.#runtime ??= import(RUNTIME_URL).catch((err) => { this.#runtime = null; throw err; });
+    return this.#runtime;
+  }
+  #runtime = null;
+
   async #freshSession() {
     const s = this.#session;
     if (s && s.expires_at - Date.now() > 10e3) return s;
@@ -449,7 +459,7 @@ class ConsentFrame {
       if (run !== this.#run || !(await this.#takeTurn(run))) return;
       const session = await this.#freshSession();
       if (run !== this.#run) return;
-      const { createMiner } = await import(RUNTIME_URL);
+      const { createMiner } = await this.#loadRuntime();
       if (run !== this.#run) return;
       // One thread gains nothing from a shared cache, and its own cache saves starting a
       // pthread after the cache is built: the first hash comes about 0.3-0.5 s sooner.
