@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job. Until the browser demo lands, it builds the native CLI, checks it
-# against the official RandomX vectors and runs a short native benchmark.
+# A native-only check (the main job is scripts/demo.sh): builds the CLI, checks it
+# against an official RandomX vector and runs a short native benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh native

@@ -2,14 +2,34 @@
 # consentminer — installs everything the project needs on Debian bookworm, as root.
 # Idempotent: packages already present are skipped by apt, the RandomX source is
 # fetched once and re-verified, npm packages are installed from package-lock.json.
+#
+#   bash scripts/setup.sh            everything: builds, tests, browsers, the demo
+#   bash scripts/setup.sh --gateway  only what building and running the gateway needs
+#                                    (no browsers, clang, Emscripten, monerod or npm);
+#                                    then `cmake --preset gateway && cmake --build
+#                                    --preset gateway`, and copy the element's dist/
+#                                    from a machine that built it
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode=all
+case "${1:-}" in
+  "") ;;
+  --gateway) mode=gateway ;;
+  *) echo "setup: unknown option '$1'; expected nothing or --gateway" >&2; exit 2 ;;
+esac
 
-APT_PACKAGES=(
-  build-essential cmake pkg-config git ca-certificates xz-utils dpkg-dev
-  clang libclang-rt-14-dev              # libFuzzer targets, sanitizers with clang
+# What the native build (the CLI and the gateway) needs, and nothing else.
+GATEWAY_PACKAGES=(
+  build-essential cmake pkg-config ca-certificates
   librandomx-dev                        # RandomX for the native build
   libuv1-dev libmbedtls-dev libwslay-dev libhttp-parser-dev libjansson-dev
+  libcrypto++-dev                       # Keccak-256 for Monero address checksums
+)
+
+APT_PACKAGES=(
+  "${GATEWAY_PACKAGES[@]}"
+  git xz-utils dpkg-dev
+  clang libclang-rt-14-dev              # libFuzzer targets, sanitizers with clang
   libcmocka-dev                         # C unit tests
   emscripten binaryen wabt              # the wasm build
   monero                                # monerod for solo mining and integration tests
@@ -18,10 +38,14 @@ APT_PACKAGES=(
   procps psmisc curl python3 openssl     # test servers and tools
 )
 
+[[ $mode == gateway ]] && APT_PACKAGES=("${GATEWAY_PACKAGES[@]}")
+
 # node and npm: use the machine's own when it has them (some images ship a newer Node.js
 # than Debian's, and Debian's npm package conflicts with it); otherwise Debian's.
-command -v node >/dev/null || APT_PACKAGES+=(nodejs)
-command -v npm >/dev/null || APT_PACKAGES+=(npm)
+if [[ $mode == all ]]; then
+  command -v node >/dev/null || APT_PACKAGES+=(nodejs)
+  command -v npm >/dev/null || APT_PACKAGES+=(npm)
+fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -33,6 +57,11 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: Debian packages already installed"
+fi
+
+if [[ $mode == gateway ]]; then
+  echo "setup: done (gateway only: cmake --preset gateway && cmake --build --preset gateway)"
+  exit 0
 fi
 
 bash scripts/fetch-randomx-source.sh

@@ -22,6 +22,7 @@ native_tests() { # preset
 # The wasm build first: the gateway's and the browser's end-to-end tests run real wasm
 # clients, and skip (or, with CM_BROWSER_REQUIRE_REAL=1, fail) without it.
 export CM_BROWSER_REQUIRE_REAL=1
+suite "layer check" bash tests/layers/run.sh
 suite "wasm build" bash scripts/build.sh wasm
 suite "native build + ctest" native_tests native
 suite "native-asan build + ctest" native_tests native-asan

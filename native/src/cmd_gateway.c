@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "wallet_address.h"
 #include "cli_args.h"
 #include "commands.h"
 #include "gateway_server.h"
@@ -302,6 +303,15 @@ int cm_cmd_gateway(int argc, char **argv)
         fprintf(stderr, "consentminer gateway: --wallet is required: the reward goes there, "
                         "never to an address a browser names\n");
         return 2;
+    }
+    {
+        /* A pool login may carry a worker name or difficulty after the address. */
+        size_t n = cfg.pool ? wallet_address_span(cfg.wallet) : strlen(cfg.wallet);
+        char err[160];
+        if (wallet_address_check(cfg.wallet, n, NULL, err, sizeof err)) {
+            fprintf(stderr, "consentminer gateway: --wallet %.*s: %s\n", (int)n, cfg.wallet, err);
+            return 2;
+        }
     }
     if (!cfg.cert != !cfg.key) {
         fprintf(stderr, "consentminer gateway: --cert and --key go together\n");

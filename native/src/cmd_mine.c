@@ -16,6 +16,7 @@
 
 #include <uv.h>
 
+#include "wallet_address.h"
 #include "cli_args.h"
 #include "commands.h"
 #include "consentminer/consent.h"
@@ -524,6 +525,20 @@ int cm_cmd_mine(int argc, char **argv)
     if (daemon_mode && (wallet == NULL || !*wallet)) {
         fprintf(stderr, "consentminer mine: solo mining needs --wallet ADDRESS for the rewards\n");
         return 2;
+    }
+    {
+        /* Solo: the address monerod pays. A pool: its login, which for Monero pools starts
+         * with the address (NiceHash and some others take other logins, so only something
+         * shaped like a Monero address is held to it). */
+        const char *addr = daemon_mode ? wallet : user;
+        size_t n = addr ? (daemon_mode ? strlen(addr) : wallet_address_span(addr)) : 0;
+        char err[160];
+        if (addr && (daemon_mode || n == 95 || n == 106) &&
+            wallet_address_check(addr, n, NULL, err, sizeof err)) {
+            fprintf(stderr, "consentminer mine: %s %.*s: %s\n", daemon_mode ? "--wallet" : "-u",
+                    (int)n, addr, err);
+            return 2;
+        }
     }
     if (!daemon_mode && user == NULL)
         user = wallet;

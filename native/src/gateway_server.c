@@ -20,6 +20,9 @@
 #define GW_WRITE_BACKLOG_MAX (1u << 20)
 /* After our last bytes (a response, a close frame), wait this long for the peer. */
 #define GW_DRAIN_MS 2000
+/* How long a stopping gateway waits for shares it already received (verification and the
+ * upstream's answer) before it closes anyway; systemd's TimeoutStopSec is 30 s. */
+#define GW_STOP_GRACE_MS 10000
 
 /* ---- log ---- */
 
@@ -515,14 +518,17 @@ static void close_walk(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-static void on_signal(uv_signal_t *sig, int signum)
+/* Everything closes: what stop_drain waits for is done, or a second signal came. */
+static void stop_now(gw_server *s)
 {
-    gw_server *s = sig->data;
-    if (s->stopping)
+    if (s->stopping == 2)
         return;
-    s->stopping = 1;
-    gw_log("stopping on signal %d", signum);
-    uv_close((uv_handle_t *)&s->listener, NULL);
+    s->stopping = 2;
+    if (uv_is_active((uv_handle_t *)&s->stop_timer))
+        uv_timer_stop(&s->stop_timer);
+    if (s->stats.shares_pending)
+        gw_log("stopping now: %llu shares still pending are dropped",
+               (unsigned long long)s->stats.shares_pending);
     uv_timer_stop(&s->sweep);
     uv_close((uv_handle_t *)&s->sweep, NULL);
     for (gw_conn *c = s->conns, *next; c; c = next) {
@@ -534,6 +540,95 @@ static void on_signal(uv_signal_t *sig, int signum)
     s->verify = NULL;
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->sighup, NULL);
+}
+
+/* A browser told to go away hears it once its shares are answered, so none of its work
+ * is left without an answer. */
+static void say_going_away(gw_server *s)
+{
+    int64_t now = gw_now(s);
+    for (gw_conn *c = s->conns; c; c = c->next) {
+        if (!c->going_away || c->shares_in_flight > 0 || c->closing)
+            continue;
+        c->going_away = 0;
+        if (c->ws && c->phase == GW_PHASE_WS) {
+            gw_ws_close(c->ws, 1001, "gateway going away: reconnect");
+            c->deadline_ms = now + GW_DRAIN_MS;
+        }
+    }
+}
+
+static void stop_tick(uv_timer_t *t)
+{
+    gw_server *s = t->data;
+    say_going_away(s);
+    int waiting = 0;
+    for (gw_conn *c = s->conns; c; c = c->next)
+        waiting += c->going_away || (c->ws && c->phase == GW_PHASE_WS && !c->closing);
+    if ((s->stats.shares_pending == 0 && waiting == 0) || gw_now(s) >= s->stop_deadline_ms)
+        stop_now(s);
+}
+
+/* SIGTERM or SIGINT: drain. No new connections; each browser is told "going away"
+ * (1001), which the runtime takes as a cue to reconnect, rather than seeing the socket
+ * vanish (1006); shares already received are verified and, where they meet the upstream
+ * target, submitted and answered, for at most GW_STOP_GRACE_MS. A second signal stops at
+ * once. */
+static void on_signal(uv_signal_t *sig, int signum)
+{
+    gw_server *s = sig->data;
+    if (s->stopping) {
+        if (s->stopping == 1) {
+            gw_log("second signal %d: stopping at once", signum);
+            stop_now(s);
+        }
+        return;
+    }
+    s->stopping = 1;
+    uv_close((uv_handle_t *)&s->listener, NULL);
+    int browsers = 0;
+    int64_t now = gw_now(s);
+    for (gw_conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->ws && c->phase == GW_PHASE_WS && !c->closing) {
+            c->going_away = 1;
+            browsers++;
+        } else if (c->phase != GW_PHASE_DRAIN) {
+            gw_conn_close(c, "gateway stopping");
+        }
+    }
+    gw_log("stopping on signal %d: no new connections, %d browsers told to go away (1001) "
+           "once their shares are answered, %llu shares to finish (at most %d s)",
+           signum, browsers, (unsigned long long)s->stats.shares_pending, GW_STOP_GRACE_MS / 1000);
+    s->stop_deadline_ms = now + GW_STOP_GRACE_MS;
+    uv_timer_start(&s->stop_timer, stop_tick, 0, 50);
+}
+
+/* SIGHUP (systemd's ExecReload, a certificate renewal): read --cert/--key again for new
+ * connections; open ones keep the configuration they started with. A file that no longer
+ * parses leaves the running configuration in place, and says why. The gateway logs to
+ * standard error only, so there is no log file to reopen. */
+static void on_reload(uv_signal_t *sig, int signum)
+{
+    (void)signum;
+    gw_server *s = sig->data;
+    if (s->stopping)
+        return;
+    if (!s->cfg.cert || !s->cfg.key) {
+        gw_log("reload (SIGHUP): nothing to reload (no --cert/--key)");
+        return;
+    }
+    char err[200] = "";
+    void *conf = gw_tls_conf_new(s->cfg.cert, s->cfg.key, err, sizeof err);
+    if (!conf) {
+        gw_log("reload (SIGHUP): keeping the running certificate: --cert/--key: %s", err);
+        return;
+    }
+    gw_tls_conf_free(s->tls_conf);
+    s->tls_conf = conf;
+    gw_log("reload (SIGHUP): certificate %s and key %s loaded for new connections", s->cfg.cert,
+           s->cfg.key);
 }
 
 static void verified(void *ud, gw_vreq *req)
@@ -642,9 +737,13 @@ int gw_server_run(const gw_config *cfg)
     uv_timer_init(s->loop, &s->sweep);
     s->sweep.data = s;
     uv_timer_start(&s->sweep, sweep, 1000, 1000);
+    uv_timer_init(s->loop, &s->stop_timer);
+    s->stop_timer.data = s;
     uv_signal_init(s->loop, &s->sigint);
     uv_signal_init(s->loop, &s->sigterm);
-    s->sigint.data = s->sigterm.data = s;
+    uv_signal_init(s->loop, &s->sighup);
+    s->sigint.data = s->sigterm.data = s->sighup.data = s;
+    uv_signal_start(&s->sighup, on_reload, SIGHUP);
     uv_signal_start(&s->sigint, on_signal, SIGINT);
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
 

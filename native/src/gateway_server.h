@@ -137,10 +137,12 @@ typedef struct gw_conn {
     char ip[46];
     char peer[64];
     int phase;
-    int closing;         /* uv_close called */
-    int refs;            /* the handle plus shares in flight */
-    int64_t deadline_ms; /* handshake, login or drain deadline (loop time) */
-    int64_t idle_ms;     /* idle deadline in the WebSocket phase */
+    int closing;          /* uv_close called */
+    int refs;             /* the handle plus shares in flight */
+    int shares_in_flight; /* submitted, not yet answered */
+    int going_away;       /* draining: close with 1001 once shares_in_flight is 0 */
+    int64_t deadline_ms;  /* handshake, login or drain deadline (loop time) */
+    int64_t idle_ms;      /* idle deadline in the WebSocket phase */
     gw_http_req *http;
     gw_ws *ws;
     gw_tls *tls;
@@ -163,7 +165,9 @@ typedef struct gw_server {
     gw_config cfg;
     uv_tcp_t listener;
     uv_timer_t sweep;
-    uv_signal_t sigint, sigterm;
+    uv_timer_t stop_timer; /* while draining after SIGTERM */
+    int64_t stop_deadline_ms;
+    uv_signal_t sigint, sigterm, sighup;
     gw_conn *conns;
     gw_iptable *ips;
     gw_verify *verify;
@@ -175,7 +179,7 @@ typedef struct gw_server {
     void *tls_conf;             /* gw_tls_conf when --cert/--key */
     struct gw_consent *consent; /* tokens, grants' open sessions, revocations */
     char *frame_ancestors;      /* the CSP source list for /frame/ */
-    int stopping;
+    int stopping;               /* 1: draining after a signal, 2: closing everything */
     int daemon_mode;
     char read_buf[65536]; /* every read lands here; it is consumed before the next */
 } gw_server;
@@ -222,6 +226,7 @@ char *gw_stats_metrics(void *server, size_t *len);
 
 /* gateway_tls.c */
 void *gw_tls_conf_new(const char *cert, const char *key, char *err, size_t errlen);
+/* Drops the caller's reference; the configuration goes when its last connection does. */
 void gw_tls_conf_free(void *conf);
 gw_tls *gw_tls_new(void *conf);
 void gw_tls_free(gw_tls *t);

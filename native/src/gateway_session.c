@@ -259,6 +259,7 @@ void gw_share_finish(gw_server *s, gw_share *sh, gw_outcome o, const char *reaso
     gw_conn *c = sh->c;
     s->stats.shares[o]++;
     s->stats.shares_pending--;
+    c->shares_in_flight--;
     if (o == GW_O_ACCEPTED) {
         s->stats.verified_diff += sh->diff;
         cm_stats_add_hashes(s->stats.rate, gw_wall_ms(), sh->diff);
@@ -380,6 +381,7 @@ static void handle_submit(gw_conn *c, gw_msg *m)
         return;
     }
     sh->c = c;
+    c->shares_in_flight++;
     sh->id = m->id ? json_incref(m->id) : NULL;
     sh->up = b->up;
     b->up->refs++;

@@ -21,6 +21,11 @@
 #include "gateway_server.h"
 
 typedef struct gw_tls_conf {
+    /* The server holds one reference and each connection made with it one more: a
+     * SIGHUP reload swaps in a new configuration for new connections while the open ones
+     * keep the old until they end (mbedTLS reads the configuration for a session's whole
+     * life). */
+    int refs;
     mbedtls_ssl_config conf;
     mbedtls_x509_crt cert;
     mbedtls_pk_context key;
@@ -29,6 +34,7 @@ typedef struct gw_tls_conf {
 } gw_tls_conf;
 
 struct gw_tls {
+    gw_tls_conf *conf;
     mbedtls_ssl_context ssl;
     const uint8_t *in;
     size_t in_len;
@@ -47,7 +53,7 @@ static void describe(int rc, const char *what, char *err, size_t errlen)
 void gw_tls_conf_free(void *p)
 {
     gw_tls_conf *c = p;
-    if (!c)
+    if (!c || --c->refs > 0)
         return;
     mbedtls_ssl_config_free(&c->conf);
     mbedtls_x509_crt_free(&c->cert);
@@ -64,6 +70,7 @@ void *gw_tls_conf_new(const char *cert, const char *key, char *err, size_t errle
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    c->refs = 1;
     mbedtls_ssl_config_init(&c->conf);
     mbedtls_x509_crt_init(&c->cert);
     mbedtls_pk_init(&c->key);
@@ -136,6 +143,8 @@ gw_tls *gw_tls_new(void *conf)
         return NULL;
     }
     mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+    t->conf = conf;
+    t->conf->refs++;
     return t;
 }
 
@@ -144,6 +153,7 @@ void gw_tls_free(gw_tls *t)
     if (!t)
         return;
     mbedtls_ssl_free(&t->ssl);
+    gw_tls_conf_free(t->conf);
     free(t);
 }
 

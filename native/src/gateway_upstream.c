@@ -131,7 +131,7 @@ static int slot_open(gw_server *s, gw_slot *sl)
         pc.url_count = 1;
         pc.user = s->cfg.wallet;
         pc.pass = s->cfg.pool_pass;
-        pc.agent = "consentminer-gateway/0.1.0";
+        pc.agent = "consentminer-gateway/" CM_VERSION;
         pc.tls = s->cfg.pool_tls;
         pc.tls_fingerprint = s->cfg.pool_fingerprint;
         sl->u = cm_upstream_pool_new(s->loop, &pc, &events, sl, &err);

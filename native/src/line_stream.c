@@ -257,6 +257,9 @@ static void on_connect(uv_connect_t *req, int status)
         return;
     }
     uv_tcp_nodelay(&s->tcp, 1);
+    /* A pool that does not list the keepalive extension is never sent keepalived, so let
+     * the kernel notice a connection that died without a word (probes after 60 s idle). */
+    uv_tcp_keepalive(&s->tcp, 1, 60);
     if (!s->use_tls) {
         opened(s);
         return;

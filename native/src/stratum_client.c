@@ -71,11 +71,15 @@ typedef struct conn {
     int role;
     char session[128];
     int nicehash;
+    /* The pool listed "keepalive" in its login reply's extensions: only then is keepalived
+     * sent (p2pool takes it and never answers; others may not know it at all). */
+    int keepalive_ext;
     char jobs[KNOWN_JOBS][CM_JOB_ID_MAX + 1];
     int job_next;
     pending *pending;
     uint64_t last_send_ms;
-    uint64_t ready_ms; /* when the login succeeded */
+    uint64_t last_recv_ms; /* any line from the pool: it is alive, whatever it answers */
+    uint64_t ready_ms;     /* when the login succeeded */
     int64_t next_id;
 } conn;
 
@@ -558,6 +562,8 @@ static void handle_login_reply(conn *c, json_t *msg)
         {
             if (json_is_string(e) && strcasecmp(json_string_value(e), "nicehash") == 0)
                 c->nicehash = 1;
+            if (json_is_string(e) && strcasecmp(json_string_value(e), "keepalive") == 0)
+                c->keepalive_ext = 1;
         }
     }
     if (json_is_true(json_object_get(result, "nicehash")) || strstr(c->url.host, "nicehash.com"))
@@ -700,6 +706,7 @@ static void on_line(void *ud, char *line, size_t len)
 {
     conn *c = ud;
     stratum *st = c->st;
+    c->last_recv_ms = uv_now(st->loop);
     json_error_t jerr;
     json_t *msg = json_loadb(line, len, 0, &jerr);
     if (msg == NULL || !json_is_object(msg)) {
@@ -826,9 +833,16 @@ static void connect_to(stratum *st, const pool_url *u, int index, int role)
 static int conn_check_deadlines(conn *c, uint64_t now)
 {
     stratum *st = c->st;
-    for (pending *p = c->pending; p; p = p->next) {
+    for (pending *p = c->pending, *next; p; p = next) {
+        next = p->next;
         if (now - p->sent_ms < st->reply_timeout_ms)
             continue;
+        if (p->kind == K_KEEPALIVE && c->last_recv_ms >= p->sent_ms) {
+            /* Unanswered, but the pool has spoken since: it is alive (p2pool never
+             * answers keepalived). */
+            free(pending_take(c, p->id));
+            continue;
+        }
         const char *what = p->kind == K_LOGIN    ? "login"
                            : p->kind == K_SUBMIT ? "share"
                                                  : "keepalived";
@@ -865,7 +879,7 @@ static void on_tick(uv_timer_t *t)
      * drops us at once must not be hammered every second. */
     if (a && a->state == C_READY && now - a->ready_ms >= STABLE_MS)
         cm_backoff_reset(&st->backoff);
-    if (a && a->state == C_READY && now - a->last_send_ms >= st->keepalive_ms) {
+    if (a && a->state == C_READY && a->keepalive_ext && now - a->last_send_ms >= st->keepalive_ms) {
         pending *p = calloc(1, sizeof *p);
         if (p) {
             p->kind = K_KEEPALIVE;
@@ -981,7 +995,7 @@ cm_upstream *cm_upstream_pool_new(uv_loop_t *loop, const cm_pool_config *cfg,
     st->url_count = cfg->url_count;
     st->user = dupstr(cfg->user);
     st->pass = dupstr(cfg->pass ? cfg->pass : "x");
-    st->agent = dupstr(cfg->agent ? cfg->agent : "consentminer/0.1.0");
+    st->agent = dupstr(cfg->agent ? cfg->agent : "consentminer/" CM_VERSION);
     st->ca_file = dupstr(cfg->ca_file);
     if (st->urls == NULL || st->user == NULL || st->pass == NULL || st->agent == NULL ||
         (cfg->ca_file && st->ca_file == NULL)) {

@@ -8,7 +8,9 @@
  *  - while on a failover url it probes urls[0] every primary_retry_ms and goes back to
  *    it as soon as a login there succeeds;
  *  - honours `client.reconnect` (params [host, port, wait_s] or {host, port, wait}),
- *    sends `keepalived` when idle, detects NiceHash from the login reply's extensions
+ *    sends `keepalived` when idle (only to a pool that lists the "keepalive" extension;
+ *    any line from the pool counts as a sign of life), detects NiceHash from the login reply's
+ * extensions
  *    ("nicehash") or a nicehash.com host, and then marks every job nicehash with the
  *    pool's fixed top nonce byte;
  *  - a submit made while disconnected waits for the next login and is sent if its job

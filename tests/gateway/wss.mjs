@@ -89,6 +89,53 @@ async function main() {
   check(bad.replies[0].error && bad.replies[0].error.code === -10 && bad.code === 1008,
         `wss login without consent refused and closed (${bad.code})`);
 
+  // SIGHUP after a certificate renewal: the process stays, an open wss session goes on,
+  // new connections get the new certificate; a renewal that does not parse keeps the old.
+  const fingerprint = (file) => execFileSync('openssl', ['x509', '-in', file, '-noout', '-fingerprint', '-sha256'],
+    { encoding: 'utf8' }).trim().split('=')[1];
+  const peerFingerprint = () => new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: gw.port, path: '/stats', rejectUnauthorized: false, agent: false }, (res) => {
+      const fp = res.socket.getPeerCertificate().fingerprint256;
+      res.resume();
+      res.on('end', () => resolve(fp));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const oldFp = fingerprint(cert);
+  check(await peerFingerprint() === oldFp, 'https serves the first certificate');
+  const open = new WebSocket(`wss://127.0.0.1:${gw.port}/ws`, { rejectUnauthorized: false, origin });
+  const openReplies = [];
+  open.on('message', (d) => openReplies.push(JSON.parse(d)));
+  await new Promise((resolve, reject) => { open.on('open', resolve); open.on('error', reject); });
+  const grant2 = await httpsGet(gw.port, '/consent/grant', { method: 'POST', headers: { Origin: origin },
+    body: JSON.stringify({ site: 'tls', threads: 1, throttle: 50, remember_s: 600 }) });
+  open.send(JSON.stringify({ id: 1, jsonrpc: '2.0', method: 'login', params: { login: 'x', algo: ['rx/0'],
+    consent: JSON.parse(grant2.body).session } }));
+  const waitReplies = async (n) => {
+    for (let i = 0; i < 100 && openReplies.length < n; i++) await new Promise((r) => setTimeout(r, 50));
+    return openReplies.length >= n;
+  };
+  await waitReplies(1);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+    '-nodes', '-keyout', key, '-out', cert, '-days', '3', '-subj', '/CN=renewed'], { stdio: 'ignore' });
+  const newFp = fingerprint(cert);
+  gw.proc.kill('SIGHUP');
+  for (let i = 0; i < 50 && !gw.stderr.includes('reload (SIGHUP): certificate'); i++) await new Promise((r) => setTimeout(r, 100));
+  check(gw.proc.exitCode === null && gw.proc.signalCode === null, 'SIGHUP keeps the gateway running');
+  check(gw.stderr.includes('reload (SIGHUP): certificate'), 'the reload is logged');
+  check(await peerFingerprint() === newFp && newFp !== oldFp, 'after SIGHUP new connections get the renewed certificate');
+  open.send(JSON.stringify({ id: 2, jsonrpc: '2.0', method: 'keepalived', params: {} }));
+  check(await waitReplies(2) && openReplies[1].result && openReplies[1].result.status === 'KEEPALIVED',
+        'a wss session opened before SIGHUP goes on after it');
+  writeFileSync(cert, 'not a certificate\n');
+  gw.proc.kill('SIGHUP');
+  for (let i = 0; i < 50 && !gw.stderr.includes('keeping the running certificate'); i++) await new Promise((r) => setTimeout(r, 100));
+  check(gw.stderr.includes('keeping the running certificate') && gw.proc.exitCode === null,
+        'a renewal that does not parse keeps the running certificate, and says so');
+  check(await peerFingerprint() === newFp, 'still serving the renewed certificate');
+  open.close();
+
   // Plain HTTP on the TLS port is not a TLS handshake: the connection ends, nothing served.
   const plain = await new Promise((resolve) => {
     const s = connect(gw.port, '127.0.0.1', () => s.write('GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n'));

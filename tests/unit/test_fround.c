@@ -9,8 +9,8 @@
  * wasm build of the same file is checked against a table from this oracle by
  * tests/wasm/fround-check.mjs.
  *
- * The emulation's source is included rather than linked: it belongs to the wasm build,
- * and the unit tests are native.
+ * fround.c is linked as the native build of the library target the wasm build also
+ * uses (wasm/portable.cmake).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "../../wasm/src/fround.c"
+#include "fround.h"
 #include "../wasm/fround_hw.h"
 #include "../wasm/fround_operands.h"
 

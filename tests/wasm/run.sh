@@ -32,7 +32,7 @@ build() {
   cmake --build build/wasm -j2 2>&1 | grep -Ev '^\[|pthreads-mem-growth|^$' ; [[ ${PIPESTATUS[0]} -eq 0 ]] || return 1
   mkdir -p build/h-wasm-native
   cc -std=c11 -O2 -Wall -Wextra -Werror -o build/h-wasm-native/fround_table tests/wasm/fround_table.c -lm &&
-    cc -std=c11 -O2 -Wall -Wextra -Werror -o build/h-wasm-native/test_fround tests/unit/test_fround.c -lcmocka -lm &&
+    cc -std=c11 -O2 -Wall -Wextra -Werror -ffp-contract=off -Iwasm/src -o build/h-wasm-native/test_fround tests/unit/test_fround.c wasm/src/fround.c -lcmocka -lm &&
     cc -std=c11 -O2 -Wall -Wextra -Werror -o build/h-wasm-native/rx_hash_batch tests/wasm/rx_hash_batch.c -lrandomx
 }
 

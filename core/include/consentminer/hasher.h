@@ -25,9 +25,9 @@
 extern "C" {
 #endif
 
+/* Light or fast mode is not a flag: a hasher made with a dataset hashes from it (fast),
+ * one made without hashes from the cache (light). */
 typedef enum cm_rx_flags {
-    CM_RX_LIGHT = 0,        /* light mode: hash from the cache (default) */
-    CM_RX_FAST = 1,         /* fast mode: hash from the dataset */
     CM_RX_LARGE_PAGES = 2,  /* try large pages, fall back to ordinary ones */
     CM_RX_NO_JIT = 4        /* use the interpreter even where a JIT exists */
 } cm_rx_flags;

@@ -28,8 +28,9 @@ function meets(hashHex, target4) {
 }
 
 export class TestPool {
-  constructor({ rxMiner, difficulty = 40, jobEveryMs = 8000 }) {
-    Object.assign(this, { rxMiner, difficulty, jobEveryMs });
+  // answerDelayMs: how long each submit waits for its answer (a slow pool).
+  constructor({ rxMiner, difficulty = 40, jobEveryMs = 8000, answerDelayMs = 0 }) {
+    Object.assign(this, { rxMiner, difficulty, jobEveryMs, answerDelayMs });
     this.conns = new Set();
     this.nextConn = 0;
     this.accepted = 0;
@@ -124,6 +125,7 @@ export class TestPool {
         if (hash !== p.result) why = 'hash mismatch';
         else if (!meets(hash, job.target)) why = 'low difficulty';
       }
+      if (this.answerDelayMs) await new Promise((r) => setTimeout(r, this.answerDelayMs));
       if (why) {
         this.rejected.push(why);
         this.send(c, { id: msg.id, jsonrpc: '2.0', error: { code: -1, message: why } });

@@ -12,30 +12,20 @@
 //
 // Two V8 settings, set once per process in node before its first program module (a page
 // has no say in either; threads share the flags, so they are set, not swapped around each
-// module, which would race another thread's instantiation):
+// module, which would race another thread's instantiation). Why each, in short; the
+// measurements are in the README's benchmark section and bench/results/:
 //
-// Lazy compilation: off (--no-wasm-lazy-compilation). With it on (node 20's default), V8
-// posts four delayed tasks for every module instantiated, to report its lazy-compilation
-// times 5, 20, 60 and 120 s later; node keeps them on its delayed-task thread, and at 8
-// modules a hash the process never gave that memory back: bench/wasm-soak.mjs --minutes 60,
-// RSS after collection +12.5% over the hour. Without it, a program module's functions are
-// compiled when the module is (all of them run at once anyway) and nothing is posted:
-// bench/wasm-module-churn.mjs shows both (measured 2026-11-26; figures there).
-// CM_V8_LAZY_COMPILATION=1 in the environment leaves V8's default.
+// Lazy compilation off (--no-wasm-lazy-compilation): with it on, V8 posts delayed
+// metrics tasks for every module instantiated, which node 20 holds for minutes, so a
+// process making 8 modules a hash grows. A program module's functions all run at once, so
+// compiling them eagerly costs nothing. CM_V8_LAZY_COMPILATION=1 leaves V8's default.
 //
-// Tier-up budget: raised to 400 M. V8 gives each wasm function a budget (about 1.8 M
-// "bytes executed" of baseline code, --wasm-tiering-budget); when a function has spent it,
-// V8 compiles it again with its optimizing compiler on a background thread, for its next
-// call. A program module spends it early in its 2048 iterations and has no next call:
-// that compilation is CPU the machine's owner pays for and nothing uses. Measured
-// 2026-11-26 on the 2-core VM: node 20, `node wasm/cli.mjs bench`, 136 ms of CPU a hash
-// instead of 85, and on 2 threads 15.8 H/s instead of 27.0 (those compilations took the
-// second core); Chromium 156, bench/wasm-bench.mjs, the browser used 1.5 cores for one
-// mining thread (1.03 with --js-flags=--wasm-tiering-budget=2000000000). A program module
-// uses well under 400 M (100 M was enough in the same measurement); the functions called
-// millions of times (SuperscalarHash's item, the float module, this build's AES and
-// Blake2b) still reach it within seconds and are optimized. Other wasm in the same process
-// tiers up later too. CM_V8_TIER_UP=1 in the environment leaves V8's budget as it is.
+// Tier-up budget raised to 400 M (--wasm-tiering-budget): V8 recompiles a wasm function
+// with its optimizing compiler, in the background, once it has run for a while. A program
+// module reaches that point within its one call and is then dropped, so that compilation
+// is CPU the visitor pays for and nothing uses. Functions called millions of times
+// (SuperscalarHash's item, the float module, AES, Blake2b) still reach 400 M within
+// seconds and are optimized. CM_V8_TIER_UP=1 leaves V8's budget as it is.
 mergeInto(LibraryManager.library, {
   $cmJit: {
     ss: {},
