@@ -20,6 +20,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { frameOrigin, mintToken, newKey, writeKeyFile } from '../tests/gateway/lib/consent.mjs';
 import { Gateway, Monerod, TEST_WALLET, freePort, sleep, tempDir, waitFor }
   from '../tests/gateway/lib/procs.mjs';
 
@@ -46,6 +47,12 @@ const pct = (xs, p) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN;
 };
 
+// Every browser logs in with its own session token (one grant each, one thread), signed
+// here with a key file the bench writes: N POSTs to /consent/grant first would measure
+// the endpoint instead of the sessions. The gateway checks each token at login as it
+// would the frame's.
+const CONSENT_KEY = newKey();
+
 class Browser {
   constructor(url, i) {
     this.url = url;
@@ -58,7 +65,7 @@ class Browser {
   }
   start() {
     return new Promise((resolveLogin) => {
-      const ws = this.ws = new WebSocket(this.url, { perMessageDeflate: false });
+      const ws = this.ws = new WebSocket(this.url, { perMessageDeflate: false, origin: frameOrigin(this.url) });
       const done = (ok, why) => { if (this.pendingLogin) { this.pendingLogin = null; resolveLogin({ ok, why }); } };
       this.pendingLogin = true;
       ws.on('error', (e) => done(false, e.code || e.message));
@@ -74,9 +81,8 @@ class Browser {
         if (w) { this.waiters.delete(msg.id); w(msg); }
       });
       ws.on('open', () => {
-        const now = Date.now();
         this.request('login', { login: 'x', pass: 'x', agent: 'gateway-load', algo: ['rx/0'],
-          consent: { granted_at: now, expires_at: now + 3600_000, threads: 1, throttle: 100 } })
+          consent: mintToken('bench', CONSENT_KEY) })
           .then((r) => {
             if (r.result) {
               this.open = true;
@@ -147,7 +153,8 @@ async function main() {
                                 difficulty: 1e12, extraArgs: ['--rpc-max-connections-per-private-ip', '400',
                                                                '--rpc-max-connections', '500'] });
   await monerod.start();
-  const gw = new Gateway({ bin: cli, args: ['--daemon', monerod.url, '--wallet', TEST_WALLET,
+  const keys = writeKeyFile(`${dir}/consent-keys`, [['bench', CONSENT_KEY]]);
+  const gw = new Gateway({ bin: cli, args: ['--consent-keys', keys, '--daemon', monerod.url, '--wallet', TEST_WALLET,
     '--quiet', '--max-conns', String(N + 1000), '--max-upstreams', String(Math.ceil(N / 256) + 1), '--max-per-ip', '0', '--handshake-timeout', '600',
     '--idle-timeout', '900', '--submit-rate', '1000', '--submit-burst', '1000',
     '--max-invalid', '1000000', '--verify-threads', String(THREADS), '--start-diff', '1000000'] });

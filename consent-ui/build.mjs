@@ -1,12 +1,15 @@
-// Builds consent-ui/dist: the element, its texts, the wasm runtime, its worker and the wasm
-// files in one flat folder a site can serve as is, plus TypeScript declarations and an
-// example page. Needs the wasm build first (bash scripts/build.sh wasm).
+// Builds consent-ui/dist: the host element a site includes (consent-miner.js, its
+// declarations, an example page), and dist/frame/, the consent frame the gateway serves at
+// /frame/ on its own origin (`consentminer gateway --frame-dir dist/frame`): its page,
+// script, styles and texts, the wasm runtime, its worker and the wasm files, in one flat
+// folder. Needs the wasm build first (bash scripts/build.sh wasm).
 //
 //   node consent-ui/build.mjs [--out DIR]
 //
-// In the repository the element finds the runtime at ../wasm/js/miner.mjs and the runtime
-// finds the wasm at ../../build/wasm/; in dist all are side by side, so those two defaults
-// are rewritten (and the build fails if either is not found exactly once).
+// In the repository the frame finds its texts at ../texts.js and the runtime at
+// ../../wasm/js/miner.mjs, and the runtime finds the wasm at ../../build/wasm/; in
+// dist/frame all are side by side, so those defaults are rewritten (and the build fails if
+// one is not found exactly once).
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +18,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 const outArg = process.argv.indexOf('--out');
 const out = outArg > 0 ? resolve(process.argv[outArg + 1]) : join(here, 'dist');
+const frameOut = join(out, 'frame');
 
 function fail(msg) {
   console.error(`consent-ui build: ${msg}`);
@@ -35,34 +39,33 @@ for (const f of wasmFiles.slice(0, 2)) {
 }
 
 rmSync(out, { recursive: true, force: true });
-mkdirSync(out, { recursive: true });
+mkdirSync(frameOut, { recursive: true });
 
-// The element and its texts.
-for (const f of readdirSync(here)) {
-  if (!/\.(js|css)$/.test(f) || f === 'build.mjs') continue;
-  let text = readFileSync(join(here, f), 'utf8');
-  if (f === 'consent-miner.js') text = rewriteOnce(text, "'../wasm/js/miner.mjs'", "'./miner.mjs'", f);
-  writeFileSync(join(out, f), text);
-}
-if (existsSync(join(here, 'i18n'))) {
-  mkdirSync(join(out, 'i18n'), { recursive: true });
-  for (const f of readdirSync(join(here, 'i18n'))) copyFileSync(join(here, 'i18n', f), join(out, 'i18n', f));
-}
+// The host element: what the site serves (it imports nothing).
+copyFileSync(join(here, 'consent-miner.js'), join(out, 'consent-miner.js'));
 
-// The runtime and its worker.
+// The frame, its texts, the runtime and its worker.
+for (const f of readdirSync(join(here, 'frame'))) {
+  let text = readFileSync(join(here, 'frame', f), 'utf8');
+  if (f === 'frame.js') {
+    text = rewriteOnce(text, "'../texts.js'", "'./texts.js'", f);
+    text = rewriteOnce(text, "'../../wasm/js/miner.mjs'", "'./miner.mjs'", f);
+  }
+  writeFileSync(join(frameOut, f), text);
+}
+copyFileSync(join(here, 'texts.js'), join(frameOut, 'texts.js'));
 const jsDir = join(root, 'wasm', 'js');
 for (const f of readdirSync(jsDir)) {
   if (!f.endsWith('.mjs')) continue;
   let text = readFileSync(join(jsDir, f), 'utf8');
   if (f === 'miner.mjs') text = rewriteOnce(text, "'../../build/wasm/'", "'./'", f);
-  writeFileSync(join(out, f), text);
+  writeFileSync(join(frameOut, f), text);
 }
-
 // The wasm builds (the shared-memory one only when it was built).
-for (const f of wasmFiles) if (existsSync(join(wasmDir, f))) copyFileSync(join(wasmDir, f), join(out, f));
+for (const f of wasmFiles) if (existsSync(join(wasmDir, f))) copyFileSync(join(wasmDir, f), join(frameOut, f));
 
 // Declarations and the example page.
 for (const f of readdirSync(join(here, 'types'))) copyFileSync(join(here, 'types', f), join(out, f));
 copyFileSync(join(here, 'example', 'index.html'), join(out, 'index.html'));
 
-console.log(`consent-ui build: wrote ${readdirSync(out).length} files to ${out}`);
+console.log(`consent-ui build: wrote ${readdirSync(out).length - 1} files and frame/ (${readdirSync(frameOut).length} files) to ${out}`);

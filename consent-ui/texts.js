@@ -18,13 +18,20 @@ export const en = {
     'device may get warmer and its battery may run down faster.',
   askStop:
     'You can stop at any time with the Stop button that will appear here. Mining pauses ' +
-    'while this tab is hidden, on battery, or when the device is busy.',
+    'while {pauses}.',
+  // Only the pauses this browser can do are promised (battery: Battery Status API;
+  // busy: Compute Pressure API; neither exists in Firefox or Safari).
+  pause_hidden: 'this tab is hidden',
+  pause_battery: 'the device runs on battery',
+  pause_pressure: 'the device is busy',
+  list: (items) => (items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')}${items.length > 2 ? ',' : ''} or ${items[items.length - 1]}`),
   askRemember: 'Your choice is remembered on this device for {duration}; then we ask again.',
   askNothingYet: 'Nothing is downloaded or run until you choose.',
   accept: 'Accept: start mining for {site}',
   decline: 'Decline',
   withdrawnNote: 'You withdrew your consent. Mining has stopped.',
   expiredNote: 'Your consent has expired, so we ask again.',
+  notVisibleNote: 'That click did not count: this notice must be fully visible, uncovered, for a moment before you choose.',
   declined: 'You chose not to mine for {site}. This choice is remembered for {duration}.',
   revoked: 'You withdrew consent to mine for {site}. Nothing runs.',
   review: 'Change my choice',
@@ -39,10 +46,14 @@ export const en = {
   reason_battery: 'the device is on battery',
   reason_pressure: 'the processor is under heavy load',
   reasonJoin: ', ',
-  cpuLabel: 'CPU use (measured)',
+  cpuLabel: 'Mining threads busy (measured)',
   cpuValue: '{pct}% per thread',
-  cpuNote: 'CPU use is measured in the mining threads. Beside them, the browser recompiles the ' +
-    'miner\'s code in the background, which can use up to about half a core more (measured in Chromium).',
+  pausedFigure: '0 (paused)',
+  cpuNote: 'This is the share of time each mining thread spends hashing, measured by the clock in the ' +
+    'thread. It is not the processor time the system gives it: when other programs are busy too, a ' +
+    'thread waiting for the processor still counts, so this figure is then higher than the real use. ' +
+    'Beside the threads, the browser recompiles the miner\'s code in the background, which can use up ' +
+    'to about half a core more (measured in Chromium).',
   hashrateLabel: 'Hash rate',
   hashrateValue: '{rate} H/s',
   sharesLabel: 'Shares accepted',
@@ -72,14 +83,18 @@ export const ja = {
     '{throttle}% の時間使います（プロセッサ全体の約 {total}%）。端末が熱くなったり、' +
     'バッテリーの減りが早くなったりすることがあります。',
   askStop:
-    'ここに表示される「停止」ボタンで、いつでも止められます。このタブが表示されていない' +
-    'とき、バッテリーで動いているとき、端末の負荷が高いときは一時停止します。',
+    'ここに表示される「停止」ボタンで、いつでも止められます。{pauses}ときは一時停止します。',
+  pause_hidden: 'このタブが表示されていない',
+  pause_battery: 'バッテリーで動いている',
+  pause_pressure: '端末の負荷が高い',
+  list: (items) => items.map((x, i) => (i < items.length - 1 ? `${x}とき、` : x)).join(''),
   askRemember: 'この選択はこの端末に{duration}記憶され、その後あらためて確認します。',
   askNothingYet: '選ぶまでは、何もダウンロード・実行されません。',
   accept: '同意して {site} のためにマイニングを開始',
   decline: '同意しない',
   withdrawnNote: '同意を取り消しました。マイニングは止まっています。',
   expiredNote: '同意の有効期限が切れたため、あらためて確認します。',
+  notVisibleNote: 'いまのクリックは無効です。この案内全体が隠れずに表示された状態で、少し待ってから選んでください。',
   declined: '{site} のためのマイニングに同意しませんでした。この選択は{duration}記憶されます。',
   revoked: '{site} のためのマイニングへの同意を取り消しました。何も動いていません。',
   review: '選択を変更する',
@@ -94,9 +109,12 @@ export const ja = {
   reason_battery: 'バッテリーで動作しています',
   reason_pressure: 'プロセッサの負荷が高くなっています',
   reasonJoin: '、',
-  cpuLabel: 'CPU 使用率（実測）',
+  cpuLabel: 'マイニング スレッドの稼働率（実測）',
   cpuValue: '1 スレッドあたり {pct}%',
-  cpuNote: 'CPU 使用率はマイニング スレッドで実測した値です。このほかにブラウザーがマイナーのコードを' +
+  pausedFigure: '0（一時停止中）',
+  cpuNote: '各マイニング スレッドがハッシュ計算に費やした時間の割合を、スレッド内の時計で測った値です。' +
+    'システムが実際に割り当てたプロセッサ時間ではありません。ほかのプログラムも忙しいときは、プロセッサを' +
+    '待っている時間も含まれるため、実際より高く表示されます。このほかにブラウザーがマイナーのコードを' +
     '裏で再コンパイルするため、さらに最大で約 0.5 コア分を使うことがあります（Chromium で実測）。',
   hashrateLabel: 'ハッシュレート',
   hashrateValue: '{rate} H/s',

@@ -80,7 +80,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off += n;
     }
     static const char *origins[] = {"http://good.example", "https://b.example:8443"};
-    gw_http_env env = {root, origins, 2, fixed, fixed, (void *)"{\"ok\":1}"};
+    gw_http_env env = {.static_dir = root,
+                       .origins = origins,
+                       .n_origins = 2,
+                       .stats_json = fixed,
+                       .metrics_text = fixed,
+                       .ud = (void *)"{\"ok\":1}",
+                       .frame_dir = root,
+                       .frame_ancestors = "https://b.example:8443"};
     gw_http_resp resp;
     gw_http_route(&env, r, &resp);
     if (resp.status == 200 && resp.body && memmem(resp.body, resp.body_len, "outside", 7))

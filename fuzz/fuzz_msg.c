@@ -1,12 +1,33 @@
 /* libFuzzer target: one stratum message as a browser sends it (a WebSocket text), to the
- * typed request, then what the session does first with it: a login's consent record goes
- * through cm_consent_restore and cm_consent_check, and every outcome is serialised as
- * the reply the browser would get. */
+ * typed request, then what the session does first with it: a login's consent token goes
+ * through gw_token_verify (with a fixed key, so a seed can carry a valid token), and
+ * every outcome is serialised as the reply the browser would get. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "consentminer/consent.h"
+#include "consent_token.h"
 #include "gateway.h"
+
+/* The key of fuzz/make_seeds.py's tokens (kid "fuzz"). */
+static gw_keyring *ring(void)
+{
+    static gw_keyring *k;
+    if (!k) {
+        char path[] = "/tmp/cm-fuzz-keys-XXXXXX", err[200];
+        int fd = mkstemp(path);
+        static const char line[] =
+            "fuzz 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
+        if (fd < 0 || write(fd, line, sizeof line - 1) != (ssize_t)(sizeof line - 1))
+            abort();
+        close(fd);
+        k = gw_keyring_load(path, err, sizeof err);
+        unlink(path);
+        if (!k)
+            abort();
+    }
+    return k;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -19,14 +40,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* every refusal names its reason */
         reply = gw_msg_error_reply(e.id, e.code, e.message, &len);
     } else {
-        if (m.method == GW_M_LOGIN && m.has_consent) {
-            cm_consent *c = cm_consent_new();
-            cm_error err;
+        if ((m.method == GW_M_LOGIN || m.method == GW_M_CONSENT) &&
+            m.consent_form == GW_CONSENT_TOKEN) {
+            gw_token t;
+            char why[200];
             int64_t now = 1795000000000LL; /* a fixed clock: runs repeat */
-            if (c && !cm_consent_restore(c, m.granted_at, m.expires_at, m.threads, m.throttle, now,
-                                         &err))
-                (void)cm_consent_check(c, now);
-            cm_consent_free(c);
+            gw_token_err te = gw_token_verify(ring(), m.consent_token, now, &t, why, sizeof why);
+            if (te != GW_TOKEN_OK && !why[0])
+                abort(); /* every refusal names its reason */
         }
         if (m.method == GW_M_SUBMIT && (!m.job_id || !*m.job_id))
             abort(); /* a submit that parsed names its job */

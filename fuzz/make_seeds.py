@@ -5,7 +5,8 @@
 
 Writes OUT_DIR/http, OUT_DIR/ws and OUT_DIR/msg, one file per case: every request of
 gateway_http.txt, every frame sequence of gateway_frames.txt (and every message of
-gateway_messages.txt as a masked text frame), every message of gateway_messages.txt.
+gateway_messages.txt as a masked text frame), every message of gateway_messages.txt
+(its ${TOKEN ...} consent tokens signed with fuzz_msg.c's key).
 The http and ws targets read their first byte as the read size, so seeds get one.
 """
 import os
@@ -14,7 +15,14 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests',
                                 'gateway'))
+import corpus  # noqa: E402
 from corpus import cases, frame, repeat_macros, substitute, unescape  # noqa: E402
+
+# Tokens in the seeds are signed with fuzz_msg.c's key and dated by its fixed clock, so
+# the target reaches the checks after a matching signature.
+corpus.CONSENT_KID = 'fuzz'
+corpus.CONSENT_KEY = bytes(range(32))
+corpus.clock = lambda: 1795000000000
 
 
 def main():

@@ -2,17 +2,22 @@
 # The main job: a visitor consents on a demo page and mines real blocks on a local chain.
 #
 # Builds the native and wasm parts and the element's dist/, makes a throwaway regtest
-# wallet address, starts `monerod --regtest --offline` with a low fixed difficulty, and
-# starts the gateway serving the demo site on http://127.0.0.1:8080. Ctrl-C (or SIGTERM)
+# wallet address, starts `monerod --regtest --offline` with a low fixed difficulty, the
+# gateway on http://127.0.0.1:8081 (the consent frame at /frame/, /consent/*, /ws, /stats)
+# and the demo site on http://127.0.0.1:8080 (demo/serve.mjs: the page and the host
+# element). Two ports are two origins: the page's scripts cannot reach into the frame, as
+# on a real site with its gateway on another host (docs/design.md). Ctrl-C (or SIGTERM)
 # stops everything it started. Everything listens on 127.0.0.1 only.
 #
-# Environment: CM_DEMO_PORT (8080), CM_DEMO_RPC_PORT (18481), CM_DEMO_P2P_PORT (18480),
+# Environment: CM_DEMO_PORT (8080, the page), CM_DEMO_GATEWAY_PORT (8081),
+# CM_DEMO_RPC_PORT (18481), CM_DEMO_P2P_PORT (18480),
 # CM_DEMO_DIFFICULTY (100: a browser on 2 threads finds a block in about half a minute),
 # CM_DEMO_DIR (build/demo: wallet, chain and site; the chain starts afresh each run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 port=${CM_DEMO_PORT:-8080}
+gw_port=${CM_DEMO_GATEWAY_PORT:-8081}
 rpc_port=${CM_DEMO_RPC_PORT:-18481}
 p2p_port=${CM_DEMO_P2P_PORT:-18480}
 difficulty=${CM_DEMO_DIFFICULTY:-100}
@@ -24,9 +29,9 @@ dir=$(cd "$dir" && pwd)
 say() { echo "demo: $*"; }
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$port" "$rpc_port" "$p2p_port"; do
+for p in "$port" "$gw_port" "$rpc_port" "$p2p_port"; do
   if port_busy "$p"; then
-    say "port $p on 127.0.0.1 is already in use; set CM_DEMO_PORT, CM_DEMO_RPC_PORT or CM_DEMO_P2P_PORT"
+    say "port $p on 127.0.0.1 is already in use; set CM_DEMO_PORT, CM_DEMO_GATEWAY_PORT, CM_DEMO_RPC_PORT or CM_DEMO_P2P_PORT"
     exit 1
   fi
 done
@@ -88,14 +93,23 @@ for i in $(seq 1 120); do
   sleep 0.5
 done
 
-"$cli" gateway --listen "127.0.0.1:$port" --daemon "http://127.0.0.1:$rpc_port" \
-  --wallet "$address" --static "$dir/site" \
+# The gateway serves only the consent frame; the sites that may embed it are --origin.
+"$cli" gateway --listen "127.0.0.1:$gw_port" --daemon "http://127.0.0.1:$rpc_port" \
+  --wallet "$address" --frame-dir "$dir/site/frame" \
   --origin "http://127.0.0.1:$port" --origin "http://localhost:$port" \
   --share-interval 10 >"$dir/gateway.log" 2>&1 &
 pids+=($!)
 for i in $(seq 1 60); do
-  curl -sf "http://127.0.0.1:$port/stats" >/dev/null 2>&1 && break
+  curl -sf "http://127.0.0.1:$gw_port/stats" >/dev/null 2>&1 && break
   kill -0 "${pids[1]}" 2>/dev/null || { say "the gateway exited; see $dir/gateway.log"; exit 1; }
+  sleep 0.25
+done
+node demo/serve.mjs --dir "$dir/site" --listen "127.0.0.1:$port" --gateway "http://127.0.0.1:$gw_port" \
+  >"$dir/site.log" 2>&1 &
+pids+=($!)
+for i in $(seq 1 60); do
+  curl -sf "http://127.0.0.1:$port/" >/dev/null 2>&1 && break
+  kill -0 "${pids[2]}" 2>/dev/null || { say "the demo site server exited; see $dir/site.log"; exit 1; }
   sleep 0.25
 done
 
@@ -108,10 +122,12 @@ cat <<MSG
   your CPU usage, hash rate, a throttle and a stop button. Blocks your browser finds
   are accepted by the local regtest chain (reward to a throwaway address: $address).
 
-  Gateway statistics: http://127.0.0.1:$port/stats   logs: $dir/*.log
+  The consent form comes from the gateway, http://127.0.0.1:$gw_port/frame/ (another
+  origin than the page). Gateway statistics: http://127.0.0.1:$gw_port/stats
+  Logs: $dir/*.log
   Press Ctrl-C to stop everything this started.
 
 MSG
 wait -n "${pids[@]}" || true
-say "a process ended by itself; see $dir/monerod.log and $dir/gateway.log"
+say "a process ended by itself; see $dir/monerod.log, $dir/gateway.log and $dir/site.log"
 exit 1

@@ -121,6 +121,37 @@ int cm_consent_restore(cm_consent *c, int64_t granted_at_ms, int64_t expires_at_
     return CM_OK;
 }
 
+int cm_consent_restore_numbers(cm_consent *c, double granted_at_ms, double expires_at_ms,
+                               double threads, double throttle_pct, int64_t now_ms, cm_error *err)
+{
+    if (c == NULL)
+        return cm_error_set(err, CM_E_INVAL, "consent record is NULL");
+    /* 2^53: beyond it a double no longer holds every whole millisecond. Threads and
+     * throttle get a wide bound that fits an int, so the range check of
+     * cm_consent_restore names what they should be. */
+    const double max_ms = 9007199254740992.0;
+    const struct {
+        const char *name;
+        double v, lo, hi;
+        const char *expected;
+    } f[] = {
+        {"granted_at", granted_at_ms, 0, max_ms, "a whole number of ms since the Unix epoch"},
+        {"expires_at", expires_at_ms, 0, max_ms, "a whole number of ms since the Unix epoch"},
+        {"threads", threads, -1e9, 1e9, "a whole number 1..256"},
+        {"throttle", throttle_pct, -1e9, 1e9, "a whole number of percent 1..100"},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        /* The range test first, so the cast never sees a value an int64_t cannot hold;
+         * NaN fails every comparison. */
+        double v = f[i].v;
+        if (!(v >= f[i].lo && v <= f[i].hi) || (double)(int64_t)v != v)
+            return cm_error_set(err, CM_E_CONSENT_INVALID, "consent %s is %.17g; expected %s",
+                                f[i].name, v, f[i].expected);
+    }
+    return cm_consent_restore(c, (int64_t)granted_at_ms, (int64_t)expires_at_ms, (int)threads,
+                              (int)throttle_pct, now_ms, err);
+}
+
 void cm_consent_revoke(cm_consent *c)
 {
     if (c != NULL)

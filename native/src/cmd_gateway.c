@@ -34,9 +34,25 @@ static void usage(FILE *out)
             "serving:\n"
             "  --listen HOST:PORT      address to listen on (required; port 0 picks one)\n"
             "  --static DIR            serve the page's files from DIR (no listing, no escape)\n"
-            "  --origin URL            allow WebSocket logins from this origin only (repeat\n"
-            "                          for more; without it any site may connect)\n"
+            "  --frame-dir DIR         serve the consent frame (consent-ui's dist/frame) at\n"
+            "                          /frame/; only this frame can log in\n"
+            "  --origin URL            a site that may embed the consent frame (CSP\n"
+            "                          frame-ancestors; repeat for more; default: only this\n"
+            "                          gateway's own origin)\n"
+            "  --public-origin URL     the frame's origin as browsers see it (behind a proxy;\n"
+            "                          default http(s)://<Host of the request>); WebSocket\n"
+            "                          logins and /consent/ requests must come from it\n"
             "  --cert FILE --key FILE  serve https/wss with this PEM certificate and key\n\n"
+            "consent:\n"
+            "  --consent-keys FILE     HMAC keys for consent tokens, lines \"KID HEXKEY\" (>= 32\n"
+            "                          bytes); the first signs, all verify (rotation); share\n"
+            "                          the file among a site's gateways. Default: a random key\n"
+            "                          per start (remembered consents end with a restart)\n"
+            "  --max-threads N         highest thread ceiling a consent may grant, 1..256\n"
+            "                          (default 8)\n"
+            "  --session-ttl S         session tokens live S seconds and are renewed while\n"
+            "                          mining; a revocation reaches other gateways within S\n"
+            "                          (default 600)\n\n"
             "browsers:\n"
             "  --share-interval S      aim each browser's difficulty at one share per S\n"
             "                          seconds (default 30)\n"
@@ -59,7 +75,19 @@ static void usage(FILE *out)
             "  --max-upstreams N       upstream connections (default 64)\n"
             "  --quiet                 log refusals and upstream events only\n"
             "  -h, --help              show this help\n\n"
-            "endpoints: /ws (stratum over WebSocket), /stats (JSON), /metrics (Prometheus)\n");
+            "endpoints: /ws (stratum over WebSocket), /frame/ (the consent frame),\n"
+            "           POST /consent/grant, /consent/session, /consent/revoke (consent tokens),\n"
+            "           /stats (JSON), /metrics (Prometheus)\n");
+}
+
+/* An origin as browsers send it: scheme://host[:port], nothing after (it also goes into
+ * a CSP header, where a space or ';' would start another source or directive). */
+static int origin_ok(const char *v)
+{
+    const char *host = !strncmp(v, "http://", 7)    ? v + 7
+                       : !strncmp(v, "https://", 8) ? v + 8
+                                                    : NULL;
+    return host && *host && !strpbrk(host, "/ \t;,'\"");
 }
 
 static int split_host_port(const char *text, char *host, size_t cap, int *port)
@@ -88,7 +116,7 @@ int cm_cmd_gateway(int argc, char **argv)
     gw_config_defaults(&cfg);
     static const char *origins[MAX_ORIGINS];
     static char host[256];
-    static char static_real[PATH_MAX];
+    static char static_real[PATH_MAX], frame_real[PATH_MAX];
     const char *listen = NULL;
     long v;
     double d;
@@ -130,16 +158,46 @@ int cm_cmd_gateway(int argc, char **argv)
                 return 2;
             }
             cfg.static_dir = static_real;
+        } else if (!strcmp(a, "--frame-dir")) {
+            VALUE();
+            if (!realpath(val, frame_real)) {
+                fprintf(stderr, "consentminer gateway: --frame-dir %s: no such directory\n", val);
+                return 2;
+            }
+            cfg.frame_dir = frame_real;
+        } else if (!strcmp(a, "--consent-keys")) {
+            VALUE();
+            cfg.consent_keys = val;
+        } else if (!strcmp(a, "--public-origin")) {
+            VALUE();
+            if (!origin_ok(val)) {
+                fprintf(stderr,
+                        "consentminer gateway: --public-origin %s: expected http://host[:port] "
+                        "or https://host[:port] (no path), as browsers send it\n",
+                        val);
+                return 2;
+            }
+            cfg.public_origin = val;
+        } else if (!strcmp(a, "--max-threads")) {
+            VALUE();
+            if (cm_arg_int(a, val, 1, 256, &v))
+                return 2;
+            cfg.max_threads = (int)v;
+        } else if (!strcmp(a, "--session-ttl")) {
+            VALUE();
+            if (cm_arg_int(a, val, 10, 86400, &v))
+                return 2;
+            cfg.session_ttl_s = (int)v;
         } else if (!strcmp(a, "--origin")) {
             VALUE();
             if (cfg.n_origins == MAX_ORIGINS) {
                 fprintf(stderr, "consentminer gateway: at most %d --origin\n", MAX_ORIGINS);
                 return 2;
             }
-            if (strncmp(val, "http://", 7) && strncmp(val, "https://", 8)) {
+            if (!origin_ok(val)) {
                 fprintf(stderr,
                         "consentminer gateway: --origin %s: expected http://host[:port] or "
-                        "https://host[:port], as browsers send it\n",
+                        "https://host[:port] (no path), as browsers send it\n",
                         val);
                 return 2;
             }
@@ -295,4 +353,6 @@ void gw_config_defaults(gw_config *cfg)
     cfg->verify_queue = 4096;
     cfg->per_upstream = 256;
     cfg->max_upstreams = 64;
+    cfg->max_threads = 8;
+    cfg->session_ttl_s = 600;
 }

@@ -3,7 +3,8 @@
  * One libuv loop owns every socket. A browser connection goes through:
  *   gateway_server.c   accept, per-IP and total limits, reads/writes, optional TLS,
  *                      the one sweep timer (handshake/idle deadlines, difficulty retarget)
- *   gateway_http.c     the request (http-parser), static files, /stats, /metrics, upgrade
+ *   gateway_http.c     the request (http-parser), static files, /frame/, /stats, /metrics,
+ *                      the /consent/ POST bodies, upgrade (from the frame's origin only)
  *   gateway_ws.c       WebSocket framing (wslay), one JSON object per text message
  *   gateway_msg.c      JSON message -> typed stratum request (jansson), with the error
  *                      each malformed message gets
@@ -17,6 +18,9 @@
  *   gateway_limits.c   origin allow-list, per-IP counts, submit rate, refusal log
  *   gateway_stats.c    counters, /stats JSON and /metrics Prometheus text
  *   gateway_tls.c      wss: mbedTLS server side over memory buffers
+ *   gateway_consent.c  POST /consent/{grant,session,revoke}, the consent checks at login
+ *                      and renewal, grants' open sessions and revocations
+ *   consent_token.c    consent tokens: key ring, HMAC-SHA256 sign and verify
  *
  * The parsing layers (http, ws, msg) take bytes and give results through callbacks,
  * without sockets, so fuzz/ drives them directly.
@@ -68,7 +72,7 @@ typedef struct gw_config {
     int pool_tls;                 /* stratum over TLS */
     const char *pool_fingerprint; /* SHA-256 pin for the pool's certificate, or NULL */
     const char *static_dir;       /* real path, or NULL */
-    const char **origins;         /* allow-list; n_origins 0 means any origin */
+    const char **origins;         /* may embed the consent frame; 0: the gateway only */
     size_t n_origins;
     const char *cert, *key;  /* wss when both are set */
     double share_interval_s; /* vardiff aims at one share per this many seconds */
@@ -90,6 +94,13 @@ typedef struct gw_config {
     int per_upstream; /* browsers per upstream connection, at most 256 */
     int max_upstreams;
     int quiet; /* fewer log lines (benchmarks) */
+
+    /* consent (issue 14) */
+    const char *consent_keys;  /* --consent-keys FILE, or NULL: one ephemeral key */
+    const char *public_origin; /* the consent frame's origin behind a proxy, or NULL */
+    const char *frame_dir;     /* real path of --frame-dir, or NULL */
+    int max_threads;           /* highest thread ceiling a grant may carry */
+    int session_ttl_s;         /* session tokens live this long */
 } gw_config;
 
 void gw_config_defaults(gw_config *cfg);
@@ -108,6 +119,8 @@ int64_t gw_wall_ms(void);
 
 #define GW_HTTP_FIELD_MAX 256
 #define GW_HTTP_URL_MAX 2048
+/* A POST body (the /consent/ endpoints' JSON: two tokens of about 400 bytes at most). */
+#define GW_HTTP_BODY_MAX 4096
 
 typedef enum gw_http_state {
     GW_HTTP_MORE = 0, /* need more bytes */
@@ -149,9 +162,28 @@ typedef struct gw_http_env {
     char *(*stats_json)(void *ud, size_t *len);
     char *(*metrics_text)(void *ud, size_t *len);
     void *ud;
+    /* The consent frame (issue 14): its files, who may embed it, the endpoints. */
+    const char *frame_dir;       /* NULL: no /frame/ */
+    const char *frame_ancestors; /* CSP source list; NULL: 'self' */
+    const char *public_origin;   /* the frame origin; NULL: scheme://Host of the request */
+    int tls;                     /* the scheme of that origin: https when 1 */
+    /* POST /consent/...: answers into out (gw_http_json). NULL: 404. */
+    void (*consent)(void *ud, const gw_http_req *r, gw_http_resp *out);
 } gw_http_env;
 
 void gw_http_route(const gw_http_env *env, const gw_http_req *r, gw_http_resp *out);
+/* The request's path and query, its Origin header (NULL when absent), and a POST's
+ * body (NUL-terminated; "" when none). */
+const char *gw_http_req_url(const gw_http_req *r);
+const char *gw_http_req_origin(const gw_http_req *r);
+const char *gw_http_req_body(const gw_http_req *r, size_t *len);
+/* The consent frame's origin for this request: env->public_origin, else
+ * http(s)://<Host>. 0, or -1 when there is none (no Host) or it does not fit. */
+int gw_frame_origin(const gw_http_env *env, const gw_http_req *r, char *out, size_t cap);
+/* 1 when the request's Origin is the consent frame's origin. */
+int gw_frame_origin_ok(const gw_http_env *env, const gw_http_req *r);
+/* A JSON response (json is copied), never with CORS headers. */
+void gw_http_json(gw_http_resp *out, int status, const char *json);
 /* A plain error response (used for refusals before any request, e.g. per-IP limit). */
 void gw_http_error(int status, const char *reason, gw_http_resp *out);
 void gw_http_resp_free(gw_http_resp *resp);
@@ -187,18 +219,31 @@ int gw_ws_closing(const gw_ws *ws);
 
 /* ---- stratum messages (gateway_msg.c) ---- */
 
-typedef enum gw_method { GW_M_LOGIN = 1, GW_M_SUBMIT, GW_M_KEEPALIVED, GW_M_GETJOB } gw_method;
+typedef enum gw_method {
+    GW_M_LOGIN = 1,
+    GW_M_SUBMIT,
+    GW_M_KEEPALIVED,
+    GW_M_GETJOB,
+    GW_M_CONSENT /* a new session token for a logged-in session (renewal) */
+} gw_method;
+
+/* What params.consent held (login, consent). */
+typedef enum gw_consent_form {
+    GW_CONSENT_ABSENT = 0, /* missing or null */
+    GW_CONSENT_TOKEN,      /* a string: consent_token */
+    GW_CONSENT_OTHER       /* anything else, e.g. a record object a script made itself */
+} gw_consent_form;
 
 typedef struct gw_msg {
     json_t *root; /* owned; gw_msg_clear releases it */
     json_t *id;   /* borrowed from root; NULL when the message has no id */
     gw_method method;
-    /* login */
-    int has_consent;
-    int64_t granted_at, expires_at; /* ms since the Unix epoch */
-    int threads, throttle;
-    const char *agent; /* may be NULL */
-    int algo_ok;       /* algo absent, or a list naming rx/0 */
+    /* login and consent */
+    gw_consent_form consent_form;
+    const char *consent_token;       /* borrowed from root; NULL unless GW_CONSENT_TOKEN */
+    int want_threads, want_throttle; /* login's params.threads/throttle; 0 when absent */
+    const char *agent;               /* may be NULL */
+    int algo_ok;                     /* algo absent, or a list naming rx/0 */
     /* submit / keepalived / getjob */
     const char *session_id; /* may be NULL */
     const char *job_id;

@@ -53,6 +53,11 @@ struct gw_http_req {
     char duplicate_name[32];
     unsigned method;
     int is_upgrade;
+    /* a POST's body (the /consent/ endpoints' JSON), read after the head; allocated
+     * then, so a connection waiting for its head holds no room for one */
+    int in_body;
+    char *body;
+    size_t body_len;
 };
 
 static gw_http_req *req_of(http_parser *p)
@@ -180,6 +185,20 @@ static int on_headers_complete(http_parser *p)
     gw_http_req *r = req_of(p);
     r->method = p->method;
     r->is_upgrade = p->upgrade;
+    if (p->method == HTTP_POST && !p->upgrade && r->state == GW_HTTP_MORE) {
+        /* A POST is read to its end: the endpoints need its JSON. Only a declared length
+         * that fits: a chunked body could grow without a bound known in advance. */
+        if (p->flags & F_CHUNKED)
+            return fail(r, 411, "POST with a chunked body; send Content-Length");
+        /* ULLONG_MAX: no Content-Length, which for a request means no body. */
+        if (p->content_length != ULLONG_MAX && p->content_length > GW_HTTP_BODY_MAX)
+            return fail(r, 413, "POST body larger than 4096 bytes");
+        if (!(r->body = malloc(GW_HTTP_BODY_MAX + 1)))
+            return fail(r, 503, "out of memory for the request body");
+        r->body[0] = 0;
+        r->in_body = 1;
+        return 0;
+    }
     if (r->state == GW_HTTP_MORE)
         r->state = GW_HTTP_DONE;
     /* The head is all the gateway reads: stop here, whatever body may follow. An upgrade
@@ -188,6 +207,27 @@ static int on_headers_complete(http_parser *p)
      * reach the WebSocket layer as the start of a frame). */
     if (!p->upgrade)
         http_parser_pause(p, 1);
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    gw_http_req *r = req_of(p);
+    if (r->body_len + len > GW_HTTP_BODY_MAX)
+        return fail(r, 413, "POST body larger than 4096 bytes");
+    memcpy(r->body + r->body_len, at, len);
+    r->body_len += len;
+    r->body[r->body_len] = 0;
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    gw_http_req *r = req_of(p);
+    if (r->in_body && r->state == GW_HTTP_MORE) {
+        r->state = GW_HTTP_DONE;
+        http_parser_pause(p, 1);
+    }
     return 0;
 }
 
@@ -203,12 +243,16 @@ gw_http_req *gw_http_req_new(size_t max_head)
     r->settings.on_header_field = on_header_field;
     r->settings.on_header_value = on_header_value;
     r->settings.on_headers_complete = on_headers_complete;
+    r->settings.on_body = on_body;
+    r->settings.on_message_complete = on_message_complete;
     r->max_head = max_head ? max_head : 8192;
     return r;
 }
 
 void gw_http_req_free(gw_http_req *r)
 {
+    if (r)
+        free(r->body);
     free(r);
 }
 
@@ -219,28 +263,71 @@ gw_http_state gw_http_req_state(const gw_http_req *r)
 
 size_t gw_http_req_feed(gw_http_req *r, const char *data, size_t len)
 {
-    if (r->state != GW_HTTP_MORE || len == 0)
-        return 0;
-    size_t room = r->max_head - r->fed;
-    size_t take = len < room ? len : room;
-    size_t n = http_parser_execute(&r->parser, &r->settings, data, take);
-    enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
-    r->fed += n;
-    if (r->state == GW_HTTP_DONE) {
-        /* Paused at the end of the head, or stopped at an upgrade: n covers the head. */
-        return n;
+    size_t used = 0;
+    /* Two rounds at most: the head up to max_head bytes, then (a POST) its body up to
+     * GW_HTTP_BODY_MAX more, when both arrive in the same read. */
+    while (r->state == GW_HTTP_MORE && used < len) {
+        size_t limit = r->max_head + (r->in_body ? GW_HTTP_BODY_MAX : 0);
+        size_t room = limit - r->fed;
+        size_t take = len - used < room ? len - used : room;
+        int was_body = r->in_body;
+        size_t n = http_parser_execute(&r->parser, &r->settings, data + used, take);
+        enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
+        r->fed += n;
+        used += n;
+        /* Paused at the end of the head or the body, or stopped at an upgrade: n covers
+         * the request. */
+        if (r->state != GW_HTTP_MORE)
+            return used;
+        if (e != HPE_OK && e != HPE_PAUSED) {
+            char why[100];
+            snprintf(why, sizeof why, "malformed request: %s", http_errno_description(e));
+            fail(r, 400, why);
+            return used;
+        }
+        if (r->fed >= limit) {
+            fail(r, r->in_body ? 413 : 431,
+                 r->in_body ? "request body larger than the limit"
+                            : "request head larger than the limit");
+            return used;
+        }
+        if (n < take || was_body == r->in_body)
+            break;
     }
-    if (r->state == GW_HTTP_ERROR)
-        return n;
-    if (e != HPE_OK && e != HPE_PAUSED) {
-        char why[100];
-        snprintf(why, sizeof why, "malformed request: %s", http_errno_description(e));
-        fail(r, 400, why);
-        return n;
-    }
-    if (r->fed >= r->max_head)
-        fail(r, 431, "request head larger than the limit");
-    return n;
+    return used;
+}
+
+const char *gw_http_req_url(const gw_http_req *r)
+{
+    return r->url;
+}
+
+const char *gw_http_req_origin(const gw_http_req *r)
+{
+    return r->origin_seen ? r->origin : NULL;
+}
+
+const char *gw_http_req_body(const gw_http_req *r, size_t *len)
+{
+    *len = r->body_len;
+    return r->body ? r->body : "";
+}
+
+int gw_frame_origin(const gw_http_env *env, const gw_http_req *r, char *out, size_t cap)
+{
+    int n = env->public_origin ? snprintf(out, cap, "%s", env->public_origin)
+                               : snprintf(out, cap, "%s://%s", env->tls ? "https" : "http",
+                                          r->host_seen ? r->host : "");
+    return n > 0 && (size_t)n < cap && (env->public_origin || r->host_seen) ? 0 : -1;
+}
+
+int gw_frame_origin_ok(const gw_http_env *env, const gw_http_req *r)
+{
+    char want[GW_HTTP_FIELD_MAX + 16];
+    /* Browsers send the origin in lowercase ASCII (serialised by the URL standard); the
+     * Host header is compared case-insensitively as RFC 7230 says hosts are. */
+    return r->origin_seen && !gw_frame_origin(env, r, want, sizeof want) &&
+           !strcasecmp(want, r->origin);
 }
 
 /* ---- responses ---- */
@@ -266,12 +353,16 @@ static const char *status_text(int status)
         return "OK";
     case 400:
         return "Bad Request";
+    case 401:
+        return "Unauthorized";
     case 403:
         return "Forbidden";
     case 404:
         return "Not Found";
     case 405:
         return "Method Not Allowed";
+    case 411:
+        return "Length Required";
     case 413:
         return "Payload Too Large";
     case 414:
@@ -291,20 +382,19 @@ static const char *status_text(int status)
     }
 }
 
-static void set_head(gw_http_resp *out, int status, const char *type, size_t body_len,
-                     const char *extra)
+static void set_head_with(gw_http_resp *out, int status, const char *type, size_t body_len,
+                          const char *security, const char *extra)
 {
-    char buf[2048];
-    int n =
-        snprintf(buf, sizeof buf,
-                 "HTTP/1.1 %d %s\r\n"
-                 "Server: consentminer\r\n"
-                 "Content-Type: %s\r\n"
-                 "Content-Length: %zu\r\n"
-                 "Cache-Control: no-cache\r\n"
-                 "Connection: close\r\n"
-                 "%s%s\r\n",
-                 status, status_text(status), type, body_len, security_headers, extra ? extra : "");
+    char buf[4096];
+    int n = snprintf(buf, sizeof buf,
+                     "HTTP/1.1 %d %s\r\n"
+                     "Server: consentminer\r\n"
+                     "Content-Type: %s\r\n"
+                     "Content-Length: %zu\r\n"
+                     "Cache-Control: no-cache\r\n"
+                     "Connection: close\r\n"
+                     "%s%s\r\n",
+                     status, status_text(status), type, body_len, security, extra ? extra : "");
     out->status = status;
     out->head = malloc((size_t)n + 1);
     if (out->head) {
@@ -312,6 +402,12 @@ static void set_head(gw_http_resp *out, int status, const char *type, size_t bod
         out->head_len = (size_t)n;
     }
     out->close = 1;
+}
+
+static void set_head(gw_http_resp *out, int status, const char *type, size_t body_len,
+                     const char *extra)
+{
+    set_head_with(out, status, type, body_len, security_headers, extra);
 }
 
 static void text_response(gw_http_resp *out, int status, const char *type, const char *body,
@@ -414,9 +510,12 @@ static void route_upgrade(const gw_http_env *env, const gw_http_req *r, gw_http_
         gw_http_error(400, "Sec-WebSocket-Key is not 16 bytes in base64", out);
         return;
     }
-    if (!gw_origin_allowed(env->origins, env->n_origins, r->origin_seen ? r->origin : NULL)) {
+    /* Only the consent frame logs in: the browser sets Origin, and a page script cannot
+     * make it the frame's (docs/design.md, consent tokens). --origin lists who may embed
+     * the frame, not who may connect. */
+    if (!gw_frame_origin_ok(env, r)) {
         char why[160];
-        snprintf(why, sizeof why, "origin %.100s not in the allow-list",
+        snprintf(why, sizeof why, "origin %.100s is not the consent frame's origin",
                  r->origin_seen ? r->origin : "(none)");
         gw_http_error(403, why, out);
         return;
@@ -525,10 +624,12 @@ const char *gw_static_type(const char *path)
     return "application/octet-stream";
 }
 
-static void route_static(const gw_http_env *env, const gw_http_req *r, gw_http_resp *out)
+/* A file under root for url (a path below root), with these security headers. */
+static void serve_file(const char *root, const char *url, const char *security,
+                       const gw_http_req *r, gw_http_resp *out)
 {
     char file[PATH_MAX];
-    if (!env->static_dir || gw_static_resolve(env->static_dir, r->url, file, sizeof file)) {
+    if (!root || gw_static_resolve(root, url, file, sizeof file)) {
         gw_http_error(404, "no such file", out);
         return;
     }
@@ -542,13 +643,44 @@ static void route_static(const gw_http_env *env, const gw_http_req *r, gw_http_r
     }
     /* Not read here: a read of megabytes on the loop would stall every visitor's shares.
      * The server reads it off the loop, a piece at a time, as the socket takes it. */
-    set_head(out, 200, gw_static_type(file), (size_t)st.st_size, NULL);
+    set_head_with(out, 200, gw_static_type(file), (size_t)st.st_size, security, NULL);
     if (r->method == HTTP_GET && st.st_size > 0) {
         out->file_fd = fd;
         out->file_size = (uint64_t)st.st_size;
     } else {
         close(fd);
     }
+}
+
+static void route_static(const gw_http_env *env, const gw_http_req *r, gw_http_resp *out)
+{
+    serve_file(env->static_dir, r->url, security_headers, r, out);
+}
+
+/* The consent frame's files: embeddable by the --origin sites only (frame-ancestors),
+ * loadable cross-origin (CORP), and cross-origin isolated when the embedding page is
+ * (COEP/COOP), so its workers still get SharedArrayBuffer. */
+static void route_frame(const gw_http_env *env, const gw_http_req *r, gw_http_resp *out)
+{
+    char security[1024];
+    snprintf(security, sizeof security,
+             "Cross-Origin-Opener-Policy: same-origin\r\n"
+             "Cross-Origin-Embedder-Policy: require-corp\r\n"
+             "Cross-Origin-Resource-Policy: cross-origin\r\n"
+             "Content-Security-Policy: default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; "
+             "worker-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+             "style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors %.600s\r\n"
+             "X-Content-Type-Options: nosniff\r\n"
+             "Referrer-Policy: no-referrer\r\n",
+             env->frame_ancestors ? env->frame_ancestors : "'self'");
+    /* "/frame/x" is the file x under --frame-dir. */
+    serve_file(env->frame_dir, r->url + strlen("/frame"), security, r, out);
+}
+
+void gw_http_json(gw_http_resp *out, int status, const char *json)
+{
+    memset(out, 0, sizeof *out);
+    text_response(out, status, "application/json", json, NULL);
 }
 
 static void route_generated(const gw_http_req *r, gw_http_resp *out, char *body, size_t len,
@@ -615,8 +747,24 @@ void gw_http_route(const gw_http_env *env, const gw_http_req *r, gw_http_resp *o
         route_upgrade(env, r, out);
         return;
     }
+    if (!strncmp(r->url, "/consent/", 9)) {
+        if (r->method != HTTP_POST) {
+            gw_http_error(405, "the /consent/ endpoints take POST only", out);
+            return;
+        }
+        if (!env->consent) {
+            gw_http_error(404, "no such endpoint", out);
+            return;
+        }
+        env->consent(env->ud, r, out);
+        return;
+    }
     if (r->method != HTTP_GET && r->method != HTTP_HEAD) {
         gw_http_error(405, "method not allowed", out);
+        return;
+    }
+    if (!strncmp(r->url, "/frame/", 7)) {
+        route_frame(env, r, out);
         return;
     }
     if (path_is(r->url, "/stats") && env->stats_json) {

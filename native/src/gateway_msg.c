@@ -58,6 +58,21 @@ static int get_int(json_t *v, int64_t lo, int64_t hi, int64_t *out)
     return 0;
 }
 
+/* Only the form here: whether the token is one this gateway issued, and still holds, is
+ * the session's business, which names the reason when it is not. */
+static int parse_consent(json_t *params, gw_msg *m)
+{
+    json_t *c = json_object_get(params, "consent");
+    if (!c || json_is_null(c))
+        m->consent_form = GW_CONSENT_ABSENT;
+    else if (json_is_string(c)) {
+        m->consent_form = GW_CONSENT_TOKEN;
+        m->consent_token = json_string_value(c);
+    } else
+        m->consent_form = GW_CONSENT_OTHER;
+    return 0;
+}
+
 static int parse_login(json_t *params, gw_msg *m, gw_msg_error *e)
 {
     json_t *algo = json_object_get(params, "algo");
@@ -77,33 +92,22 @@ static int parse_login(json_t *params, gw_msg *m, gw_msg_error *e)
     json_t *agent = json_object_get(params, "agent");
     if (json_is_string(agent))
         m->agent = json_string_value(agent);
-    json_t *c = json_object_get(params, "consent");
-    if (!c || json_is_null(c)) {
-        m->has_consent = 0;
-        return 0; /* the session refuses it, naming the reason */
+    /* What the browser asks for, at most the token's ceilings (the session checks). */
+    static const char *asks[] = {"threads", "throttle"};
+    int *dst[] = {&m->want_threads, &m->want_throttle};
+    for (int i = 0; i < 2; i++) {
+        json_t *f = json_object_get(params, asks[i]);
+        int64_t v;
+        if (!f || json_is_null(f))
+            continue;
+        if (get_int(f, 1, i ? 100 : 256, &v))
+            return err(e, GW_E_PARAMS,
+                       i ? "params.%s is not a whole number of percent 1..100"
+                         : "params.%s is not a whole number 1..256",
+                       asks[i]);
+        *dst[i] = (int)v;
     }
-    if (!json_is_object(c))
-        return err(e, GW_E_PARAMS, "params.consent is not an object%s", NULL);
-    static const char *names[] = {"granted_at", "expires_at", "threads", "throttle"};
-    int64_t v[4];
-    /* Times up to year 2286 in ms; threads and throttle as the core bounds them, and
-     * any out-of-range value is left for cm_consent_restore to name. */
-    static const int64_t lo[] = {0, 0, -1000000, -1000000};
-    static const int64_t hi[] = {9999999999999LL, 9999999999999LL, 1000000, 1000000};
-    for (int i = 0; i < 4; i++) {
-        json_t *f = json_object_get(c, names[i]);
-        if (!f)
-            return err(e, GW_E_PARAMS, "params.consent.%s is missing", names[i]);
-        if (get_int(f, lo[i], hi[i], &v[i]))
-            return err(e, GW_E_PARAMS, "params.consent.%s is not a whole number in range",
-                       names[i]);
-    }
-    m->has_consent = 1;
-    m->granted_at = v[0];
-    m->expires_at = v[1];
-    m->threads = (int)v[2];
-    m->throttle = (int)v[3];
-    return 0;
+    return parse_consent(params, m);
 }
 
 static int parse_session_id(json_t *params, gw_msg *m, gw_msg_error *e)
@@ -170,7 +174,7 @@ int gw_msg_parse(const char *text, size_t len, gw_msg *m, gw_msg_error *e)
         return err(e, GW_E_REQUEST, "method is missing or not a string%s", NULL);
     const char *name = json_string_value(method);
     json_t *params = json_object_get(root, "params");
-    static const char *known[] = {"login", "submit", "keepalived", "getjob"};
+    static const char *known[] = {"login", "submit", "keepalived", "getjob", "consent"};
     int found = 0;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         found |= !strcmp(name, known[i]);
@@ -192,6 +196,14 @@ int gw_msg_parse(const char *text, size_t len, gw_msg *m, gw_msg_error *e)
         if (!params)
             return err(e, GW_E_PARAMS, "submit without params%s", NULL);
         return parse_submit(params, m, e);
+    }
+    if (!strcmp(name, "consent")) {
+        m->method = GW_M_CONSENT;
+        if (!params)
+            return err(e, GW_E_PARAMS, "consent without params%s", NULL);
+        if (parse_session_id(params, m, e))
+            return -1;
+        return parse_consent(params, m);
     }
     if (!strcmp(name, "keepalived")) {
         m->method = GW_M_KEEPALIVED;

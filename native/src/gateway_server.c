@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "gateway_consent.h"
 #include "gateway_server.h"
 #include "safe_text.h"
 
@@ -92,6 +93,8 @@ const char *gw_refusal_name(gw_refusal r)
         "login",
         "slow_reader",
         "tls",
+        "consent_revoked",
+        "consent_replay",
     };
     return (unsigned)r < GW_R_COUNT ? names[r] : "unknown";
 }
@@ -836,6 +839,21 @@ static void verified(void *ud, gw_vreq *req)
 int gw_server_run(const gw_config *cfg)
 {
     signal(SIGPIPE, SIG_IGN);
+    /* First, before anything else is allocated: a bad key file ends the start here. */
+    char kerr[300] = "";
+    gw_keyring *ring = cfg->consent_keys ? gw_keyring_load(cfg->consent_keys, kerr, sizeof kerr)
+                                         : gw_keyring_ephemeral(kerr, sizeof kerr);
+    if (!ring) {
+        fprintf(stderr, "consentminer gateway: --consent-keys %s\n", kerr);
+        return 2;
+    }
+    if (cfg->consent_keys)
+        gw_log("consent tokens signed with key \"%s\" of %s; %zu key%s verify",
+               gw_keyring_signer(ring), cfg->consent_keys, gw_keyring_count(ring),
+               gw_keyring_count(ring) == 1 ? "" : "s");
+    else
+        gw_log("consent tokens signed with an ephemeral key (no --consent-keys): remembered "
+               "consents will not survive a restart nor work on another gateway");
     raise_nofile(cfg);
     gw_server *s = calloc(1, sizeof *s);
     if (!s)
@@ -854,6 +872,29 @@ int gw_server_run(const gw_config *cfg)
     s->http_env.stats_json = gw_stats_json;
     s->http_env.metrics_text = gw_stats_metrics;
     s->http_env.ud = s;
+    s->http_env.frame_dir = cfg->frame_dir;
+    s->http_env.public_origin = cfg->public_origin;
+    s->http_env.tls = cfg->cert && cfg->key;
+    s->http_env.consent = gw_consent_http;
+    /* frame-ancestors: the --origin sites, else the gateway's own origin only. */
+    size_t fa_len = 8;
+    for (size_t i = 0; i < cfg->n_origins; i++)
+        fa_len += strlen(cfg->origins[i]) + 1;
+    s->frame_ancestors = malloc(fa_len);
+    if (!s->frame_ancestors)
+        return 1;
+    strcpy(s->frame_ancestors, cfg->n_origins ? "" : "'self'");
+    for (size_t i = 0; i < cfg->n_origins; i++) {
+        if (i)
+            strcat(s->frame_ancestors, " ");
+        strcat(s->frame_ancestors, cfg->origins[i]);
+    }
+    s->http_env.frame_ancestors = s->frame_ancestors;
+    s->consent = gw_consent_new(ring, cfg->max_threads, cfg->session_ttl_s);
+    if (!s->consent) {
+        gw_keyring_free(ring);
+        return 1;
+    }
 
     if (cfg->cert && cfg->key) {
         char err[200] = "";
@@ -909,12 +950,16 @@ int gw_server_run(const gw_config *cfg)
 
     if (gw_upstream_start(s))
         return 1;
-    gw_log("listening on %s://%s:%d/ws%s%s; %d verification threads; %s",
-           s->tls_conf ? "wss" : "ws", cfg->listen_host, s->cfg.listen_port,
-           cfg->static_dir ? "; static files from " : "", cfg->static_dir ? cfg->static_dir : "",
-           cfg->verify_threads,
-           cfg->n_origins ? "origins limited to the allow-list"
-                          : "any origin may connect (no --origin)");
+    gw_log("listening on %s://%s:%d/ws%s%s; %d verification threads", s->tls_conf ? "wss" : "ws",
+           cfg->listen_host, s->cfg.listen_port, cfg->static_dir ? "; static files from " : "",
+           cfg->static_dir ? cfg->static_dir : "", cfg->verify_threads);
+    gw_log("consent frame %s%s; logins and /consent/ requests only from %s; the frame may be "
+           "embedded by %s",
+           cfg->frame_dir ? "at /frame/ from " : "not served (no --frame-dir)",
+           cfg->frame_dir ? cfg->frame_dir : "",
+           cfg->public_origin ? cfg->public_origin
+                              : "the gateway's own origin (scheme://Host of each request)",
+           cfg->n_origins ? s->frame_ancestors : "this gateway's own origin only (no --origin)");
     /* A line a test or a supervisor can wait for. */
     printf("gateway listening on %s:%d\n", cfg->listen_host, s->cfg.listen_port);
     fflush(stdout);
@@ -930,6 +975,8 @@ int gw_server_run(const gw_config *cfg)
     gw_stats_free(&s->stats);
     gw_iptable_free(s->ips);
     gw_tls_conf_free(s->tls_conf);
+    gw_consent_free(s->consent);
+    free(s->frame_ancestors);
     free(s->slots);
     free(s);
     return 0;

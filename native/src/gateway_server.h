@@ -31,6 +31,8 @@ typedef enum gw_refusal {
     GW_R_LOGIN,             /* any other failed login (algo, unauthenticated request) */
     GW_R_SLOW_READER,       /* the browser does not read what it is sent */
     GW_R_TLS,               /* TLS handshake or record failure */
+    GW_R_CONSENT_REVOKED,   /* a session token from a revoked grant, or revoked meanwhile */
+    GW_R_CONSENT_REPLAY,    /* more sessions from one grant than its thread ceiling */
     GW_R_COUNT
 } gw_refusal;
 
@@ -110,6 +112,7 @@ typedef struct gw_session {
     char sid[17];
     int64_t consent_expires_ms;
     int threads, throttle;
+    char grant_id[33]; /* the consent grant this session was made from (issue 14) */
     char agent[64];
     gw_slot *slot;
     int nonce_byte; /* -1: none yet */
@@ -177,8 +180,10 @@ typedef struct gw_server {
     gw_stats stats;
     gw_http_env http_env;
     uint64_t next_conn_id, next_job_id;
-    void *tls_conf; /* gw_tls_conf when --cert/--key */
-    int stopping;   /* 1: draining after a signal, 2: closing everything */
+    void *tls_conf;             /* gw_tls_conf when --cert/--key */
+    struct gw_consent *consent; /* tokens, grants' open sessions, revocations */
+    char *frame_ancestors;      /* the CSP source list for /frame/ */
+    int stopping;               /* 1: draining after a signal, 2: closing everything */
     int daemon_mode;
     char read_buf[65536]; /* every read lands here; it is consumed before the next */
 } gw_server;

@@ -1,8 +1,9 @@
 /* consentminer gateway — one browser's stratum session: login with consent, its nonce
  * byte and difficulty, the jobs it is given, and what becomes of each share it submits.
  *
- * Consent rule 8 (DESIGN.md): a login without a consent record, or with an expired or
- * malformed one, is answered with an error naming the reason and the socket closes;
+ * Consent rule 8 (docs/design.md): a login without a session token from the consent
+ * frame, or with a forged, expired or revoked one, is answered with an error naming the
+ * reason and the socket closes;
  * the browser's `login` field is never read, shares pay the gateway's --wallet.
  *
  * Every share ends in exactly one outcome (gw_outcome), counted in /stats, so that
@@ -17,6 +18,7 @@
 #include "consentminer/consent.h"
 #include "consentminer/hex.h"
 #include "consentminer/target.h"
+#include "gateway_consent.h"
 #include "gateway_server.h"
 
 /* With no --start-diff, a browser's first difficulty assumes this many hashes per
@@ -179,7 +181,6 @@ static void handle_login(gw_conn *c, gw_msg *m)
 {
     gw_server *s = c->srv;
     gw_session *ss = &c->s;
-    char why[192];
     if (ss->logged_in) {
         reply_error(c, m->id, GW_E_LOGIN, "already logged in");
         return;
@@ -189,42 +190,11 @@ static void handle_login(gw_conn *c, gw_msg *m)
                      GW_R_LOGIN);
         return;
     }
-    if (!m->has_consent) {
-        gw_conn_fail(c, m->id, CM_E_NO_CONSENT,
-                     "login refused: no consent record (params.consent with granted_at, "
-                     "expires_at, threads, throttle)",
-                     GW_R_NO_CONSENT);
+    /* Consent is a session token this gateway (or one sharing its key) issued to the
+     * consent frame; gateway_consent.c checks it and sets the session's ceilings. */
+    if (gw_consent_login(c, m))
         return;
-    }
     int64_t now = gw_wall_ms();
-    cm_consent *rec = cm_consent_new();
-    cm_error ce;
-    cm_error_clear(&ce);
-    int rc = rec ? cm_consent_restore(rec, m->granted_at, m->expires_at, m->threads, m->throttle,
-                                      now, &ce)
-                 : CM_E_NOMEM;
-    if (!rc)
-        rc = cm_consent_check(rec, now);
-    cm_consent_free(rec);
-    if (rc == CM_E_CONSENT_EXPIRED) {
-        char when[32];
-        format_time(m->expires_at, when, sizeof when);
-        snprintf(why, sizeof why, "login refused: consent expired at %s (%" PRId64 " s ago)", when,
-                 (now - m->expires_at) / 1000);
-        gw_conn_fail(c, m->id, CM_E_CONSENT_EXPIRED, why, GW_R_CONSENT_EXPIRED);
-        return;
-    }
-    if (rc) {
-        snprintf(why, sizeof why, "login refused: consent record invalid: %.140s",
-                 ce.message[0] ? ce.message : cm_strerror(rc));
-        gw_conn_fail(c, m->id,
-                     rc == CM_E_CONSENT_REVOKED ? CM_E_CONSENT_REVOKED : CM_E_CONSENT_INVALID, why,
-                     GW_R_CONSENT_INVALID);
-        return;
-    }
-    ss->consent_expires_ms = m->expires_at;
-    ss->threads = m->threads;
-    ss->throttle = m->throttle;
     snprintf(ss->agent, sizeof ss->agent, "%s", m->agent ? m->agent : "");
     if (gw_upstream_join(s, c)) {
         gw_conn_fail(c, m->id, GW_E_BUSY,
@@ -259,7 +229,7 @@ static void handle_login(gw_conn *c, gw_msg *m)
     reply_result(c, m->id, result);
     if (!s->cfg.quiet) {
         char until[32];
-        format_time(m->expires_at, until, sizeof until);
+        format_time(ss->consent_expires_ms, until, sizeof until);
         gw_log("login %s: agent \"%.40s\", %d threads at %d%%, consent until %s; upstream %d "
                "byte %d, difficulty %" PRIu64 "%s",
                c->peer, ss->agent, ss->threads, ss->throttle, until, ss->slot->index,
@@ -531,6 +501,8 @@ void gw_session_message(gw_conn *c, const char *text, size_t len)
     } else if (m.method == GW_M_KEEPALIVED) {
         if (m.id)
             reply_result(c, m.id, json_pack("{s:s}", "status", "KEEPALIVED"));
+    } else if (m.method == GW_M_CONSENT) {
+        gw_consent_renew(c, &m);
     } else if (m.method == GW_M_GETJOB) {
         if (m.id) {
             json_t *job = make_job(c);
@@ -558,7 +530,8 @@ void gw_session_sweep(gw_conn *c, int64_t now)
     int64_t wall = gw_wall_ms();
     if (wall >= ss->consent_expires_ms) {
         gw_conn_fail(c, NULL, CM_E_CONSENT_EXPIRED,
-                     "consent expired: the visitor must be asked again", GW_R_CONSENT_EXPIRED);
+                     "consent expired: the session token was not renewed in time",
+                     GW_R_CONSENT_EXPIRED);
         return;
     }
     gw_vardiff_cfg vc = {s->cfg.share_interval_s, s->cfg.min_diff, s->cfg.max_diff};
@@ -577,6 +550,7 @@ void gw_session_sweep(gw_conn *c, int64_t now)
 void gw_session_end(gw_conn *c)
 {
     gw_session *ss = &c->s;
+    gw_consent_session_end(c);
     if (ss->logged_in) {
         c->srv->stats.sessions_open--;
         ss->logged_in = 0;

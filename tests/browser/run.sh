@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Browser tests of <consent-miner> in Debian's headless Chromium (never a downloaded
-# browser), driven by playwright-core from the root node_modules.
-#   element.test.mjs  the element against a test-double runtime (fast, always runs)
-#   e2e.test.mjs      the element with the real wasm runtime, the real gateway and a regtest
-#                     monerod; each test skips, naming what is missing, until those parts
-#                     are built. CM_BROWSER_REQUIRE_REAL=1 turns those skips into failures.
+# Browser tests of <consent-miner> and its consent frame in Debian's headless Chromium
+# (never a downloaded browser), driven by playwright-core from the root node_modules. All
+# run against the real parts on two origins (lib/real-stack.mjs): the site's page with the
+# host element, the real gateway serving the frame, the wasm runtime and /ws, and a
+# regtest monerod; each test skips, naming what is missing, until those parts are built
+# (CM_BROWSER_REQUIRE_REAL=1 turns those skips into failures).
+#   attacks.test.mjs  issue 14: what a page's scripts and styles try, and that it starts nothing
+#   frame.test.mjs    the frame: remembered choices, languages, pauses, tabs, small screens, a11y
+#   e2e.test.mjs      the honest path: a real click mines; stop, revoke, renewal, page limits
 # Exits non-zero when a test fails; node --test prints the summary.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,4 +37,4 @@ mkdir -p tests/browser/out docs/screenshots
 export CHROMIUM
 # One file at a time: the machine has two cores and the tests measure CPU time.
 exec node --test --test-concurrency=1 --test-timeout=240000 \
-  tests/browser/element.test.mjs tests/browser/e2e.test.mjs "$@"
+  tests/browser/attacks.test.mjs tests/browser/frame.test.mjs tests/browser/e2e.test.mjs "$@"

@@ -43,10 +43,10 @@ function processesUsing(dir) {
 
 test('a visitor consents on the demo page and mines a block the daemon accepts', { timeout: BLOCK_TIMEOUT_MS + 180_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-demo-'));
-  const [port, rpcPort, p2pPort] = [await freePort(), await freePort(), await freePort()];
+  const [port, gwPort, rpcPort, p2pPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const demo = spawn('bash', [path.join(ROOT, 'scripts/demo.sh')], {
     cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CM_DEMO_PORT: String(port), CM_DEMO_RPC_PORT: String(rpcPort),
+    env: { ...process.env, CM_DEMO_PORT: String(port), CM_DEMO_GATEWAY_PORT: String(gwPort), CM_DEMO_RPC_PORT: String(rpcPort),
            CM_DEMO_P2P_PORT: String(p2pPort), CM_DEMO_DIR: dir, CM_DEMO_DIFFICULTY: '60' },
   });
   let output = '';
@@ -78,13 +78,22 @@ test('a visitor consents on the demo page and mines a block the daemon accepts',
     page.on('pageerror', (e) => pageErrors.push(e.message));
     await page.goto(`http://127.0.0.1:${port}/`);
     assert.equal(await page.evaluate(() => typeof PressureObserver), 'undefined');
-    // A real (trusted) click on the element's accept button.
-    await page.getByRole('button', { name: /accept/i }).click();
+    // The consent form is a frame from the gateway's origin, not the page's.
+    const frameEl = await page.locator('consent-miner iframe').elementHandle({ timeout: 30000 });
+    assert.equal(new URL(await frameEl.getAttribute('src')).origin, `http://127.0.0.1:${gwPort}`);
+    const frame = await frameEl.contentFrame();
+    // The frame counts a click only on a notice it has seen whole: bring it into view, as a
+    // visitor scrolls to it.
+    await page.locator('consent-miner').scrollIntoViewIfNeeded();
+    await frame.waitForFunction(() => document.documentElement.dataset.visible === 'yes', null, { timeout: 30000 });
+    await sleep(1500); // the frame counts a click only after the notice was visible for 1 s
+    // A real (trusted) click on the accept button inside the frame.
+    await page.frameLocator('consent-miner iframe').getByRole('button', { name: /accept/i }).click();
 
     let stats;
     const tb = Date.now();
     for (;;) {
-      stats = await (await fetch(`http://127.0.0.1:${port}/stats`)).json();
+      stats = await (await fetch(`http://127.0.0.1:${gwPort}/stats`)).json();
       if (stats.blocks.accepted >= 1) break;
       if (Date.now() - tb > BLOCK_TIMEOUT_MS) {
         assert.fail(`no block accepted in ${BLOCK_TIMEOUT_MS / 1000} s; stats ${JSON.stringify(stats.shares)}; page errors ${pageErrors.join('; ')}`);

@@ -5,7 +5,7 @@
 
 Runs every case of tests/vectors/gateway_http.txt, gateway_frames.txt and
 gateway_messages.txt against a running `consentminer gateway` (each file says its format),
-then the limits: origin allow-list, connections per IP, login and idle timeouts, submit
+then the limits: logins only from the consent frame's origin, connections per IP, login and idle timeouts, submit
 rate, malformed-message strikes, consent expiring mid-session. Each refusal must be logged
 with its reason. The gateway must survive all of it: alive after every case, a clean exit
 on SIGTERM, and (under the native-asan build) no sanitizer report.
@@ -13,6 +13,8 @@ Python standard library only: the WebSocket client below is written for this tes
 can send what no well-behaved client library would.
 """
 import base64
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -31,6 +33,20 @@ WALLET = ('47FCbfvNhnB1GKf8F9W4L7AGaR9ErsYsXbAhZuVT3cnRGDzByRnhMXtUc1yVWSN7S7Ubs
 WS_KEY = 'dGhlIHNhbXBsZSBub25jZQ=='
 UPGRADE = ('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
            'Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n')
+# UPGRADE's Host is 127.0.0.1, so the consent frame's origin (the only one the gateway
+# takes logins from) is this.
+FRAME_ORIGIN = 'http://127.0.0.1'
+# Consent tokens (docs/design.md, consent tokens): the gateways here run with a key file
+# this test writes, and the test signs its own tokens with it (Python's hmac, not the
+# gateway's code). OTHER_KEY is a key no gateway has.
+CONSENT_KID = 'corpus'
+CONSENT_KEY = os.urandom(32)
+OTHER_KEY = os.urandom(32)
+
+
+def clock():
+    """Wall time in ms (fuzz/make_seeds.py fixes it to the fuzz target's clock)."""
+    return int(time.time() * 1000)
 # Under ASan everything is slower; the timeouts of the gateway under test are short on
 # purpose, so waits here are generous around them.
 SLACK = float(os.environ.get('CM_TEST_SLACK', '1'))
@@ -198,7 +214,7 @@ def frame(opcode, payload=b'', fin=True, mask=b'\x11\x22\x33\x44'):
 
 
 class WS:
-    def __init__(self, gw, origin=None):
+    def __init__(self, gw, origin=FRAME_ORIGIN):
         self.s = gw.connect()
         extra = 'Origin: %s\r\n' % origin if origin else ''
         self.s.sendall((UPGRADE % (WS_KEY, extra)).encode())
@@ -293,16 +309,37 @@ class WS:
             pass
 
 
-def consent(now_ms, life_ms=3600000, threads=1, throttle=50):
-    return {'granted_at': now_ms, 'expires_at': now_ms + life_ms, 'threads': threads,
-            'throttle': throttle}
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b'=').decode()
 
 
-def login(ws, life_ms=3600000):
-    now = int(time.time() * 1000)
+def write_keys(path):
+    with open(path, 'w') as f:
+        f.write('# corpus.py consent key\n%s %s\n' % (CONSENT_KID, CONSENT_KEY.hex()))
+    return path
+
+
+def mint(key=None, tamper=False, **fields):
+    """A session token signed with the test's key (fields override; None drops one)."""
+    now = clock()
+    p = {'v': 1, 'kid': CONSENT_KID, 'kind': 'session', 'site': 'corpus', 'granted_at': now,
+         'expires_at': now + 3600000, 'threads': 1, 'throttle': 50,
+         'id': os.urandom(16).hex(), 'grant': os.urandom(16).hex()}
+    p.update(fields)
+    p = {k: v for k, v in p.items() if v is not None}
+    payload = b64url(json.dumps(p, separators=(',', ':')).encode())
+    sig = hmac.new(key or CONSENT_KEY, payload.encode(), hashlib.sha256).digest()
+    if tamper:
+        sig = bytes([sig[0] ^ 1]) + sig[1:]
+    return payload + '.' + b64url(sig)
+
+
+def login(ws, life_ms=3600000, grant=None):
+    now = clock()
+    token = mint(expires_at=now + life_ms, **({'grant': grant} if grant else {}))
     ws.send_text(json.dumps({'id': 1, 'jsonrpc': '2.0', 'method': 'login',
                              'params': {'login': 'x', 'pass': 'x', 'agent': 'corpus',
-                                        'algo': ['rx/0'], 'consent': consent(now, life_ms)}}))
+                                        'algo': ['rx/0'], 'consent': token}}))
     return ws.next_message()
 
 
@@ -384,9 +421,35 @@ def run_frames(gw, vectors):
         ok(gw.alive(), '%s: gateway alive' % what)
 
 
-def substitute(text, sid):
-    now = int(time.time() * 1000)
+def token_macro(m, now, grant):
+    """${TOKEN field=value ...}: a token minted here. Values: NOW, NOW+MS, NOW-MS, an
+    integer, none (the field left out), $GRANT (the login's grant id), or text; key=other
+    signs with a key the gateway lacks, tamper=1 changes the signature."""
+    fields, opts = {}, {}
+    for part in m.group(1).split():
+        k, _, v = part.partition('=')
+        t = re.fullmatch(r'NOW([+-]\d+)?', v)
+        if t:
+            v = now + int(t.group(1) or 0)
+        elif re.fullmatch(r'-?\d+', v):
+            v = int(v)
+        elif v == 'none':
+            v = None
+        elif v == '$GRANT':
+            v = grant
+        if k == 'key':
+            opts['key'] = OTHER_KEY
+        elif k == 'tamper':
+            opts['tamper'] = True
+        else:
+            fields[k] = v
+    return mint(**opts, **fields)
+
+
+def substitute(text, sid, grant=None):
+    now = clock()
     text = re.sub(r'\$\{NOW([+-]\d+)?\}', lambda m: str(now + int(m.group(1) or 0)), text)
+    text = re.sub(r'\$\{TOKEN([^}]*)\}', lambda m: token_macro(m, now, grant), text)
     return repeat_macros(text).replace('$SID', sid or '')
 
 
@@ -397,13 +460,14 @@ def run_messages(gw, vectors):
         if not ok(ws.status == 101, '%s: upgrade' % what):
             continue
         sid = None
+        grant = os.urandom(16).hex()
         if phase == 'post':
-            r = login(ws)
+            r = login(ws, grant=grant)
             if not ok(isinstance(r, dict) and r.get('result'), '%s: login (%r)' % (what, r)):
                 ws.close()
                 continue
             sid = r['result']['id']
-        ws.send_text(substitute(text, sid))
+        ws.send_text(substitute(text, sid, grant))
         if expect == 'result':
             msg = ws.next_message()
             ok(isinstance(msg, dict) and 'result' in msg and msg.get('error') is None,
@@ -442,15 +506,18 @@ def run_messages(gw, vectors):
 
 # ---- limits ----
 
-def run_limits(binary, pool):
+def run_limits(binary, pool, keys):
     gw = Gateway(binary, ['--pool', pool, '--wallet', WALLET, '--origin', 'http://good.example',
-                          '--origin', 'https://also.example:8443', '--max-per-ip', '4',
+                          '--origin', 'https://also.example:8443', '--consent-keys', keys,
+                          '--max-per-ip', '4',
                           '--handshake-timeout', '1.5', '--idle-timeout', '2',
                           '--submit-rate', '1', '--submit-burst', '3', '--quiet'], 'limits')
-    # Origin allow-list.
-    for origin, want in (('http://good.example', 101), ('https://also.example:8443', 101),
-                         ('HTTP://GOOD.EXAMPLE', 101), ('http://evil.example', 403),
-                         ('http://good.example.evil.example', 403), (None, 403), ('null', 403)):
+    # Logins only from the consent frame's origin: the --origin sites may embed the frame,
+    # not connect themselves.
+    for origin, want in ((FRAME_ORIGIN, 101), ('HTTP://127.0.0.1', 101),
+                         ('http://good.example', 403), ('https://also.example:8443', 403),
+                         ('http://evil.example', 403), ('http://127.0.0.1:1', 403),
+                         ('http://127.0.0.1.evil.example', 403), (None, 403), ('null', 403)):
         ws = WS(gw, origin)
         ok(ws.status == want, 'origin %s: %s (got %s)' % (origin, want, ws.status))
         ws.close()
@@ -466,7 +533,7 @@ def run_limits(binary, pool):
         h.close()
     time.sleep(0.5)
     # Login timeout: upgraded, never logs in.
-    ws = WS(gw, 'http://good.example')
+    ws = WS(gw)
     msg = ws.next_message(4)
     ok(isinstance(msg, dict) and msg.get('error', {}).get('code') == -100,
        'no login in time: error (got %r)' % (msg,))
@@ -474,14 +541,14 @@ def run_limits(binary, pool):
     ok(isinstance(msg, tuple) and msg[1] == 1008, 'no login in time: close 1008 (got %r)' % (msg,))
     ws.close()
     # Idle timeout: logged in, then silent.
-    ws = WS(gw, 'http://good.example')
+    ws = WS(gw)
     r = login(ws)
     ok(isinstance(r, dict) and r.get('result'), 'login on the limits gateway (%r)' % (r,))
     msg = ws.next_message(5)
     ok(isinstance(msg, tuple) and msg[1] == 1001, 'idle connection closed 1001 (got %r)' % (msg,))
     ws.close()
     # Submit rate: a burst of 3, then one a second; far beyond it, disconnected.
-    ws = WS(gw, 'http://good.example')
+    ws = WS(gw)
     sid = login(ws)['result']['id']
     sub = lambda i: json.dumps({'id': 100 + i, 'method': 'submit', 'params': {
         'id': sid, 'job_id': 'x', 'nonce': '00000000', 'result': '0' * 64}})
@@ -501,7 +568,7 @@ def run_limits(binary, pool):
     ok(isinstance(closed, tuple) and closed[1] == 1008, 'submit flood disconnected (got %r)' % (closed,))
     ws.close()
     # Malformed messages after login: the eleventh ends the connection.
-    ws = WS(gw, 'http://good.example')
+    ws = WS(gw)
     login(ws)
     for i in range(11):
         ws.send_text('{"id":%d,"method":' % i)
@@ -516,7 +583,7 @@ def run_limits(binary, pool):
        'eleven malformed messages: eleven errors, then disconnected (got %r)' % (got[-3:],))
     ws.close()
     # Consent that expires during the session.
-    ws = WS(gw, 'http://good.example')
+    ws = WS(gw)
     r = login(ws, life_ms=1500)
     ok(isinstance(r, dict) and r.get('result'), 'login with a consent valid 1.5 s')
     msg = ws.next_message(4)
@@ -560,9 +627,12 @@ def main():
     os.symlink('index.html', os.path.join(site, 'inside.txt'))
     os.symlink('../secret.txt', os.path.join(site, 'escape.txt'))
 
+    keys = write_keys(os.path.join(root, 'consent-keys'))
+
     try:
         if only in (None, 'http', 'frames', 'messages'):
             gw = Gateway(binary, ['--pool', pool, '--wallet', WALLET, '--static', site,
+                                  '--consent-keys', keys,
                                   '--handshake-timeout', '2', '--max-per-ip', '0', '--quiet'],
                          'corpus')
             if only in (None, 'http'):
@@ -573,7 +643,7 @@ def main():
                 run_messages(gw, vectors)
             gw.stop()
         if only in (None, 'limits'):
-            run_limits(binary, pool)
+            run_limits(binary, pool, keys)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print('%d checks passed, %d failed' % (passes, len(failures)))

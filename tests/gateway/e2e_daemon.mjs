@@ -21,6 +21,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestMiner, consentRecord } from './lib/miner.mjs';
+import { mintToken, newKey, writeKeyFile } from './lib/consent.mjs';
 import { WasmMiner } from './lib/wasm_miner.mjs';
 import { Gateway, Monerod, TEST_WALLET, check, freePort, sleep, tempDir, waitFor }
   from './lib/procs.mjs';
@@ -60,22 +61,32 @@ async function main() {
   const startHeight = await monerod.height();
   console.log(`monerod regtest at ${monerod.url}, height ${startHeight}`);
 
+  // A key file the test wrote: browsers get tokens from POST /consent/grant as the consent
+  // frame does, and the test can also mint its own (an expired one below).
+  const key = newKey();
+  const keyFile = writeKeyFile(join(dir, 'consent-keys'), [['e2e', key]]);
   const gw = new Gateway({ bin: cli, log, args: [
-    '--daemon', monerod.url, '--wallet', TEST_WALLET, '--start-diff', '8', '--min-diff', '4',
+    '--consent-keys', keyFile, '--daemon', monerod.url, '--wallet', TEST_WALLET, '--start-diff', '8', '--min-diff', '4',
     '--share-interval', '3', '--per-upstream', String(PER_UPSTREAM), '--verify-threads', '2',
     '--submit-rate', '20', '--handshake-timeout', '30', '--max-invalid', '3'] });
   await gw.start();
   gateway = gw;
   console.log(`gateway at ${gw.wsUrl}`);
 
-  // Consent is required at login (DESIGN.md rule 8).
+  // Consent is required at login (docs/design.md rule 8): a session token this gateway's
+  // key signed, not a record a script could make up.
   const noConsent = new TestMiner({ url: gw.wsUrl, rxMiner, consent: null, name: 'no-consent' });
   const r1 = await noConsent.connect();
   const c1 = await noConsent.waitClosed();
   check(r1.error && r1.error.code === -10 && /no consent/.test(r1.error.message) && c1,
         `login without consent refused (${r1.error && r1.error.message}) and closed (${c1 && c1.code})`);
+  const forged = new TestMiner({ url: gw.wsUrl, rxMiner, consent: consentRecord(), name: 'forged' });
+  const r0 = await forged.connect();
+  check(r0.error && r0.error.code === -13 && /issued by this gateway/.test(r0.error.message) &&
+        await forged.waitClosed(), `login with a record made up by the client refused (${r0.error && r0.error.message})`);
+  const now = Date.now();
   const expired = new TestMiner({ url: gw.wsUrl, rxMiner, name: 'expired',
-                                  consent: consentRecord({ ageMs: 7200_000, lifeMs: 3600_000 }) });
+                                  consent: mintToken('e2e', key, { granted_at: now - 7200_000, expires_at: now - 3600_000 }) });
   const r2 = await expired.connect();
   const c2 = await expired.waitClosed();
   check(r2.error && r2.error.code === -11 && /expired/.test(r2.error.message) && c2,
@@ -84,8 +95,7 @@ async function main() {
   const miners = [];
   for (let i = 0; i < CLIENTS; i++) {
     const m = wasmDir
-      ? new WasmMiner({ url: gw.wsUrl, wasmDir, runtimeDir, name: `wasm${i}`,
-                        consent: consentRecord({ threads: 1, throttle: 100 }) })
+      ? new WasmMiner({ url: gw.wsUrl, wasmDir, runtimeDir, name: `wasm${i}` })
       : new TestMiner({ url: gw.wsUrl, rxMiner, name: `m${i}`, chunk: 4,
                         login: 'an-address-the-browser-would-like-paid' });
     const r = await m.connect();

@@ -3,8 +3,9 @@
 //   node tests/gateway/wss.mjs CONSENTMINER
 //
 // Makes a self-signed certificate with openssl, starts the gateway with it (upstream: a
-// pool address where nothing listens), then checks an https request, a wss login with
-// consent, a keepalived, a refused login, plain HTTP on the TLS port being refused, and a
+// pool address where nothing listens), then checks an https request, a session token
+// from POST /consent/grant over https, a wss login with it, a keepalived, a wss upgrade
+// from another origin refused, a refused login, plain HTTP on the TLS port being refused, and a
 // clean stop.
 import { execFileSync } from 'node:child_process';
 import { request } from 'node:https';
@@ -20,22 +21,26 @@ if (!cli) {
   process.exit(2);
 }
 
-function httpsGet(port, path) {
+function httpsGet(port, path, { method = 'GET', headers = {}, body } = {}) {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, rejectUnauthorized: false }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers, rejectUnauthorized: false }, (res) => {
       let body = '';
       res.on('data', (d) => { body += d; });
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
-function wsSession(url, messages) {
+// Over TLS the frame origin is https://<Host>.
+const frameOrigin = (port) => `https://127.0.0.1:${port}`;
+
+function wsSession(url, messages, origin) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { rejectUnauthorized: false });
+    const ws = new WebSocket(url, { rejectUnauthorized: false, origin });
     const replies = [];
+    ws.on('unexpected-response', (req, res) => resolve({ replies, status: res.statusCode }));
     ws.on('error', reject);
     ws.on('open', () => ws.send(JSON.stringify(messages[0])));
     ws.on('message', (d) => {
@@ -64,15 +69,23 @@ async function main() {
   const stats = await httpsGet(gw.port, '/stats');
   check(stats.status === 200 && JSON.parse(stats.body).connections, 'https /stats');
 
-  const now = Date.now();
+  const origin = frameOrigin(gw.port);
+  const grant = await httpsGet(gw.port, '/consent/grant', { method: 'POST', headers: { Origin: origin },
+    body: JSON.stringify({ site: 'tls', threads: 1, throttle: 50, remember_s: 600 }) });
+  check(grant.status === 200, `a session token from POST /consent/grant over https (${grant.status})`);
+  const plainOrigin = await httpsGet(gw.port, '/consent/grant', { method: 'POST',
+    headers: { Origin: `http://127.0.0.1:${gw.port}` }, body: '{}' });
+  check(plainOrigin.status === 403, `the http:// origin is not the frame's over TLS (${plainOrigin.status})`);
   const good = await wsSession(`wss://127.0.0.1:${gw.port}/ws`, [
     { id: 1, jsonrpc: '2.0', method: 'login', params: { login: 'x', algo: ['rx/0'],
-      consent: { granted_at: now, expires_at: now + 60000, threads: 1, throttle: 50 } } },
-    { id: 2, jsonrpc: '2.0', method: 'keepalived', params: {} }]);
+      consent: JSON.parse(grant.body).session } },
+    { id: 2, jsonrpc: '2.0', method: 'keepalived', params: {} }], origin);
   check(good.replies[0].result && good.replies[0].result.status === 'OK' &&
         good.replies[1].result.status === 'KEEPALIVED', 'wss login with consent and keepalived');
+  const elsewhere = await wsSession(`wss://127.0.0.1:${gw.port}/ws`, [{}], 'https://evil.example');
+  check(elsewhere.status === 403, `wss upgrade from another origin refused (${elsewhere.status})`);
   const bad = await wsSession(`wss://127.0.0.1:${gw.port}/ws`, [
-    { id: 1, jsonrpc: '2.0', method: 'login', params: { login: 'x' } }]);
+    { id: 1, jsonrpc: '2.0', method: 'login', params: { login: 'x' } }], origin);
   check(bad.replies[0].error && bad.replies[0].error.code === -10 && bad.code === 1008,
         `wss login without consent refused and closed (${bad.code})`);
 
@@ -91,13 +104,14 @@ async function main() {
   });
   const oldFp = fingerprint(cert);
   check(await peerFingerprint() === oldFp, 'https serves the first certificate');
-  const open = new WebSocket(`wss://127.0.0.1:${gw.port}/ws`, { rejectUnauthorized: false });
+  const open = new WebSocket(`wss://127.0.0.1:${gw.port}/ws`, { rejectUnauthorized: false, origin });
   const openReplies = [];
   open.on('message', (d) => openReplies.push(JSON.parse(d)));
   await new Promise((resolve, reject) => { open.on('open', resolve); open.on('error', reject); });
-  const t1 = Date.now();
+  const grant2 = await httpsGet(gw.port, '/consent/grant', { method: 'POST', headers: { Origin: origin },
+    body: JSON.stringify({ site: 'tls', threads: 1, throttle: 50, remember_s: 600 }) });
   open.send(JSON.stringify({ id: 1, jsonrpc: '2.0', method: 'login', params: { login: 'x', algo: ['rx/0'],
-    consent: { granted_at: t1, expires_at: t1 + 600000, threads: 1, throttle: 50 } } }));
+    consent: JSON.parse(grant2.body).session } }));
   const waitReplies = async (n) => {
     for (let i = 0; i < 100 && openReplies.length < n; i++) await new Promise((r) => setTimeout(r, 50));
     return openReplies.length >= n;

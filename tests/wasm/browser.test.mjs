@@ -34,6 +34,15 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>runtime test</title>
   window.ready = true;
 </script>`;
 
+// A session token as the gateway issues them; the stand-in gateway checks no signature.
+function token(payload = {}) {
+  const now = Date.now();
+  const p = { v: 1, kid: 'test', kind: 'session', site: 'test', granted_at: now, expires_at: now + 3600e3, threads: 1,
+    throttle: 100, id: 'ab'.repeat(16), grant: 'cd'.repeat(16), ...payload };
+  const b64 = (x) => Buffer.from(x).toString('base64url');
+  return `${b64(JSON.stringify(p))}.${b64('unsigned')}`;
+}
+
 function serve() {
   const types = { '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm' };
   const server = http.createServer((req, res) => {
@@ -87,7 +96,8 @@ describe('runtime in Chromium', { skip }, () => {
   before(async () => {
     const { chromium } = await import('playwright-core');
     server = await serve();
-    gw = await startFakeGateway({ job: testJob() });
+    // On the page's own origin: in a browser the runtime runs only on its gateway's origin.
+    gw = await startFakeGateway({ job: testJob(), server });
     profile = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-wasm-test-'));
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM, headless: true,
@@ -107,38 +117,38 @@ describe('runtime in Chromium', { skip }, () => {
   });
 
   test('nothing loads without consent; one worker (own cache) mines and is gone at stop', async () => {
-    const r = await page.evaluate(async (gateway) => {
+    const r = await page.evaluate(async ({ gateway, tokens }) => {
       const m = window.miner = createMiner({ gateway, shared: 'never' });
       window.seen = { share: 0, accepted: 0, errors: [] };
       m.addEventListener('share', () => seen.share++);
       m.addEventListener('share-result', (e) => { if (e.detail.accepted) seen.accepted++; });
       m.addEventListener('error', (e) => seen.errors.push(e.detail.reason));
-      const refused = await m.start({ granted_at: Date.now(), expires_at: Date.now() - 1, threads: 1, throttle: 50 }).then(() => 'started', (e) => e.reason);
+      const refused = await m.start(tokens.expired).then(() => 'started', (e) => e.reason);
+      const record = await m.start({ granted_at: Date.now(), expires_at: Date.now() + 3600e3, threads: 1, throttle: 100 }).then(() => 'started', (e) => e.reason);
       const before = { ...probe };
-      const now = Date.now();
-      await m.start({ granted_at: now, expires_at: now + 3600e3, threads: 1, throttle: 100 });
-      return { refused, before, isolated: crossOriginIsolated };
-    }, gw.url);
-    assert.equal(r.refused, 'consent-invalid');
+      await m.start(tokens.ok);
+      return { refused, record, before, isolated: crossOriginIsolated };
+    }, { gateway: gw.url, tokens: { ok: token(), expired: token({ granted_at: Date.now() - 7200e3, expires_at: Date.now() - 3600e3 }) } });
+    assert.equal(r.refused, 'consent-expired');
+    assert.equal(r.record, 'no-consent', 'a record made by the page is not a consent');
     assert.deepEqual(r.before, { Worker: 0, wasm: 0 }, 'no worker and no wasm before a valid consent');
     assert.equal(r.isolated, true);
     assert.equal(await page.evaluate(() => miner.info().shared), false);
     await page.waitForFunction(() => seen.accepted >= 1, null, { timeout: 60000 });
     const cpu = await stopAndMeasure();
     assert.ok(cpu < 0.15, `browser CPU after stop: ${cpu.toFixed(3)} of a core`);
-    assert.deepEqual(await page.evaluate(() => seen.errors), ['consent-invalid'], 'only the refused start');
+    assert.deepEqual(await page.evaluate(() => seen.errors), ['consent-expired', 'no-consent'], 'only the refused starts');
   });
 
   test('two threads share one cache on an isolated page, and stop at once', async () => {
-    const r = await page.evaluate(async (gateway) => {
+    const r = await page.evaluate(async ([gateway, t]) => {
       const m = window.miner = createMiner({ gateway });
       window.seen = { errors: [] };
       m.addEventListener('error', (e) => seen.errors.push(e.detail.reason));
-      const now = Date.now();
-      await m.start({ granted_at: now, expires_at: now + 3600e3, threads: 2, throttle: 100 });
+      await m.start(t);
       await m.ready();
       return m.info();
-    }, gw.url);
+    }, [gw.url, token({ threads: 2 })]);
     assert.equal(r.shared, true);
     assert.equal(r.workers, 1);
     await page.waitForFunction(() => miner.totals().hashes >= 3, null, { timeout: 60000 });
@@ -151,13 +161,12 @@ describe('runtime in Chromium', { skip }, () => {
 
   test('stop during the cache initialisation is just as quick', async () => {
     for (const shared of ['never', 'always']) {
-      await page.evaluate(async ([gateway, sh]) => {
+      await page.evaluate(async ([gateway, sh, t]) => {
         const m = window.miner = createMiner({ gateway, shared: sh });
         window.seen = { states: [] };
         m.addEventListener('state', (e) => seen.states.push(e.detail.state));
-        const now = Date.now();
-        await m.start({ granted_at: now, expires_at: now + 3600e3, threads: 1, throttle: 100 });
-      }, [gw.url, shared]);
+        await m.start(t);
+      }, [gw.url, shared, token()]);
       await page.waitForFunction(() => seen.states.includes('initializing'));
       const cpu = await stopAndMeasure();
       assert.ok(cpu < 0.15, `${shared}: browser CPU after stop: ${cpu.toFixed(3)} of a core`);

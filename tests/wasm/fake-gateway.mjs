@@ -18,13 +18,16 @@ export function testJob({ jobId = 'j1', target = 'ffffffff', nonceByte = null, s
   return { blob: hex, job_id: jobId, target, seed_hash: seed, height: 1, algo: 'rx/0' };
 }
 
-export async function startFakeGateway({ job = testJob(), nicehash = false, refuse = null } = {}) {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/ws' });
-  await new Promise((resolve) => wss.on('listening', resolve));
+// server: an http.Server to share (the runtime in a browser talks only to the origin
+// that served it), else a port of its own.
+export async function startFakeGateway({ job = testJob(), nicehash = false, refuse = null, server = null } = {}) {
+  const wss = server ? new WebSocketServer({ server, path: '/ws' }) : new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/ws' });
+  if (!server) await new Promise((resolve) => wss.on('listening', resolve));
   const gw = {
-    url: `ws://127.0.0.1:${wss.address().port}/ws`,
+    url: `ws://127.0.0.1:${(server || wss).address().port}/ws`,
     messages: [],
     logins: [],
+    renewals: [],
     submits: [],
     sockets: new Set(),
     waiters: [],
@@ -51,7 +54,7 @@ export async function startFakeGateway({ job = testJob(), nicehash = false, refu
     },
     close() {
       for (const ws of gw.sockets) ws.terminate();
-      return new Promise((resolve) => wss.close(resolve));
+      return new Promise((resolve) => wss.close(() => resolve()));
     },
   };
   wss.on('connection', (ws) => {
@@ -77,6 +80,9 @@ export async function startFakeGateway({ job = testJob(), nicehash = false, refu
       } else if (msg.method === 'submit') {
         gw.submits.push(msg.params);
         ws.send(JSON.stringify({ id: msg.id, jsonrpc: '2.0', result: { status: 'OK' } }));
+      } else if (msg.method === 'consent') {
+        gw.renewals.push(msg.params);
+        ws.send(JSON.stringify({ id: msg.id, jsonrpc: '2.0', result: { status: 'OK', expires_at: 0 } }));
       } else if (msg.method === 'keepalived') {
         ws.send(JSON.stringify({ id: msg.id, jsonrpc: '2.0', result: { status: 'KEEPALIVED' } }));
       }

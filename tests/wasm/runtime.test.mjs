@@ -20,10 +20,22 @@ const buildDir = process.env.CM_WASM_BUILD || path.join(here, '..', '..', 'build
 const wasmUrl = pathToFileURL(path.join(buildDir, 'consentminer.wasm')).href;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function consent({ threads = 1, throttle = 100, ms = 60 * 60 * 1000 } = {}) {
+// A session token as the gateway issues them (docs/design.md): the runtime reads its
+// payload for core's record; the signature is the gateway's to check, and this stand-in
+// gateway checks none, so any will do here.
+const b64url = (s) => Buffer.from(s).toString('base64url');
+function token(payload, kind = 'session') {
   const now = Date.now();
-  return { granted_at: now, expires_at: now + ms, threads, throttle };
+  const p = { v: 1, kid: 'test', kind, site: 'example.org', granted_at: now, expires_at: now + 3600e3, threads: 1,
+    throttle: 100, id: 'ab'.repeat(16), grant: 'cd'.repeat(16), ...payload };
+  return `${b64url(JSON.stringify(p))}.${b64url('not-a-real-signature')}`;
 }
+function consent({ threads = 1, throttle = 100, ms = 60 * 60 * 1000, id } = {}) {
+  const now = Date.now();
+  return token({ granted_at: now, expires_at: now + ms, threads, throttle, ...(id ? { id } : {}) });
+}
+// The record core gets from a token made by consent().
+const recordOf = (t) => { const p = JSON.parse(Buffer.from(t.split('.')[0], 'base64url')); return { granted_at: p.granted_at, expires_at: p.expires_at, threads: p.threads, throttle: p.throttle }; };
 
 function record(miner) {
   const seen = { state: [], error: [], share: [], 'share-result': [], cpu: [], hashrate: [] };
@@ -56,7 +68,7 @@ let verifier = null;
 async function verify(job, share) {
   if (!verifier) {
     verifier = await instantiate(pathToFileURL(path.join(buildDir, 'consentminer.mjs')).href, await compileWasm(wasmUrl));
-    verifier.consent(consent());
+    verifier.consent(recordOf(consent()));
   }
   verifier.setSeed(fromHex(job.seed_hash));
   const blob = fromHex(job.blob);
@@ -78,12 +90,20 @@ describe('consent comes first', () => {
       const cases = [
         [undefined, 'no-consent'],
         [null, 'no-consent'],
-        [{ granted_at: now - 7200e3, expires_at: now - 3600e3, threads: 1, throttle: 50 }, 'consent-expired'],
-        [{ granted_at: now, expires_at: now + 3600e3, threads: 0, throttle: 50 }, 'consent-invalid'],
-        [{ granted_at: now, expires_at: now + 3600e3, threads: 1, throttle: 101 }, 'consent-invalid'],
-        [{ granted_at: now, expires_at: now + 31 * 86400e3, threads: 1, throttle: 50 }, 'consent-invalid'],
-        [{ granted_at: now + 3600e3, expires_at: now + 7200e3, threads: 1, throttle: 50 }, 'consent-invalid'],
-        [{ granted_at: String(now), expires_at: now + 3600e3, threads: 1, throttle: 50 }, 'consent-invalid'],
+        // A record made by the caller is not a consent the gateway issued.
+        [{ granted_at: now, expires_at: now + 3600e3, threads: 1, throttle: 50 }, 'no-consent'],
+        ['not a token', 'consent-invalid'],
+        [`${b64url('{"v":1')}.${b64url('x')}`, 'consent-invalid'],
+        [token({}, 'grant'), 'consent-invalid'],
+        [token({ id: 'short' }), 'consent-invalid'],
+        [token({ granted_at: now - 7200e3, expires_at: now - 3600e3, threads: 1, throttle: 50 }), 'consent-expired'],
+        [token({ threads: 0 }), 'consent-invalid'],
+        [token({ throttle: 101 }), 'consent-invalid'],
+        [token({ expires_at: now + 31 * 86400e3 }), 'consent-invalid'],
+        [token({ granted_at: now + 3600e3, expires_at: now + 7200e3 }), 'consent-invalid'],
+        [token({ granted_at: String(now) }), 'consent-invalid'],
+        [token({ granted_at: now + 0.5 }), 'consent-invalid'],
+        [token({ threads: 257 }), 'consent-invalid'],
       ];
       for (const [c, reason] of cases) {
         const miner = createMiner({ gateway: 'ws://127.0.0.1:9/ws', WebSocket: CountingWebSocket, wasmUrl });
@@ -115,7 +135,7 @@ describe('consent comes first', () => {
   test('core refuses to hash without consent, and a failed allocation is an error', async () => {
     const inst = await instantiate(pathToFileURL(path.join(buildDir, 'consentminer.mjs')).href, await compileWasm(wasmUrl));
     assert.throws(() => inst.setSeed(new Uint8Array(32)), (e) => e.name === 'CM_E_NO_CONSENT');
-    const c = consent();
+    const c = recordOf(consent());
     inst.consent(c);
     // More than the 2 GiB this build may grow to: malloc says no, nothing aborts.
     assert.throws(() => inst.check(inst.M._cm_wasm_memory_check(3.5 * 2 ** 30)), (e) => e.name === 'CM_E_NOMEM' && /not enough memory/.test(e.message));
@@ -135,7 +155,9 @@ describe('mining through a gateway', () => {
     const seen = record(miner);
     const c = consent({ threads: 1, throttle: 100 });
     await miner.start(c);
-    assert.deepEqual(gw.logins[0].consent, c, 'login carries the consent record');
+    assert.equal(gw.logins[0].consent, c, 'login carries the gateway\'s session token, as it was');
+    assert.equal(gw.logins[0].threads, 1);
+    assert.equal(gw.logins[0].throttle, 100);
     await gw.until(() => gw.submits.length >= 2, 60000);
     for (const s of gw.submits.slice(0, 2)) {
       assert.equal(s.id, 'session-1');
@@ -199,6 +221,52 @@ describe('mining through a gateway', () => {
     await until(() => miner.totals().hashes > h0, 20000, 'hashing after resume');
     assert.deepEqual(seen.state.filter((s) => s.state === 'paused').map((s) => s.reason), ['hidden']);
     miner.stop();
+  });
+});
+
+describe('the gateway first', () => {
+  test('a login the gateway refuses fetches and compiles no wasm and starts no worker', async () => {
+    const gw = await startFakeGateway({ refuse: 'consent must be a token issued by this gateway' });
+    let compiles = 0;
+    const origCompile = WebAssembly.compile;
+    WebAssembly.compile = (...a) => { compiles++; return origCompile(...a); };
+    try {
+      const miner = createMiner({ gateway: gw.url, WebSocket, wasmUrl });
+      await assert.rejects(miner.start(consent()), (e) => e.reason === 'gateway-refused');
+      assert.equal(gw.logins.length, 1, 'the login was tried');
+      assert.equal(compiles, 0, 'no wasm compiled before the gateway accepted the login');
+      assert.equal(miner.info().workers, 0);
+    } finally {
+      WebAssembly.compile = origCompile;
+      await gw.close();
+    }
+  });
+
+  test('renew() sends the new session token and moves core\'s expiry; ceilings never rise', async () => {
+    const gw = await startFakeGateway({ job: testJob({ nonceByte: 0x11 }), nicehash: true });
+    const miner = createMiner({ gateway: gw.url, WebSocket, wasmUrl, shared: 'never', statsIntervalMs: 250 });
+    const seen = record(miner);
+    try {
+      await miner.start(consent({ ms: 5000, threads: 1, throttle: 60 }));
+      const renewed = consent({ ms: 3600e3, threads: 1, throttle: 100 });
+      await miner.renew(renewed);
+      assert.equal(gw.renewals.length, 1);
+      assert.deepEqual(gw.renewals[0], { id: 'session-1', consent: renewed });
+      // Another grant's token is refused without asking the gateway.
+      await assert.rejects(miner.renew(token({ grant: 'ef'.repeat(16) })), (e) => e.reason === 'consent-invalid');
+      assert.equal(gw.renewals.length, 1);
+      // Past the first token's expiry, core still hashes under the renewed record.
+      await sleep(6500);
+      const h0 = miner.totals().hashes;
+      await until(() => miner.totals().hashes > h0, 20000, 'hashing after the first token expired');
+      assert.notEqual(miner.state, 'stopped');
+      miner.setThrottle(100); // above the 60% ceiling of the token it started with
+      assert.ok(seen.error.some((e) => e.reason === 'bad-setting' && /60%/.test(e.message)), JSON.stringify(seen.error));
+      assert.ok(!seen.error.some((e) => e.fatal), JSON.stringify(seen.error));
+    } finally {
+      miner.stop();
+      await gw.close();
+    }
   });
 });
 

@@ -1,16 +1,19 @@
 // consentminer runtime — the WebSocket session with a consentminer gateway.
 //
-// Stratum as DESIGN.md describes it, one JSON object per text message at /ws: login
-// (carrying the consent record; the `login` field is ignored by the gateway, which pays
-// its own address), job notifications, submit, keepalived. Callbacks, not events, so the
-// miner decides what the visitor sees.
+// Stratum as docs/design.md describes it, one JSON object per text message at /ws: login
+// (carrying the gateway's session token as params.consent: the gateway accepts no record
+// a script could make up; the `login` field is ignored by the gateway, which pays its own
+// address), job notifications, submit, keepalived, and `consent` to renew the session
+// token before it expires. Callbacks, not events, so the miner decides what the visitor
+// sees.
 
 const KEEPALIVE_MS = 60 * 1000; // the gateway's idle timeout is 300 s by default
 const CONNECT_TIMEOUT_MS = 15 * 1000;
 
 export class GatewaySession {
-  // opts: { url, WebSocket, consent, agent, onJob(job, nicehash), onShareResult(share,
-  //         accepted, error), onGone(reason, message) }
+  // opts: { url, WebSocket, origin (node's `ws` only), token (the session token string),
+  //         threads, throttle (asked for; at most the token's ceilings), agent,
+  //         onJob(job, nicehash), onShareResult(share, accepted, error), onGone(reason, message) }
   constructor(opts) {
     this.opts = opts;
     this.ws = null;
@@ -25,7 +28,7 @@ export class GatewaySession {
   // Opens the socket and logs in. Resolves with the login result; rejects with an Error
   // whose .reason is 'gateway-unreachable', 'gateway-refused' or 'gateway-gone'.
   connect() {
-    const { url, consent, agent } = this.opts;
+    const { url, token, threads, throttle, agent, origin } = this.opts;
     const WS = this.opts.WebSocket || globalThis.WebSocket;
     if (typeof WS !== 'function') {
       return Promise.reject(withReason(new Error('no WebSocket here: pass the WebSocket option (node 20: the ws package)'), 'no-websocket'));
@@ -40,7 +43,8 @@ export class GatewaySession {
       };
       let ws;
       try {
-        ws = this.ws = new WS(url);
+        // Browsers set Origin themselves (page scripts cannot); node's ws package takes it.
+        ws = this.ws = origin && !globalThis.document ? new WS(url, { origin }) : new WS(url);
       } catch (e) {
         fail('gateway-unreachable', `cannot open ${url}: ${e.message}`);
         return;
@@ -49,7 +53,7 @@ export class GatewaySession {
       ws.onopen = () => {
         const params = {
           login: 'consentminer', pass: 'x', agent: agent || 'consentminer-wasm/0.1', algo: ['rx/0'],
-          consent: { granted_at: consent.granted_at, expires_at: consent.expires_at, threads: consent.threads, throttle: consent.throttle },
+          consent: token, threads, throttle,
         };
         this.request('login', params).then((result) => {
           clearTimeout(timer);
@@ -131,6 +135,13 @@ export class GatewaySession {
     });
   }
 
+  // A new session token from the same grant, before the current one expires (the gateway
+  // closes the session with "consent expired" otherwise). Resolves with { status,
+  // expires_at }; rejects with the gateway's reason.
+  renew(token) {
+    return this.request('consent', { id: this.sessionId, consent: token });
+  }
+
   submit(share) {
     const params = { id: this.sessionId, job_id: share.job_id, nonce: share.nonce, result: share.result };
     this.request('submit', params).then(
@@ -154,4 +165,23 @@ export class GatewaySession {
 function withReason(err, reason) {
   err.reason = reason;
   return err;
+}
+
+// For a client that is not a browser (node programs, tests): asks the gateway for a grant
+// and a session token over HTTP, as the consent frame does after the visitor's click, so
+// the caller can start() the runtime with the session token. `origin` is the Origin header
+// the gateway accepts (its frame origin: its own http(s) origin unless --public-origin).
+// Resolves with the gateway's JSON reply { grant, session, expires_at, session_expires_at };
+// rejects with an Error naming the gateway's reason.
+export async function requestGrant(gateway, { site, threads, throttle, remember_s: rememberS = 3600 }, { origin } = {}) {
+  const http = new URL(gateway);
+  http.protocol = http.protocol === 'wss:' ? 'https:' : http.protocol === 'ws:' ? 'http:' : http.protocol;
+  const res = await fetch(new URL('/consent/grant', http.origin), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Origin: origin || http.origin },
+    body: JSON.stringify({ site, threads, throttle, remember_s: rememberS }),
+  });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw withReason(new Error(`POST /consent/grant: ${body.error || `HTTP ${res.status}`}`), 'gateway-refused');
+  return body;
 }

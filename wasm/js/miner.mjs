@@ -1,43 +1,59 @@
-// consentminer runtime — the miner object that consent-ui (or a node program) drives.
+// consentminer runtime — the miner object that the consent frame (or a node program) drives.
 //
 //   import { createMiner } from './miner.mjs';
 //   const miner = createMiner({ gateway: 'wss://host/ws' });
 //   miner.addEventListener('state' | 'hashrate' | 'cpu' | 'share' | 'share-result' | 'error', e => e.detail);
-//   await miner.start(consent);   // { granted_at, expires_at, threads, throttle } (ms, %)
+//   await miner.start(sessionToken);  // the token POST /consent/grant or /consent/session gave
+//   await miner.renew(sessionToken);  // a newer session token of the same grant
 //   miner.setThrottle(pct); miner.setThreads(n); miner.pause(reason); miner.resume();
 //   miner.stop();                 // terminates the workers at once
 //
-// Nothing is fetched, compiled, started or connected before start() is called with a
-// consent record that holds (DESIGN.md, consent rule 1); creating a miner costs nothing.
-// Each mining thread is a Web Worker (worker_threads in node) running core's mining loop
-// in wasm; core checks the consent again before every hash. When the page can share
-// memory (cross-origin isolated, or node), all threads hash from one 256 MiB RandomX
-// cache; otherwise each worker has its own, after a memory check.
+// The runtime mines only under a consent the gateway issued (docs/design.md, issue 14):
+// start() takes the gateway's session token, reads the record in its payload (times in
+// ms, thread and throttle ceilings), logs in to the gateway with that token FIRST, and
+// only once the gateway accepted the login fetches the wasm and starts workers. In a
+// browser it runs only on the gateway's own origin (the consent frame), and refuses
+// before it fetches anything elsewhere: a page script that imports a copy of it gets an
+// error, and the gateway refuses its WebSocket (Origin) and any token it did not sign.
+// Nothing is fetched, compiled, started or connected before a valid start(); creating a
+// miner costs nothing. Each mining thread is a Web Worker (worker_threads in node) running
+// core's mining loop in wasm; core checks the record again before every hash. When the
+// page can share memory (cross-origin isolated, or node), all threads hash from one
+// 256 MiB RandomX cache; otherwise each worker has its own, after a memory check.
 //
 // Options: gateway (ws:// or wss:// URL of the gateway's /ws), WebSocket (a constructor,
-// for node 20 which has none: the `ws` package), wasmUrl (consentminer.wasm; the other
-// build files are looked for beside it), wasmBase (their directory), workerUrl,
-// shared ('auto' | 'always' | 'never'), jit ('auto' | 'never': RandomX programs
-// translated to wasm at run time where the engine can run them, or always RandomX's
-// interpreter), agent, statsIntervalMs, and job (a fixed stratum job instead of a
-// gateway: benchmarks and tests). Any other shared or jit value throws a TypeError.
+// for node 20 which has none: the `ws` package), origin (node only: the Origin header the
+// `ws` package sends; the gateway accepts only its frame origin), wasmUrl
+// (consentminer.wasm; the other build files are looked for beside it), wasmBase (their
+// directory), workerUrl, shared ('auto' | 'always' | 'never'), jit ('auto' | 'never':
+// RandomX programs translated to wasm at run time where the engine can run them, or
+// always RandomX's interpreter), agent, statsIntervalMs, and job (a fixed stratum job
+// instead of a gateway, for benchmarks and tests: nothing is paid, and start() then also
+// takes a plain record { granted_at, expires_at, threads, throttle }, the consent of the
+// person running the benchmark). Any other shared or jit value throws a TypeError.
 //
 // Event details:
 //   state        { state: 'starting'|'initializing'|'mining'|'paused'|'stopped', reason?,
 //                  engine: 'jit'|'interpreter', engineReason? (why not the JIT) }
-//   hashrate     { hashrate (H/s over the last 10 s), hashes (total), threads }
-//   cpu          { fraction (0..1 per thread, measured busy time), percent, threads: [..] }
+//   hashrate     { hashrate (H/s over the last 10 s; 0 while paused), hashes (total), threads }
+//   cpu          { fraction (0..1 per thread), percent, threads: [..] }: the share of
+//                  wall-clock time the mining threads spent inside hashes. It is not CPU
+//                  time (browsers do not report that): when other programs compete for
+//                  the processor, a thread that waits for a core still counts as busy, so
+//                  on a busy machine the figure overstates what the miner gets.
 //   share        { job_id, nonce, result }           a hash below the job's target
 //   share-result { job_id, nonce, accepted, error }  the gateway's verdict on it
 //   error        { reason, message, fatal }   reasons: no-consent, consent-invalid,
-//                consent-expired, consent-revoked, no-webassembly, no-workers,
+//                consent-expired, consent-revoked, wrong-origin, no-webassembly, no-workers,
 //                no-websocket, not-enough-memory, bad-job, gateway-unreachable,
 //                gateway-refused, gateway-gone, worker-failed, init-failed, mining-failed
 // start() rejects (with an Error carrying .reason) when mining cannot begin; the same
 // problem is also sent as an 'error' event. Nothing else throws.
-import { checkConsent } from './consent.mjs';
+import { checkConsent, readToken } from './consent.mjs';
 import { canShareMemory, compileWasm, isNode, jitSupport, spawnWorker, workersAvailable } from './env.mjs';
 import { GatewaySession } from './gateway.mjs';
+
+export { requestGrant } from './gateway.mjs';
 
 // RandomX light mode per cache: 256 MiB plus VM and slack (wasm/src/session.h).
 const CACHE_GIB = 0.264;
@@ -65,6 +81,9 @@ class Miner extends EventTarget {
   #state = 'idle';
   #run = 0;
   #consent = null;
+  #ceiling = null; // the token's thread and throttle ceilings
+  #token = null;
+  #grantId = null;
   #shared = false;
   #module = null;
   #urls = null;
@@ -96,10 +115,21 @@ class Miner extends EventTarget {
     return this.#state;
   }
 
-  // Starts mining under `consent`. See the header for what it resolves and rejects with.
-  async start(consent) {
+  // Starts mining under the gateway's session token. See the header for what it resolves
+  // and rejects with.
+  async start(token) {
     if (this.#state !== 'idle' && this.#state !== 'stopped') {
       throw this.#fail('already-started', `start() while ${this.#state}: stop() first`, false);
+    }
+    const wrongOrigin = this.#originProblem();
+    if (wrongOrigin) throw this.#fail('wrong-origin', wrongOrigin, true);
+    let consent = token;
+    this.#grantId = null;
+    if (!this.#opts.job || typeof token === 'string') {
+      const read = readToken(token, 'session');
+      if (read.reason) throw this.#fail(read.reason, read.message, true);
+      consent = read.record;
+      this.#grantId = read.payload.grant;
     }
     const problem = checkConsent(consent);
     if (problem) throw this.#fail(problem.reason, problem.message, true);
@@ -111,11 +141,14 @@ class Miner extends EventTarget {
 
     const run = ++this.#run;
     this.#consent = { ...consent };
+    this.#ceiling = { threads: consent.threads, throttle: consent.throttle };
+    this.#token = typeof token === 'string' ? token : null;
     this.#threads = consent.threads;
     this.#throttle = consent.throttle;
     this.#paused = false;
     this.#retired = { hashes: 0, busyMs: 0 };
     this.#samples = [];
+    this.#hashedOnce = false;
     const want = this.#opts.shared;
     this.#shared = want === 'always' || (want !== 'never' && canShareMemory() && (isNode ? consent.threads > 1 : true));
     if (want === 'always' && !canShareMemory()) {
@@ -140,24 +173,27 @@ class Miner extends EventTarget {
     this.#setState('starting');
     this.#urls = this.#resolveUrls();
 
-    // Consent rule 1 holds up to here: nothing was loaded. Now connect and compile.
+    // Consent rule 1 holds up to here: nothing was loaded. The gateway sees the token
+    // first; only a login it accepted is worth a wasm download and a worker.
     this.#armExpiry(run);
     try {
-      const compiled = compileWasm(this.#shared ? this.#urls.wasmMt : this.#urls.wasm).catch((e) => {
-        throw Object.assign(new Error(`cannot load the miner's WebAssembly: ${e.message}`), { reason: e instanceof RangeError ? 'not-enough-memory' : 'init-failed' });
-      });
       if (this.#opts.gateway) {
         this.#session = new GatewaySession({
-          url: this.#opts.gateway, WebSocket: this.#opts.WebSocket, consent: this.#consent, agent: this.#opts.agent,
+          url: this.#opts.gateway, WebSocket: this.#opts.WebSocket, origin: this.#opts.origin,
+          token: this.#token, threads: this.#threads, throttle: this.#throttle, agent: this.#opts.agent,
           onJob: (job, nicehash) => this.#onJob(job, nicehash),
           onShareResult: (share, accepted, error) => this.#emit('share-result', { job_id: share.job_id, nonce: share.nonce, accepted, error }),
           onGone: (reason, message) => this.#fail(reason, message, true),
         });
-        await Promise.all([compiled, this.#session.connect()]);
+        await this.#session.connect();
+        if (run !== this.#run) throw Object.assign(new Error('stopped while starting'), { reason: 'stopped' });
       } else {
-        await compiled;
         this.#job = { ...this.#opts.job };
       }
+      const compiled = compileWasm(this.#shared ? this.#urls.wasmMt : this.#urls.wasm).catch((e) => {
+        throw Object.assign(new Error(`cannot load the miner's WebAssembly: ${e.message}`), { reason: e instanceof RangeError ? 'not-enough-memory' : 'init-failed' });
+      });
+      await compiled;
       if (run !== this.#run) throw Object.assign(new Error('stopped while starting'), { reason: 'stopped' });
       this.#module = await compiled;
       const n = this.#shared ? 1 : this.#threads;
@@ -192,6 +228,54 @@ class Miner extends EventTarget {
     if (was !== 'stopped' && was !== 'idle') this.#setState('stopped');
   }
 
+  // Carries on under a newer session token of the same grant (the frame renews before the
+  // current one expires): the gateway checks it ("consent" message), then core gets the
+  // new record. Rejects, and leaves the old expiry in force, when the gateway refuses.
+  async renew(token) {
+    if (!this.#session || this.#state === 'stopped' || this.#state === 'idle') {
+      throw Object.assign(new Error('renew() while not mining'), { reason: 'not-running' });
+    }
+    const read = readToken(token, 'session');
+    if (read.reason) throw Object.assign(new Error(read.message), { reason: read.reason });
+    if (read.payload.grant !== this.#grantId) {
+      throw Object.assign(new Error('the renewed session token belongs to another grant'), { reason: 'consent-invalid' });
+    }
+    const problem = checkConsent(read.record);
+    if (problem) throw Object.assign(new Error(problem.message), { reason: problem.reason });
+    const run = this.#run;
+    const session = this.#session;
+    const result = await session.renew(token);
+    if (run !== this.#run) return result;
+    // Ceilings never rise mid-session: the lower of the old and new token holds.
+    this.#ceiling = { threads: Math.min(this.#ceiling.threads, read.record.threads), throttle: Math.min(this.#ceiling.throttle, read.record.throttle) };
+    this.#token = token;
+    this.#consent = { ...read.record, threads: Math.min(this.#threads, this.#ceiling.threads), throttle: Math.min(this.#throttle, this.#ceiling.throttle) };
+    this.#postAll({ type: 'consent', consent: this.#consent });
+    this.#armExpiry(run);
+    return result;
+  }
+
+  // Browsers: the runtime belongs to the consent frame, which the gateway serves on its own
+  // origin. Anywhere else (a page script importing a copy) it stops here, before any fetch.
+  #originProblem() {
+    if (isNode || typeof location !== 'object' || !location.origin) return '';
+    let expected;
+    if (this.#opts.gateway) {
+      try {
+        const u = new URL(this.#opts.gateway, location.href);
+        u.protocol = u.protocol === 'wss:' ? 'https:' : u.protocol === 'ws:' ? 'http:' : u.protocol;
+        expected = u.origin;
+      } catch {
+        return `gateway ${JSON.stringify(this.#opts.gateway)} is not a URL; expected ws(s)://host/ws`;
+      }
+    } else {
+      expected = new URL(import.meta.url).origin;
+    }
+    if (location.origin === expected) return '';
+    return `the miner runs only in the gateway's consent frame on ${expected}; this page is ${location.origin}. ` +
+      'Embed <consent-miner> instead: consent is given in its frame and nowhere else';
+  }
+
   pause(reason = 'paused') {
     if (this.#state === 'stopped' || this.#state === 'idle') return;
     this.#paused = true;
@@ -209,6 +293,7 @@ class Miner extends EventTarget {
       return;
     }
     this.#paused = false;
+    this.#samples = [];
     this.#postAll({ type: 'resume' });
     this.#setState(this.#allMining() ? 'mining' : 'initializing');
   }
@@ -217,6 +302,10 @@ class Miner extends EventTarget {
     const p = Math.round(Number(pct));
     if (!(p >= 1 && p <= 100)) {
       this.#emitError('bad-setting', `throttle is ${pct}; expected 1..100 percent`, false);
+      return;
+    }
+    if (this.#ceiling && p > this.#ceiling.throttle) {
+      this.#emitError('bad-setting', `throttle ${p}% is above the ${this.#ceiling.throttle}% the consent allows`, false);
       return;
     }
     this.#throttle = p;
@@ -228,6 +317,10 @@ class Miner extends EventTarget {
     const t = Math.round(Number(n));
     if (!(t >= 1 && t <= 256)) {
       this.#emitError('bad-setting', `threads is ${n}; expected 1..256`, false);
+      return;
+    }
+    if (this.#ceiling && t > this.#ceiling.threads) {
+      this.#emitError('bad-setting', `${t} threads is above the ${this.#ceiling.threads} the consent allows`, false);
       return;
     }
     if (this.#consent) this.#consent.threads = t;
@@ -353,6 +446,9 @@ class Miner extends EventTarget {
         if (this.#allMining()) for (const r of this.#readyWaiters.splice(0)) r.resolve();
         break;
       case 'stats':
+        // The first hash is news at once (the panel and the page see mining has begun);
+        // later figures come with the regular tick.
+        if (!this.#hashedOnce && m.hashes > 0) queueMicrotask(() => { if (!this.#hashedOnce) { this.#hashedOnce = true; this.#tick(); } });
         w.hashes = m.hashes;
         w.busyMs = m.busyMs;
         w.memoryBytes = m.memoryBytes;
@@ -454,10 +550,14 @@ class Miner extends EventTarget {
       return prev && now > prev.time ? Math.max(0, Math.min(1, (b - prev.busyMs) / (now - prev.time))) : 0;
     });
     this.#lastPerThread = perThread.map((b) => ({ busyMs: b, time: now }));
-    this.#emit('hashrate', { hashrate, hashes: t.hashes, threads: this.#threads });
-    this.#emit('cpu', { fraction, percent: fraction * 100, threads: fractions });
+    // While paused the figures are the paused ones (nothing hashes), not a decaying average
+    // of the time before; resume() starts the averages afresh.
+    const paused = this.#paused;
+    this.#emit('hashrate', { hashrate: paused ? 0 : hashrate, hashes: t.hashes, threads: this.#threads, paused });
+    this.#emit('cpu', { fraction: paused ? 0 : fraction, percent: paused ? 0 : fraction * 100, threads: paused ? fractions.map(() => 0) : fractions, paused });
   }
   #lastPerThread = null;
+  #hashedOnce = false;
 
   #setState(state, extra = {}) {
     if (this.#state === state && !extra.reason) return;

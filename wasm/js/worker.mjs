@@ -12,7 +12,7 @@
 //
 // Messages in:  init {kind, glueUrl, module, consent, index, count, threads, throttle, jit},
 //               job {job, nicehash, index, count}, throttle {pct}, threads {n},
-//               pause {}, resume {}, revoke {}
+//               pause {}, resume {}, revoke {}, consent {consent} (a renewed record)
 // Messages out: ready {jit (the RandomX path in use), jitReason (why not the JIT), stop
 //                      handle of the shared build},
 //               state {state: 'initializing'|'mining'|'waiting'|'paused'},
@@ -27,6 +27,7 @@ const STATS_MS = 500;
 const CONSENT_ERRORS = { CM_E_NO_CONSENT: 'no-consent', CM_E_CONSENT_EXPIRED: 'consent-expired', CM_E_CONSENT_REVOKED: 'consent-revoked', CM_E_CONSENT_INVALID: 'consent-invalid' };
 
 let engine = null;
+let instance = null; // the module instance whose consent record core checks
 
 function post(msg) {
   port.post(msg);
@@ -317,6 +318,7 @@ async function init(msg) {
     const inst = await instantiate(msg.glueUrl, msg.module);
     const { jit, jitReason } = pickPath(inst, msg.jit);
     inst.consent(msg.consent);
+    instance = inst;
     engine = new SharedEngine(inst, msg);
     post({ type: 'ready', jit, jitReason, ...engine.stopHandle() });
     return;
@@ -325,6 +327,7 @@ async function init(msg) {
   const inst = await instantiate(msg.glueUrl, msg.module, { cmYield: (resume) => single.onYield(resume) });
   const { jit, jitReason } = pickPath(inst, msg.jit);
   inst.consent(msg.consent);
+  instance = inst;
   single.start(inst);
   engine = single;
   post({ type: 'ready', jit, jitReason });
@@ -355,6 +358,7 @@ async function handle(msg) {
     else if (msg.type === 'pause') engine.pause();
     else if (msg.type === 'resume') engine.resume();
     else if (msg.type === 'revoke') engine.revoke();
+    else if (msg.type === 'consent') instance.consent(msg.consent);
   } catch (e) {
     report(e, 'worker-failed');
   }

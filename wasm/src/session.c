@@ -87,14 +87,16 @@ static int fail_code(int code)
     return code;
 }
 
-EMSCRIPTEN_KEEPALIVE int cm_wasm_consent(double granted_at_ms, double expires_at_ms, int threads,
-                                         int throttle_pct)
+EMSCRIPTEN_KEEPALIVE int cm_wasm_consent(double granted_at_ms, double expires_at_ms, double threads,
+                                         double throttle_pct)
 {
     if (!S.consent && !(S.consent = cm_consent_new()))
         return cm_wasm_fail(CM_E_NOMEM, "out of memory allocating the consent record");
     cm_error err;
-    int rc = cm_consent_restore(S.consent, (int64_t)granted_at_ms, (int64_t)expires_at_ms, threads,
-                                throttle_pct, cm_wasm_now_ms(), &err);
+    /* Doubles, as JavaScript holds them: an int parameter would truncate 1.5 threads to 1
+     * before the rule could refuse it. */
+    int rc = cm_consent_restore_numbers(S.consent, granted_at_ms, expires_at_ms, threads,
+                                        throttle_pct, cm_wasm_now_ms(), &err);
     if (rc) {
         cm_consent_revoke(S.consent);
         return cm_wasm_fail_err(&err);

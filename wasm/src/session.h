@@ -37,7 +37,8 @@ int cm_wasm_fail_err(const cm_error *err);
 
 /* Takes the consent given by the person (times in ms since the epoch, threads, throttle
  * percent), checked by core at the embedder's current time. */
-int cm_wasm_consent(double granted_at_ms, double expires_at_ms, int threads, int throttle_pct);
+int cm_wasm_consent(double granted_at_ms, double expires_at_ms, double threads,
+                    double throttle_pct);
 /* Withdraws it: the next hash is refused. */
 void cm_wasm_revoke(void);
 /* The instance's consent record (NULL before cm_wasm_consent succeeded). */

@@ -40,6 +40,14 @@ int cm_consent_grant(cm_consent *c, int64_t now_ms, int64_t duration_ms, int thr
 int cm_consent_restore(cm_consent *c, int64_t granted_at_ms, int64_t expires_at_ms,
                        int threads, int throttle_pct, int64_t now_ms, cm_error *err);
 
+/* cm_consent_restore for a record whose fields arrive as numbers, as JSON and JavaScript
+ * hold them (a consent token's payload, the wasm runtime's arguments): each must be a
+ * whole number (no fraction, not NaN or infinite) in range, else CM_E_CONSENT_INVALID
+ * naming the field; then the same checks as cm_consent_restore. This is the one consent
+ * rule; tests/vectors/consent_records.txt holds its cases for every implementation. */
+int cm_consent_restore_numbers(cm_consent *c, double granted_at_ms, double expires_at_ms,
+                               double threads, double throttle_pct, int64_t now_ms, cm_error *err);
+
 /* Withdraws the yes; safe to call from any thread. */
 void cm_consent_revoke(cm_consent *c);
 

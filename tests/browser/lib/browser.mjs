@@ -29,7 +29,7 @@ function probe() {
     if (orig) WebAssembly[fn] = function (...a) { p.wasm++; return orig.apply(this, a); };
   }
   WebAssembly.Module = new Proxy(WebAssembly.Module, { construct(t, a, nt) { p.wasm++; return Reflect.construct(t, a, nt); } });
-  for (const type of ['consent', 'decline', 'revoke', 'start', 'stop', 'pause', 'resume', 'hashrate', 'share', 'error']) {
+  for (const type of ['consent', 'decline', 'revoke', 'start', 'stop', 'pause', 'resume', 'hashrate', 'share', 'error', 'state']) {
     document.addEventListener(type, (e) => {
       if (e.target?.localName === 'consent-miner') p.events.push({ type, detail: JSON.parse(JSON.stringify(e.detail ?? null)), at: Date.now() });
     });
@@ -170,38 +170,65 @@ export async function waitFor(fn, { timeout = 10000, interval = 100, what = 'con
   throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
 }
 
-// --- the element, seen from the test ---------------------------------------------------
-export const el = (page) => ({
-  state: () => page.evaluate(() => document.querySelector('consent-miner')?.state),
-  button: (act) => page.locator(`consent-miner [data-act="${act}"]`),
-  status: () => page.locator('consent-miner [data-status]').textContent(),
-  text: () => page.evaluate(() => document.querySelector('consent-miner').shadowRoot.textContent),
-  events: (type) => page.evaluate((t) => window.__cmProbe.events.filter((e) => !t || e.type === t), type),
-  probe: () => page.evaluate(() => { const { events, ...rest } = window.__cmProbe; return rest; }),
-  async waitState(want, timeout = 15000) {
-    const wanted = [].concat(want);
-    let s;
-    try {
-      return await waitFor(async () => wanted.includes(s = await page.evaluate(() => document.querySelector('consent-miner')?.state)) && s,
-        { timeout, what: `element state ${wanted}` });
-    } catch {
-      const status = await page.evaluate(() => document.querySelector('consent-miner')?.shadowRoot.textContent);
-      throw new Error(`element state is ${s}, not ${wanted}, after ${timeout} ms: ${status}`);
-    }
-  },
-});
+// --- the element and its consent frame, seen from the test --------------------------
+/** The consent frame (a Frame) inside the page's <consent-miner>, once it has loaded. */
+export async function frameOf(page, timeout = 15000) {
+  const handle = await page.locator('consent-miner iframe').elementHandle({ timeout });
+  let frame = null;
+  await waitFor(async () => (frame = await handle.contentFrame()) && frame.url().includes('/frame/') &&
+    (await frame.locator('#cm > *').count().catch(() => 0)) > 0, { timeout, what: 'the consent frame to render' });
+  return frame;
+}
 
-/** axe-core violations inside the element (the page around it is the test's, not ours). */
+export const el = (page) => {
+  const inner = () => page.frameLocator('consent-miner iframe');
+  return {
+    frame: () => frameOf(page),
+    state: () => page.evaluate(() => document.querySelector('consent-miner')?.state),
+    button: (act) => inner().locator(`[data-act="${act}"]`),
+    locator: (sel) => inner().locator(sel),
+    status: () => inner().locator('[data-status]').textContent(),
+    text: () => inner().locator('#cm').textContent(),
+    events: (type) => page.evaluate((t) => window.__cmProbe.events.filter((e) => !t || e.type === t), type),
+    probe: () => page.evaluate(() => { const { events, ...rest } = window.__cmProbe; return rest; }),
+    async frameProbe() { const f = await frameOf(page); return f.evaluate(() => { const { events, ...rest } = window.__cmProbe; return rest; }); },
+    /** Waits until the frame's visibility guard has seen the disclosure fully visible for
+     * its minimum time (1 s), so that a real click on Accept counts. */
+    async waitArmed(timeout = 15000) {
+      const f = await frameOf(page);
+      await waitFor(() => f.evaluate(() => document.documentElement.dataset.visible === 'yes'), { timeout, what: 'the frame to see itself fully visible' });
+      await sleep(1300);
+    },
+    async waitState(want, timeout = 15000) {
+      const wanted = [].concat(want);
+      let s;
+      try {
+        return await waitFor(async () => wanted.includes(s = await page.evaluate(() => document.querySelector('consent-miner')?.state)) && s,
+          { timeout, what: `element state ${wanted}` });
+      } catch {
+        const text = await inner().locator('#cm').textContent().catch(() => '?');
+        throw new Error(`element state is ${s}, not ${wanted}, after ${timeout} ms: ${text}`);
+      }
+    },
+  };
+};
+
+/** axe-core violations inside the consent frame (evaluated through DevTools: the frame's
+ * CSP rightly refuses script tags from elsewhere). */
 export async function axeViolations(page) {
-  await page.addScriptTag({ url: '/node_modules/axe-core/axe.min.js' });
-  return page.evaluate(async () => {
-    const r = await window.axe.run({ include: [['consent-miner']] }, { resultTypes: ['violations'] });
+  const frame = await frameOf(page);
+  await frame.evaluate(fs.readFileSync(AXE, 'utf8'));
+  return frame.evaluate(async () => {
+    const r = await window.axe.run({ include: [['#cm']] }, { resultTypes: ['violations'] });
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
   });
 }
 
-/** The stored choice, as the element wrote it. */
-export const storedRecord = (page) => page.evaluate(() => {
-  const k = Object.keys(localStorage).find((x) => x.startsWith('consent-miner:'));
-  return k ? { key: k, value: JSON.parse(localStorage.getItem(k)) } : null;
-});
+/** The stored choice, as the frame wrote it in its own storage. */
+export async function storedRecord(page) {
+  const frame = await frameOf(page);
+  return frame.evaluate(() => {
+    const k = Object.keys(localStorage).find((x) => x.startsWith('consent-miner:'));
+    return k ? { key: k, value: JSON.parse(localStorage.getItem(k)) } : null;
+  });
+}

@@ -1,25 +1,29 @@
-// The real parts for the end-to-end browser tests: monerod in regtest (offline, low fixed
-// difficulty), `consentminer gateway` serving a static copy of the site (element, runtime,
-// wasm) and /ws, all on 127.0.0.1. missingParts() says what is not built yet, so the tests
-// can skip with a reason instead of failing on a machine without a build.
+// The real parts for the browser tests, on two origins as a site would deploy them:
+//   the SITE  (http://127.0.0.1:P): a small node server here, serving the test pages with
+//             the <consent-miner> host element (dist/consent-miner.js), COOP/COEP headers,
+//             and, for the attack tests, a copy of the runtime a page script could bring;
+//   the GATEWAY (http://127.0.0.1:G): `consentminer gateway` with --frame-dir dist/frame
+//             (the consent frame, the runtime, the wasm), /consent/*, /ws, /stats, started
+//             with --origin <the site> so only the site may embed the frame;
+// and monerod in regtest (offline, low fixed difficulty). missingParts() says what is not
+// built yet, so the tests can skip with a reason instead of failing.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import { ROOT, pageHtml } from './server.mjs';
+import { ROOT } from './server.mjs';
 import { sleep, waitFor } from './browser.mjs';
 
 export const CLI = process.env.CONSENTMINER || path.join(ROOT, 'build/native/consentminer');
 export const WASM_DIR = process.env.CM_WASM_DIR || path.join(ROOT, 'build/wasm');
-// A mainnet address (regtest accepts them, DESIGN.md), made once with monero-wallet-cli
+// A mainnet address (regtest accepts them, docs/design.md), made once with monero-wallet-cli
 // --generate-new-wallet for these tests; its keys were discarded, nothing is ever paid.
 export const WALLET = '4ALoxpyGchpHdtRjyx8gjZ788W4VVwnBmT5H3doH5oX7af9gF8g8u1rNompfLMNt5jTwH5BCgMtijiVTvK97wVL3CpudJz7';
 // Regtest blocks are not what these tests are about; a difficulty the browser rarely
 // meets keeps the job steady. Browser shares come from the gateway's own low difficulty.
 const BLOCK_DIFFICULTY = 20000;
-
-const WASM_FILES = ['consentminer.wasm', 'consentminer.mjs', 'consentminer-mt.wasm', 'consentminer-mt.mjs', 'consentminer-mt.worker.js'];
 
 const shown = (p) => (p.startsWith(ROOT + path.sep) ? path.relative(ROOT, p) : p);
 
@@ -27,18 +31,21 @@ function which(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
 }
 
-/** What is missing for the real end-to-end tests; empty when all parts are there. */
+/** What is missing for the real tests; empty when all parts are there. */
 export function missingParts() {
   const missing = [];
   if (!fs.existsSync(CLI)) missing.push(`${shown(CLI)} (build the native preset)`);
-  else if (spawnSync(CLI, ['gateway', '--help'], { timeout: 10000 }).status !== 0) missing.push('the `consentminer gateway` subcommand');
-  if (!fs.existsSync(path.join(ROOT, 'wasm/js/miner.mjs'))) missing.push('wasm/js/miner.mjs (the runtime)');
+  else {
+    const help = spawnSync(CLI, ['gateway', '--help'], { timeout: 10000, encoding: 'utf8' });
+    if (help.status !== 0) missing.push('the `consentminer gateway` subcommand');
+    else if (!/--frame-dir/.test(help.stdout + help.stderr)) missing.push('`consentminer gateway --frame-dir` (the consent frame)');
+  }
   if (!fs.existsSync(path.join(WASM_DIR, 'consentminer.wasm'))) missing.push(`${shown(WASM_DIR)}/consentminer.wasm (build the wasm preset)`);
   if (!which('monerod')) missing.push('monerod (Debian package monero)');
   return missing;
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.on('error', reject);
@@ -46,33 +53,63 @@ function freePort() {
   });
 }
 
-function copy(from, to) {
-  fs.mkdirSync(path.dirname(to), { recursive: true });
-  fs.copyFileSync(from, to);
+const TYPES = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+};
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** A site page: one <consent-miner> with these attributes, and `extra` HTML after it. */
+export function sitePage(attrs, { title = 'Example site', head = '', extra = '' } = {}) {
+  const list = Object.entries(attrs).map(([k, v]) => ` ${esc(k)}="${esc(v)}"`).join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title>
+<link rel="stylesheet" href="/fixtures/page.css">
+<script type="module" src="/consent-miner.js"></script>${head}
+</head><body><main>
+<h1>${esc(title)}</h1>
+<p>An article page that offers mining as an alternative to ads.</p>
+<consent-miner${list}></consent-miner>${extra}
+</main></body></html>`;
 }
 
-// The site as a site owner would deploy it from this repo: the element under consent-ui/,
-// the runtime under wasm/js/, the build under build/wasm/ (the runtime's default place).
-function buildSite(dir) {
-  for (const f of fs.readdirSync(path.join(ROOT, 'consent-ui'))) {
-    if (/\.(m?js|css)$/.test(f)) copy(path.join(ROOT, 'consent-ui', f), path.join(dir, 'consent-ui', f));
-  }
-  for (const f of fs.readdirSync(path.join(ROOT, 'wasm/js'))) {
-    if (f.endsWith('.mjs')) copy(path.join(ROOT, 'wasm/js', f), path.join(dir, 'wasm/js', f));
-  }
-  for (const f of WASM_FILES) {
-    if (fs.existsSync(path.join(WASM_DIR, f))) copy(path.join(WASM_DIR, f), path.join(dir, 'build/wasm', f));
-  }
-  copy(path.join(ROOT, 'tests/browser/fixtures/page.css'), path.join(dir, 'tests/browser/fixtures/page.css'));
-  copy(path.join(ROOT, 'node_modules/axe-core/axe.min.js'), path.join(dir, 'node_modules/axe-core/axe.min.js'));
+// The site's server: pages written with page(), the element, the test fixtures, and
+// /copy/ — the runtime and wasm as a page could host them itself (attack tests).
+function startSite(dist) {
+  const log = [];
+  const pages = new Map();
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    log.push({ path: url.pathname, at: Date.now() });
+    const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp',
+      'Cross-Origin-Resource-Policy': 'same-origin', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
+    const send = (status, type, body) => { res.writeHead(status, { 'Content-Type': type, ...headers }); res.end(body); };
+    if (pages.has(url.pathname)) return send(200, TYPES['.html'], pages.get(url.pathname));
+    let file = null;
+    if (url.pathname === '/consent-miner.js') file = path.join(dist, 'consent-miner.js');
+    else if (url.pathname.startsWith('/copy/')) file = path.join(dist, 'frame', path.basename(url.pathname));
+    else if (url.pathname === '/fixtures/page.css') file = path.join(ROOT, 'tests/browser/fixtures/page.css');
+    else if (url.pathname === '/axe.min.js') file = path.join(ROOT, 'node_modules/axe-core/axe.min.js');
+    if (!file || !fs.existsSync(file)) return send(404, 'text/plain', 'not found');
+    send(200, TYPES[path.extname(file)] || 'application/octet-stream', fs.readFileSync(file));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    server, log, pages, origin: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }),
+  })));
 }
 
-export async function startStack({ log = !!process.env.CM_TEST_LOG } = {}) {
+export async function startStack({ log = !!process.env.CM_TEST_LOG, gatewayArgs = [] } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-browser-e2e-'));
-  const site = path.join(dir, 'site');
-  buildSite(site);
+  const dist = path.join(dir, 'dist');
+  const built = spawnSync(process.execPath, [path.join(ROOT, 'consent-ui/build.mjs'), '--out', dist], { encoding: 'utf8', env: { ...process.env } });
+  if (built.status !== 0) throw new Error(`consent-ui/build.mjs failed: ${built.stderr}`);
   const procs = [];
   const stderr = { monerod: '', gateway: '' };
+  let site = null;
   const run = (name, cmd, args) => {
     const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     p.stderr.on('data', (d) => { stderr[name] = (stderr[name] + d).slice(-4000); if (log) process.stderr.write(d); });
@@ -87,9 +124,11 @@ export async function startStack({ log = !!process.env.CM_TEST_LOG } = {}) {
       const done = new Promise((r) => p.once('exit', r));
       if (await Promise.race([done.then(() => true), sleep(5000).then(() => false)]) === false) p.kill('SIGKILL');
     }
+    await site?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
+    site = await startSite(dist);
     const rpcPort = await freePort();
     const monerod = run('monerod', 'monerod', ['--regtest', '--offline', '--fixed-difficulty', String(BLOCK_DIFFICULTY),
       '--data-dir', path.join(dir, 'chain'), '--rpc-bind-ip', '127.0.0.1', '--rpc-bind-port', String(rpcPort),
@@ -102,10 +141,11 @@ export async function startStack({ log = !!process.env.CM_TEST_LOG } = {}) {
     }, { timeout: 60000, interval: 300, what: 'monerod RPC' });
 
     // A low, quickly adjusted difficulty per browser: wasm light mode hashes at about
-    // 3 H/s a thread (DESIGN.md), so a share comes every few seconds.
+    // 3 H/s a thread, so a share comes every few seconds.
     const gateway = run('gateway', CLI, ['gateway', '--listen', '127.0.0.1:0', '--daemon', daemon, '--wallet', WALLET,
-      '--static', site, '--start-diff', '4', '--min-diff', '2', '--share-interval', '4', '--verify-threads', '1',
-      '--submit-rate', '20', '--handshake-timeout', '60']);
+      '--frame-dir', path.join(dist, 'frame'), '--origin', site.origin,
+      '--start-diff', '4', '--min-diff', '2', '--share-interval', '4', '--verify-threads', '1',
+      '--submit-rate', '20', '--handshake-timeout', '60', ...gatewayArgs]);
     const port = await new Promise((resolve, reject) => {
       let out = '';
       gateway.stdout.on('data', (d) => {
@@ -123,12 +163,14 @@ export async function startStack({ log = !!process.env.CM_TEST_LOG } = {}) {
 
     let pages = 0;
     return {
-      origin, site, stderr, close,
-      /** Writes a page with these element attributes into the site and returns its URL. */
-      page(attrs = {}) {
-        const name = `p${++pages}.html`;
-        fs.writeFileSync(path.join(site, name), pageHtml(attrs));
-        return `${origin}/${name}`;
+      /** the gateway's origin (the frame's) and the site's */
+      origin, siteOrigin: site.origin, siteLog: site.log, dist, stderr, close,
+      wsUrl: `ws://127.0.0.1:${port}/ws`,
+      /** Writes a site page with these element attributes and returns its URL. */
+      page(attrs = {}, opts = {}) {
+        const name = `/p${++pages}.html`;
+        site.pages.set(name, sitePage({ gateway: `ws://127.0.0.1:${port}/ws`, ...attrs }, opts));
+        return `${site.origin}${name}`;
       },
       stats: () => fetch(`${origin}/stats`).then((r) => r.json()),
       height: () => fetch(`${daemon}/get_height`).then((r) => r.json()).then((j) => j.height),

@@ -1,5 +1,5 @@
-// A test browser for the gateway: logs in over WebSocket with a consent record, takes
-// jobs, finds shares with rx_miner (RandomX light mode, native) and submits them, and
+// A test browser for the gateway: logs in over WebSocket with a session token it gets
+// from the gateway as the consent frame would (lib/consent.mjs), takes jobs, finds shares with rx_miner (RandomX light mode, native) and submits them, and
 // keeps count of every submit and its answer so a test can check that none goes missing.
 //
 // It stands in for the wasm runtime (wasm/js/) until that exists; the protocol it speaks
@@ -7,7 +7,10 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
+import { frameOrigin, sessionToken } from './consent.mjs';
 
+// A consent record as the runtime made them before issue 14: what a page script can
+// forge. The gateway must refuse it at login; tests use it to check that.
 export function consentRecord({ ageMs = 0, lifeMs = 3600_000, threads = 1, throttle = 100 } = {}) {
   const granted = Date.now() - ageMs;
   return { granted_at: granted, expires_at: granted + lifeMs, threads, throttle };
@@ -45,9 +48,13 @@ class RxPipe {
 }
 
 export class TestMiner {
-  constructor({ url, rxMiner, consent = consentRecord(), origin, name = 'miner', chunk = 8,
-                login = 'ignored-by-the-gateway' }) {
-    Object.assign(this, { url, rxMiner, consent, origin, name, chunk, login });
+  // consent: undefined gets a session token from the gateway at connect(); null sends
+  // none; anything else is sent as it is. origin: the frame's origin by default (the
+  // only one the gateway takes logins from); false sends no Origin header.
+  constructor({ url, rxMiner, consent, origin, name = 'miner', chunk = 8,
+                login = 'ignored-by-the-gateway', threads, throttle }) {
+    Object.assign(this, { url, rxMiner, consent, name, chunk, login, threads, throttle });
+    this.origin = origin === undefined ? frameOrigin(url) : origin;
     this.job = null;
     this.jobs = 0;
     this.nextId = 1;
@@ -62,7 +69,10 @@ export class TestMiner {
     this.hashes = 0;
   }
 
-  connect() {
+  async connect() {
+    if (this.consent === undefined) {
+      this.consent = await sessionToken(this.url, { threads: this.threads || 1, throttle: this.throttle || 100 });
+    }
     return new Promise((resolve, reject) => {
       const opts = this.origin ? { origin: this.origin } : {};
       this.ws = new WebSocket(this.url, opts);

@@ -5,10 +5,13 @@
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import WebSocket from 'ws';
+import { frameOrigin, grantConsent } from './consent.mjs';
 
 export class WasmMiner {
-  constructor({ url, wasmDir, runtimeDir, consent, name = 'wasm' }) {
-    Object.assign(this, { url, wasmDir, runtimeDir, consent, name });
+  // consent: a session token the gateway issued (else connect() gets one);
+  // origin: the Origin header its WebSocket sends (default the gateway's frame origin).
+  constructor({ url, wasmDir, runtimeDir, consent, origin, name = 'wasm' }) {
+    Object.assign(this, { url, wasmDir, runtimeDir, consent, origin, name });
     this.job = null;
     this.jobs = 0;
     this.pending = new Set();  // submit ids waiting for their answer
@@ -20,14 +23,20 @@ export class WasmMiner {
     this.failures = [];
   }
 
+  // Without a consent given, it gets one as the consent frame does: a session token from
+  // POST /consent/grant. The runtime reads the record core checks from its payload.
   async connect() {
+    if (!this.consent) ({ session: this.consent } = await grantConsent(this.url, { threads: 1, throttle: 100 }));
+    const origin = this.origin || frameOrigin(this.url);
     const { createMiner } = await import(pathToFileURL(resolve(this.runtimeDir, 'miner.mjs')).href);
     const self = this;
     // The runtime's GatewaySession sets onopen/onmessage/onclose; listeners added here see
     // the same traffic without changing it.
     class CountingWebSocket extends WebSocket {
-      constructor(url, protocols) {
-        super(url, protocols);
+      // The runtime passes { origin } (the frame's: a browser would send it, and the gateway
+      // takes logins from no other).
+      constructor(url, options) {
+        super(url, options);
         self.ws = this;
         this.addEventListener('message', (e) => self.onMessage(JSON.parse(e.data.toString())));
         this.addEventListener('close', (e) => { self.closed = { code: e.code, reason: e.reason }; });
@@ -42,7 +51,7 @@ export class WasmMiner {
       }
     }
     this.miner = createMiner({
-      gateway: this.url, WebSocket: CountingWebSocket, shared: 'never',
+      gateway: this.url, WebSocket: CountingWebSocket, origin, shared: 'never',
       wasmUrl: pathToFileURL(resolve(this.wasmDir, 'consentminer.wasm')).href,
       agent: `consentminer-test/${this.name}`,
     });
