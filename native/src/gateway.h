@@ -186,6 +186,9 @@ int gw_frame_origin_ok(const gw_http_env *env, const gw_http_req *r);
 void gw_http_json(gw_http_resp *out, int status, const char *json);
 /* A plain error response (used for refusals before any request, e.g. per-IP limit). */
 void gw_http_error(int status, const char *reason, gw_http_resp *out);
+/* An empty response: every field zero but file_fd, which is -1 (no file). Every response
+ * starts here, so that freeing one never closes descriptor 0. */
+void gw_http_resp_init(gw_http_resp *resp);
 void gw_http_resp_free(gw_http_resp *resp);
 /* Sec-WebSocket-Accept for a key (RFC 6455 section 4.2.2); out holds 29 bytes. */
 int gw_ws_accept_key(const char *key, char out[32]);

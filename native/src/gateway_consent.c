@@ -316,7 +316,7 @@ void gw_consent_http(void *server, const gw_http_req *r, gw_http_resp *out)
     gw_server *s = server;
     gw_consent *gc = s->consent;
     const char *url = gw_http_req_url(r);
-    memset(out, 0, sizeof *out);
+    gw_http_resp_init(out);
     if (!gw_frame_origin_ok(&s->http_env, r)) {
         char why[GW_HTTP_FIELD_MAX * 2 + 80], want[GW_HTTP_FIELD_MAX + 16] = "";
         const char *origin = gw_http_req_origin(r);

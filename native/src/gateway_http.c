@@ -422,9 +422,15 @@ static void text_response(gw_http_resp *out, int status, const char *type, const
     }
 }
 
+void gw_http_resp_init(gw_http_resp *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    resp->file_fd = -1;
+}
+
 void gw_http_error(int status, const char *reason, gw_http_resp *out)
 {
-    memset(out, 0, sizeof *out);
+    gw_http_resp_init(out);
     out->file_fd = -1;
     char body[200];
     snprintf(body, sizeof body, "%d %s\n", status, status_text(status));
@@ -679,7 +685,7 @@ static void route_frame(const gw_http_env *env, const gw_http_req *r, gw_http_re
 
 void gw_http_json(gw_http_resp *out, int status, const char *json)
 {
-    memset(out, 0, sizeof *out);
+    gw_http_resp_init(out);
     text_response(out, status, "application/json", json, NULL);
 }
 
@@ -708,8 +714,7 @@ static int path_is(const char *url, const char *p)
 
 void gw_http_route(const gw_http_env *env, const gw_http_req *r, gw_http_resp *out)
 {
-    memset(out, 0, sizeof *out);
-    out->file_fd = -1;
+    gw_http_resp_init(out);
     if (r->state == GW_HTTP_ERROR) {
         gw_http_error(r->error_status, r->error_reason, out);
         return;

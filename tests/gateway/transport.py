@@ -39,14 +39,15 @@ import corpus as C  # noqa: E402
 ok = C.ok
 SLACK = C.SLACK
 WALLET = C.WALLET
+KEYS = C.write_keys(os.path.join(tempfile.mkdtemp(prefix='cm-transport-'), 'consent.keys'))
 
 
 def login_text():
-    """The one login message every test here sends (its consent changes form in issue 14)."""
-    now = int(time.time() * 1000)
+    """The one login message every test here sends: a session token signed with the key
+    file every gateway here is started with (C.KEYS, corpus.py's)."""
     return json.dumps({'id': 1, 'jsonrpc': '2.0', 'method': 'login',
                        'params': {'login': 'x', 'pass': 'x', 'agent': 'transport',
-                                  'algo': ['rx/0'], 'consent': C.consent(now)}})
+                                  'algo': ['rx/0'], 'consent': C.mint()}})
 
 
 def login(ws):
@@ -109,7 +110,7 @@ def ping(ws, payload=b'p'):
 def run_fragments(binary):
     n_sockets, n_frags = 40, 4000
     with MeasuredMemory():
-        gw = C.Gateway(binary, ['--pool', dead_pool(), '--wallet', WALLET, '--max-per-ip', '0',
+        gw = C.Gateway(binary, ['--pool', dead_pool(), '--wallet', WALLET, '--consent-keys', KEYS, '--max-per-ip', '0',
                                 '--handshake-timeout', '120', '--quiet'], 'fragments')
     # A message sent one byte a fragment is put together as the one message it is.
     ws = C.WS(gw)
@@ -191,7 +192,7 @@ def next_raw_close(ws, limit=5.0):
 
 
 def run_utf8(binary):
-    gw = C.Gateway(binary, ['--pool', dead_pool(), '--wallet', WALLET, '--max-per-ip', '0',
+    gw = C.Gateway(binary, ['--pool', dead_pool(), '--wallet', WALLET, '--consent-keys', KEYS, '--max-per-ip', '0',
                             '--quiet'], 'utf8')
     # An odd number of ASCII bytes before two-byte characters: any byte limit can fall
     # inside a character.
@@ -241,7 +242,7 @@ def run_utf8(binary):
         send({'id': req['id'], 'jsonrpc': '2.0',
               'error': {'code': -1, 'message': '\u00e9' * 200}})
     pool = FakePool(script)
-    gw = C.Gateway(binary, ['--pool', '127.0.0.1:%d' % pool.port, '--wallet', WALLET,
+    gw = C.Gateway(binary, ['--pool', '127.0.0.1:%d' % pool.port, '--wallet', WALLET, '--consent-keys', KEYS,
                             '--max-per-ip', '0', '--quiet'], 'utf8-pool')
     end = time.time() + 10 * SLACK
     while pool.accepted < 1 and time.time() < end:
@@ -270,7 +271,7 @@ def run_utf8(binary):
 # ---- 3. per-IP limit: 429 closed at once; IPv6 by prefix ----
 
 def run_perip(binary):
-    gw = C.Gateway(binary, ['--pool', dead_pool(), '--wallet', WALLET, '--max-per-ip', '2',
+    gw = C.Gateway(binary, ['--pool', dead_pool(), '--wallet', WALLET, '--consent-keys', KEYS, '--max-per-ip', '2',
                             '--quiet'], 'perip')
     time.sleep(0.3)
     base = open_fds(gw.proc.pid)
@@ -350,7 +351,7 @@ def run_ipv6_inside(binary):
         subprocess.run(cmd, check=True)
     # 2001:db8:7:100::/64 and 2001:db8:7:101::/64 share a /56; 2001:db8:7:200:: does not.
     for prefix, same64, other64 in ((None, 429, 200), ('128', 200, 200), ('56', 429, 429)):
-        args = ['--pool', dead_pool(), '--wallet', WALLET, '--max-per-ip', '3', '--quiet']
+        args = ['--pool', dead_pool(), '--wallet', WALLET, '--consent-keys', KEYS, '--max-per-ip', '3', '--quiet']
         if prefix:
             args += ['--ipv6-prefix', prefix]
         gw = Gateway6(binary, args, 'ipv6')
@@ -387,7 +388,7 @@ def run_nofile(binary):
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
         log = tempfile.NamedTemporaryFile(prefix='cm-gw-nofile-', suffix='.log', delete=False)
         proc = subprocess.Popen([binary, 'gateway', '--listen', '127.0.0.1:0', '--pool',
-                                 dead_pool(), '--wallet', WALLET, '--max-conns', str(max_conns),
+                                 dead_pool(), '--wallet', WALLET, '--consent-keys', KEYS, '--max-conns', str(max_conns),
                                  '--quiet'], stdout=subprocess.PIPE, stderr=log,
                                 preexec_fn=lower)
         proc.stdout.readline()
@@ -464,7 +465,7 @@ def run_logs(binary):
               'result': {'id': 's1', 'job': JOB, 'status': 'OK'}})
         send({'jsonrpc': '2.0', 'method': 'm\u001b]0;pool-title\u0007'})
     pool = FakePool(script)
-    gw = C.Gateway(binary, ['--pool', '127.0.0.1:%d' % pool.port, '--wallet', WALLET,
+    gw = C.Gateway(binary, ['--pool', '127.0.0.1:%d' % pool.port, '--wallet', WALLET, '--consent-keys', KEYS,
                             '--origin', 'http://good.example', '--max-per-ip', '0'], 'logs')
     time.sleep(1.0 * SLACK)
     # An Origin with 8-bit control bytes (http-parser refuses C0 controls in headers, not
@@ -477,15 +478,14 @@ def run_logs(binary):
     s.close()
     ok(status == 403, 'logs: origin with 8-bit controls refused (got %s)' % status)
     # Agent and method names with escapes, after and before login.
-    ws = C.WS(gw, 'http://good.example')
-    now = int(time.time() * 1000)
+    ws = C.WS(gw)
     ws.send_text(json.dumps({'id': 1, 'method': 'login', 'params': {
         'login': 'x', 'agent': 'A\u001b[2J\u0007\u00e9', 'algo': ['rx/0'],
-        'consent': C.consent(now)}}))
+        'consent': C.mint()}}))
     r = ws.next_message()
     ok(isinstance(r, dict) and r.get('result'), 'logs: login with an escaped agent (%r)' % (r,))
     ws.close()
-    ws = C.WS(gw, 'http://good.example')
+    ws = C.WS(gw)
     ws.send_text(json.dumps({'id': 2, 'method': 'evil\u001b[1;1H\r\nforged'}))
     ws.next_message()
     ws.close()
@@ -534,7 +534,7 @@ def run_static(binary):
         for _ in range(size >> 20):
             f.write(block)
     with MeasuredMemory():
-        gw = C.Gateway(binary, ['--pool', dead_pool(), '--wallet', WALLET, '--static', root,
+        gw = C.Gateway(binary, ['--pool', dead_pool(), '--wallet', WALLET, '--consent-keys', KEYS, '--static', root,
                                 '--max-per-ip', '0', '--handshake-timeout', '120', '--quiet'],
                        'static')
     try:
@@ -639,7 +639,7 @@ def run_reconnect(binary):
             send({'jsonrpc': '2.0', 'method': 'client.reconnect',
                   'params': {'host': '127.0.0.1', 'port': pool.port, 'wait': 0}})
     pool = FakePool(script)
-    gw = C.Gateway(binary, ['--pool', '127.0.0.1:%d' % pool.port, '--wallet', WALLET,
+    gw = C.Gateway(binary, ['--pool', '127.0.0.1:%d' % pool.port, '--wallet', WALLET, '--consent-keys', KEYS,
                             '--max-per-ip', '0'], 'reconnect')
     strays = 0
     end = time.time() + 5 * SLACK
