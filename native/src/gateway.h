@@ -82,7 +82,11 @@ typedef struct gw_config {
     int idle_timeout_ms;      /* no message from the browser for this long */
     double submit_rate;       /* submits per second per browser, sustained */
     double submit_burst;      /* ... and in a burst */
-    int max_invalid;          /* invalid shares before disconnect */
+    int max_invalid;          /* invalid shares before disconnect (per session, and per
+                                 address before its cool-down) */
+    int invalid_cooldown_ms;  /* an address past max_invalid may not log in or submit */
+    int verify_per_session;   /* shares one session may have waiting for verification */
+    int verify_per_ip;        /* ... and one address, all its sessions together */
     int max_strikes;          /* malformed messages before disconnect */
     int verify_threads;
     int verify_queue; /* most verifications waiting */
@@ -243,8 +247,30 @@ uint64_t gw_vardiff_retarget(gw_vardiff *v, const gw_vardiff_cfg *cfg, int64_t n
 
 typedef struct gw_verify gw_verify;
 
+struct gw_vreq;
+struct gw_vgroup;
+
+/* Fair queueing (issue 13): a request waits in its owner's queue (one owner a session),
+ * owners with requests in their group's ring (one group an address), groups in one
+ * ring. A thread takes the next group's next owner's oldest request, so one address
+ * with many sockets gets the same turns as one visitor, and one session of an address
+ * the same as another. The fields belong to gw_verify once the owner has a request. */
+typedef struct gw_vowner {
+    struct gw_vreq *head, *tail;
+    struct gw_vowner *next;
+    struct gw_vgroup *group; /* set by the caller before the first request */
+    int queued;
+} gw_vowner;
+
+typedef struct gw_vgroup {
+    gw_vowner *head, *tail;
+    struct gw_vgroup *next;
+    int queued;
+} gw_vgroup;
+
 typedef struct gw_vreq {
     struct gw_vreq *next;
+    gw_vowner *owner; /* NULL: a shared owner of its own */
     uint8_t blob[CM_BLOB_MAX];
     size_t blob_len;
     uint8_t seed[32];

@@ -74,6 +74,7 @@ const char *gw_refusal_name(gw_refusal r)
         "login",
         "slow_reader",
         "tls",
+        "cooldown",
     };
     return (unsigned)r < GW_R_COUNT ? names[r] : "unknown";
 }
@@ -501,6 +502,7 @@ static void sweep(uv_timer_t *t)
         }
     }
     gw_upstream_sweep(s, now);
+    gw_fair_sweep(s->fair, now);
 }
 
 /* ---- start and stop ---- */
@@ -548,7 +550,8 @@ int gw_server_run(const gw_config *cfg)
     s->cfg = *cfg;
     s->daemon_mode = cfg->daemon != NULL;
     s->ips = gw_iptable_new();
-    if (!s->ips || gw_stats_init(&s->stats, gw_wall_ms())) {
+    s->fair = gw_fair_new();
+    if (!s->ips || !s->fair || gw_stats_init(&s->stats, gw_wall_ms())) {
         fprintf(stderr, "consentminer gateway: out of memory\n");
         return 1;
     }
@@ -629,6 +632,8 @@ int gw_server_run(const gw_config *cfg)
            (unsigned long long)s->stats.blocks_accepted);
     gw_stats_free(&s->stats);
     gw_iptable_free(s->ips);
+    gw_fair_free(s->fair);
+    gw_acct_free(s->acct);
     gw_tls_conf_free(s->tls_conf);
     free(s->slots);
     free(s);

@@ -10,6 +10,8 @@
 
 #include "consentminer/stats.h"
 #include "gateway.h"
+#include "gateway_acct.h"
+#include "gateway_fair.h"
 #include "upstream.h"
 
 /* Why a connection was refused or ended by the gateway; each one is logged and counted. */
@@ -31,6 +33,7 @@ typedef enum gw_refusal {
     GW_R_LOGIN,             /* any other failed login (algo, unauthenticated request) */
     GW_R_SLOW_READER,       /* the browser does not read what it is sent */
     GW_R_TLS,               /* TLS handshake or record failure */
+    GW_R_COOLDOWN,          /* login from an address cooling down after invalid shares */
     GW_R_COUNT
 } gw_refusal;
 
@@ -74,6 +77,7 @@ typedef struct gw_upjob {
     uint64_t difficulty; /* monerod's block difficulty; 0 from a pool */
     int slot;
     uint64_t epoch; /* the slot's connection epoch when the job came */
+    uint64_t work;  /* gw_acct's identity of its work; 0: retired before it came */
 } gw_upjob;
 
 struct gw_conn;
@@ -97,12 +101,13 @@ typedef struct gw_slot {
 
 #define GW_JOBS_KEPT 4
 
+/* A job given to one browser. Duplicates are not refused here but by gw_acct, keyed
+ * on the upstream work whatever job id a nonce comes with. */
 typedef struct gw_bjob {
     char id[20];
     gw_upjob *up; /* NULL: free */
     uint64_t diff, target64;
-    uint32_t *nonces; /* nonces submitted for it, to refuse duplicates */
-    uint32_t n, cap;
+    uint32_t submitted; /* shares recorded for it */
 } gw_bjob;
 
 typedef struct gw_session {
@@ -118,7 +123,12 @@ typedef struct gw_session {
     gw_bjob jobs[GW_JOBS_KEPT];
     int newest; /* index of the newest job in jobs[] */
     gw_bucket bucket;
-    int invalid, strikes, rate_strikes;
+    gw_bucket msg_bucket; /* getjob and keepalived, at the submit rate */
+    int invalid, strikes, rate_strikes, msg_strikes;
+    int recorded; /* shares recorded on its slot's works: its byte is not reused soon */
+    int inflight; /* shares waiting for or in verification */
+    gw_ipstate *ipst;
+    gw_vowner owner; /* its queue for verification */
     uint64_t accepted;
 } gw_session;
 
@@ -152,7 +162,8 @@ typedef struct gw_share {
     gw_upjob *up;
     uint64_t diff, target64;
     uint32_t nonce;
-    int block; /* went upstream as a block candidate */
+    int block;        /* went upstream as a block candidate */
+    gw_ipstate *ipst; /* a reference, and one in-flight share of it and of the session */
 } gw_share;
 
 typedef struct gw_server {
@@ -168,7 +179,9 @@ typedef struct gw_server {
     int nslots;
     gw_stats stats;
     gw_http_env http_env;
-    uint64_t next_conn_id, next_job_id;
+    uint64_t next_conn_id;
+    gw_acct *acct;
+    gw_fair *fair;
     void *tls_conf; /* gw_tls_conf when --cert/--key */
     int stopping;
     int daemon_mode;

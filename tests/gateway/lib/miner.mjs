@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
+import { loginMessage } from './login.mjs';
 
 export function consentRecord({ ageMs = 0, lifeMs = 3600_000, threads = 1, throttle = 100 } = {}) {
   const granted = Date.now() - ageMs;
@@ -74,9 +75,8 @@ export class TestMiner {
       this.ws.on('message', (data) => this.onMessage(JSON.parse(data.toString())));
       this.ws.on('open', () => {
         this.loginWaiter = resolve;
-        this.send({ id: this.nextId++, jsonrpc: '2.0', method: 'login',
-          params: { login: this.login, pass: 'x', agent: `consentminer-test/${this.name}`,
-                    algo: ['rx/0'], consent: this.consent } });
+        this.send(loginMessage({ id: this.nextId++, consent: this.consent, login: this.login,
+                                 agent: `consentminer-test/${this.name}` }));
       });
     });
   }
