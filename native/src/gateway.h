@@ -254,7 +254,8 @@ struct gw_vgroup;
  * owners with requests in their group's ring (one group an address), groups in one
  * ring. A thread takes the next group's next owner's oldest request, so one address
  * with many sockets gets the same turns as one visitor, and one session of an address
- * the same as another. The fields belong to gw_verify once the owner has a request. */
+ * the same as another; a group or owner that had nothing waiting goes to the front.
+ * The fields belong to gw_verify once the owner has a request. */
 typedef struct gw_vowner {
     struct gw_vreq *head, *tail;
     struct gw_vowner *next;
@@ -277,8 +278,9 @@ typedef struct gw_vreq {
     uint8_t claimed[32];
     /* results */
     uint8_t hash[32];
-    int match; /* 1: hash == claimed */
-    int error; /* a cm_err when the hash could not be computed */
+    int match;     /* 1: hash == claimed */
+    int error;     /* a cm_err when the hash could not be computed */
+    int cancelled; /* taken out of the queue unhashed (gw_verify_cancel) */
     void *ud;
 } gw_vreq;
 
@@ -289,6 +291,9 @@ gw_verify *gw_verify_new(uv_loop_t *loop, int threads, int max_queue, gw_verify_
                          void *ud);
 /* 0 queued; -1 the queue is full (the caller answers "busy"). */
 int gw_verify_submit(gw_verify *v, gw_vreq *req);
+/* Takes every request of group out of the queue unhashed: they come back through done
+ * (on a later loop turn) with cancelled set. Returns how many. */
+int gw_verify_cancel(gw_verify *v, gw_vgroup *group);
 /* Builds the cache for a seed ahead of the first share (a new seed from upstream). */
 void gw_verify_prepare(gw_verify *v, const uint8_t seed[32]);
 /* Stops the threads; requests still queued come back through done with error

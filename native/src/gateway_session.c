@@ -316,9 +316,12 @@ static void count_invalid(gw_conn *c, int code)
     char why[160];
     int cool = ss->ipst &&
                gw_fair_invalid(ss->ipst, gw_now(s), s->cfg.max_invalid, s->cfg.invalid_cooldown_ms);
-    if (cool)
-        gw_log("address %s cooling down for %d s after %d invalid shares", c->ip,
-               s->cfg.invalid_cooldown_ms / 1000, s->cfg.max_invalid);
+    if (cool) {
+        /* Its shares still waiting are not worth the hashing either. */
+        int n = s->verify ? gw_verify_cancel(s->verify, &ss->ipst->group) : 0;
+        gw_log("address %s cooling down for %d s after %d invalid shares (%d waiting dropped)",
+               c->ip, s->cfg.invalid_cooldown_ms / 1000, s->cfg.max_invalid, n);
+    }
     if (gw_ws_closing(c->ws))
         return;
     if (cool) {
@@ -500,6 +503,11 @@ void gw_session_verified(gw_server *s, gw_vreq *req)
 {
     gw_share *sh = req->ud;
     gw_conn *c = sh->c;
+    if (req->cancelled) {
+        gw_share_finish(s, sh, GW_O_RATE,
+                        "this address sent too many invalid shares: share dropped unverified");
+        return;
+    }
     if (req->error) {
         char why[120];
         snprintf(why, sizeof why, "verification could not run: %s", cm_strerror(req->error));

@@ -341,6 +341,7 @@ int gw_verify_submit(gw_verify *v, gw_vreq *req)
     req->next = NULL;
     req->error = 0;
     req->match = 0;
+    req->cancelled = 0;
     gw_vowner *o = req->owner ? req->owner : &v->anon;
     gw_vgroup *g = o->group ? o->group : &v->anon_group;
     o->group = g;
@@ -349,26 +350,61 @@ int gw_verify_submit(gw_verify *v, gw_vreq *req)
     else
         o->head = req;
     o->tail = req;
+    /* An owner or group with nothing waiting goes first: an address that sends a share
+     * now and then (an honest visitor) is not put behind those that keep the queue full;
+     * those take turns among themselves from the tail. */
     if (++o->queued == 1) {
-        o->next = NULL;
-        if (g->tail)
-            g->tail->next = o;
-        else
-            g->head = o;
-        g->tail = o;
+        o->next = g->head;
+        g->head = o;
+        if (!g->tail)
+            g->tail = o;
     }
     if (++g->queued == 1) {
-        g->next = NULL;
-        if (v->g_tail)
-            v->g_tail->next = g;
-        else
-            v->g_head = g;
-        v->g_tail = g;
+        g->next = v->g_head;
+        v->g_head = g;
+        if (!v->g_tail)
+            v->g_tail = g;
     }
     v->queued++;
     uv_cond_signal(&v->cv_work);
     uv_mutex_unlock(&v->mu);
     return 0;
+}
+
+int gw_verify_cancel(gw_verify *v, gw_vgroup *g)
+{
+    int n = 0;
+    uv_mutex_lock(&v->mu);
+    if (g->queued > 0) {
+        gw_vgroup **pp = &v->g_head, *last = NULL;
+        while (*pp != g) {
+            last = *pp;
+            pp = &(*pp)->next;
+        }
+        *pp = g->next;
+        if (v->g_tail == g)
+            v->g_tail = last;
+        for (gw_vowner *o = g->head, *on; o; o = on) {
+            on = o->next;
+            for (gw_vreq *r = o->head, *rn; r; r = rn) {
+                rn = r->next;
+                r->cancelled = 1;
+                r->next = v->done_head;
+                v->done_head = r;
+                n++;
+            }
+            o->head = o->tail = NULL;
+            o->next = NULL;
+            o->queued = 0;
+        }
+        g->head = g->tail = NULL;
+        g->next = NULL;
+        g->queued = 0;
+        v->queued -= n;
+        uv_async_send(&v->async);
+    }
+    uv_mutex_unlock(&v->mu);
+    return n;
 }
 
 void gw_verify_prepare(gw_verify *v, const uint8_t seed[32])
