@@ -9,9 +9,14 @@
  *                      each malformed message gets
  *   gateway_session.c  login with consent, per-browser nonce byte and difficulty,
  *                      jobs, submits, replies
+ *   gateway_acct.c     share accounting without sockets: live upstream works, the
+ *                      duplicate set keyed on (work, nonce), nonce-byte reuse, job ids
+ *   gateway_fair.c     per address: shares in flight, its verification turn, the
+ *                      cool-down that invalid shares cost
  *   gateway_vardiff.c  the difficulty that aims at one share per interval
  *   gateway_verify.c   RandomX light-mode verification on its own threads (never on the
- *                      loop), one cache per seed shared by those threads
+ *                      loop), one cache per seed shared by those threads, addresses and
+ *                      sessions taken in turn
  *   gateway_upstream.c upstream connections, each serving up to 256 browsers (one
  *                      nonce byte each), and what reaches the pool or monerod
  *   gateway_limits.c   origin allow-list, per-IP counts, submit rate, refusal log
