@@ -254,11 +254,15 @@ gw_acct_check gw_acct_submit(gw_acct *a, uint64_t work_id, uint64_t target64, in
         return GW_ACCT_STALE;
     if ((int)(nonce >> 24) != nonce_byte)
         return GW_ACCT_BAD_NONCE;
+    /* Recorded before the target check: the same nonce sent again is a duplicate
+     * whatever its first claim was. */
+    int rc = set_add(a, w, nonce);
+    if (rc)
+        return rc > 0 ? GW_ACCT_DUPLICATE : GW_ACCT_FULL;
     /* The claimed hash must meet the target before it is worth hashing to check it. */
     if (!cm_hash_meets_target(claimed, target64))
         return GW_ACCT_LOW_DIFF;
-    int rc = set_add(a, w, nonce);
-    return rc > 0 ? GW_ACCT_DUPLICATE : rc < 0 ? GW_ACCT_FULL : GW_ACCT_VERIFY;
+    return GW_ACCT_VERIFY;
 }
 
 void gw_acct_byte_left(gw_acct *a, int slot, int byte)

@@ -57,8 +57,9 @@ typedef enum gw_acct_check {
     GW_ACCT_FULL        /* the duplicate set is at its bound: not recorded, not hashed */
 } gw_acct_check;
 
-/* The cheap checks, cheapest first, and the record that makes a second submission of
- * the same (work, nonce) a duplicate. */
+/* The cheap checks, in the order they answer: stale, bad nonce, duplicate (or full),
+ * low difficulty. A share past the nonce check is recorded, so that a second submission
+ * of the same (work, nonce) is a duplicate. */
 gw_acct_check gw_acct_submit(gw_acct *a, uint64_t work, uint64_t target64, int nonce_byte,
                              uint32_t nonce, const uint8_t claimed[32]);
 

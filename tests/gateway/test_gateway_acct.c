@@ -50,11 +50,12 @@ static void test_duplicates_keyed_on_work(void **state)
     uint8_t high[32];
     memset(high, 0xff, sizeof high);
     assert_int_equal(gw_acct_submit(a, w1, 1000, 5, 0x05000002, high), GW_ACCT_LOW_DIFF);
+    assert_int_equal(gw_acct_submit(a, w1, 1000, 5, 0x05000002, zero_hash), GW_ACCT_DUPLICATE);
     uint64_t w3 = gw_acct_work_new(a, 0, &j3);
     assert_true(w3 != w1);
     assert_true(gw_acct_work_live(a, w1)); /* same height: still good work */
     assert_int_equal(gw_acct_submit(a, w3, UINT64_MAX, 5, 0x05000001, zero_hash), GW_ACCT_VERIFY);
-    assert_int_equal(gw_acct_nonces(a), 2);
+    assert_int_equal(gw_acct_nonces(a), 3);
     gw_acct_free(a);
 }
 
