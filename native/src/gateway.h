@@ -296,9 +296,9 @@ gw_verify *gw_verify_new(uv_loop_t *loop, int threads, int max_queue, gw_verify_
                          void *ud);
 /* 0 queued; -1 the queue is full (the caller answers "busy"). */
 int gw_verify_submit(gw_verify *v, gw_vreq *req);
-/* Takes every request of group out of the queue unhashed: they come back through done
+/* Takes every request of owner out of the queue unhashed: they come back through done
  * (on a later loop turn) with cancelled set. Returns how many. */
-int gw_verify_cancel(gw_verify *v, gw_vgroup *group);
+int gw_verify_cancel(gw_verify *v, gw_vowner *owner);
 /* Builds the cache for a seed ahead of the first share (a new seed from upstream). */
 void gw_verify_prepare(gw_verify *v, const uint8_t seed[32]);
 /* Stops the threads; requests still queued come back through done with error

@@ -306,35 +306,44 @@ static void early_outcome(gw_conn *c, json_t *id, gw_outcome o, const char *reas
     reply_error(c, id, outcome_code(o), reason);
 }
 
+/* Ends a session for its invalid shares; its shares still waiting are not worth the
+ * hashing either. */
+static void end_invalid(gw_conn *c, int code, const char *why)
+{
+    gw_server *s = c->srv;
+    if (s->verify)
+        gw_verify_cancel(s->verify, &c->s.owner);
+    gw_conn_fail(c, NULL, code, why, GW_R_INVALID_SHARES);
+}
+
 /* The cost of an invalid share (a wrong hash, a nonce outside the byte, a claimed hash
- * above the target): after --max-invalid the session ends, and after as many from one
- * address within --invalid-cooldown that address may not log in or submit for as long. */
+ * above the target): after --max-invalid the session ends. After as many from one
+ * address within --invalid-cooldown, every session of that address that sent one ends
+ * too, and the address may not log in for as long. Its sessions without an invalid
+ * share go on: visitors behind one NAT share an address. */
 static void count_invalid(gw_conn *c, int code)
 {
     gw_server *s = c->srv;
     gw_session *ss = &c->s;
     char why[160];
+    ss->invalid++;
     int cool = ss->ipst &&
                gw_fair_invalid(ss->ipst, gw_now(s), s->cfg.max_invalid, s->cfg.invalid_cooldown_ms);
     if (cool) {
-        /* Its shares still waiting are not worth the hashing either. */
-        int n = s->verify ? gw_verify_cancel(s->verify, &ss->ipst->group) : 0;
-        gw_log("address %s cooling down for %d s after %d invalid shares (%d waiting dropped)",
-               c->ip, s->cfg.invalid_cooldown_ms / 1000, s->cfg.max_invalid, n);
-    }
-    if (gw_ws_closing(c->ws))
-        return;
-    if (cool) {
+        gw_log("address %s cooling down for %d s after %d invalid shares", c->ip,
+               s->cfg.invalid_cooldown_ms / 1000, s->cfg.max_invalid);
         snprintf(why, sizeof why,
-                 "%d invalid shares from this address: disconnected, no login or submit for "
-                 "%d s",
+                 "%d invalid shares from this address: disconnected, no login for %d s",
                  s->cfg.max_invalid, s->cfg.invalid_cooldown_ms / 1000);
-        gw_conn_fail(c, NULL, code, why, GW_R_INVALID_SHARES);
+        for (gw_conn *o = s->conns; o; o = o->next)
+            if (o->s.ipst == ss->ipst && o->s.invalid > 0 && !o->closing &&
+                o->phase == GW_PHASE_WS && !gw_ws_closing(o->ws))
+                end_invalid(o, code, why);
         return;
     }
-    if (++ss->invalid >= s->cfg.max_invalid) {
+    if (ss->invalid >= s->cfg.max_invalid && !gw_ws_closing(c->ws)) {
         snprintf(why, sizeof why, "%d invalid shares: disconnected", ss->invalid);
-        gw_conn_fail(c, NULL, code, why, GW_R_INVALID_SHARES);
+        end_invalid(c, code, why);
     }
 }
 
@@ -387,17 +396,10 @@ static void handle_submit(gw_conn *c, gw_msg *m)
         return;
     }
     count_received(s);
-    /* The cheap checks first, hashing last (issue 13): the rate, the address's
-     * cool-down, the job, the room left in the verification queue, then gw_acct's. */
-    int over = !gw_bucket_take(&ss->bucket, s->cfg.submit_rate, s->cfg.submit_burst, gw_now(s));
-    int64_t cool = gw_fair_cooling(ss->ipst, gw_now(s));
-    if (over || cool) {
-        if (cool)
-            snprintf(why, sizeof why,
-                     "this address sent too many invalid shares: no submits for %" PRId64 " s",
-                     (cool + 999) / 1000);
-        else
-            snprintf(why, sizeof why, "more than %.3g submits per second", s->cfg.submit_rate);
+    /* The cheap checks first, hashing last (issue 13): the rate, the job, the room left
+     * in the verification queue, then gw_acct's. */
+    if (!gw_bucket_take(&ss->bucket, s->cfg.submit_rate, s->cfg.submit_burst, gw_now(s))) {
+        snprintf(why, sizeof why, "more than %.3g submits per second", s->cfg.submit_rate);
         early_outcome(c, m->id, GW_O_RATE, why);
         /* Far beyond the limit (a whole burst refused in a row): a client that does not
          * listen. */
@@ -505,7 +507,7 @@ void gw_session_verified(gw_server *s, gw_vreq *req)
     gw_conn *c = sh->c;
     if (req->cancelled) {
         gw_share_finish(s, sh, GW_O_RATE,
-                        "this address sent too many invalid shares: share dropped unverified");
+                        "share dropped unverified: the session ended for invalid shares");
         return;
     }
     if (req->error) {

@@ -371,35 +371,42 @@ int gw_verify_submit(gw_verify *v, gw_vreq *req)
     return 0;
 }
 
-int gw_verify_cancel(gw_verify *v, gw_vgroup *g)
+int gw_verify_cancel(gw_verify *v, gw_vowner *o)
 {
     int n = 0;
     uv_mutex_lock(&v->mu);
-    if (g->queued > 0) {
-        gw_vgroup **pp = &v->g_head, *last = NULL;
-        while (*pp != g) {
-            last = *pp;
-            pp = &(*pp)->next;
+    gw_vgroup *g = o->group;
+    if (o->queued > 0 && g) {
+        gw_vowner **op = &g->head, *oprev = NULL;
+        while (*op != o) {
+            oprev = *op;
+            op = &(*op)->next;
         }
-        *pp = g->next;
-        if (v->g_tail == g)
-            v->g_tail = last;
-        for (gw_vowner *o = g->head, *on; o; o = on) {
-            on = o->next;
-            for (gw_vreq *r = o->head, *rn; r; r = rn) {
-                rn = r->next;
-                r->cancelled = 1;
-                r->next = v->done_head;
-                v->done_head = r;
-                n++;
+        *op = o->next;
+        if (g->tail == o)
+            g->tail = oprev;
+        for (gw_vreq *r = o->head, *rn; r; r = rn) {
+            rn = r->next;
+            r->cancelled = 1;
+            r->next = v->done_head;
+            v->done_head = r;
+            n++;
+        }
+        o->head = o->tail = NULL;
+        o->next = NULL;
+        o->queued = 0;
+        g->queued -= n;
+        if (g->queued == 0) {
+            gw_vgroup **gp = &v->g_head, *gprev = NULL;
+            while (*gp != g) {
+                gprev = *gp;
+                gp = &(*gp)->next;
             }
-            o->head = o->tail = NULL;
-            o->next = NULL;
-            o->queued = 0;
+            *gp = g->next;
+            if (v->g_tail == g)
+                v->g_tail = gprev;
+            g->next = NULL;
         }
-        g->head = g->tail = NULL;
-        g->next = NULL;
-        g->queued = 0;
         v->queued -= n;
         uv_async_send(&v->async);
     }
