@@ -183,6 +183,8 @@ static int submit(model *m, msess *s, const uint8_t *p)
     memcpy(claimed + 24, &t, 8);
     j->target64 = UINT64_MAX >> (p[2] & 7);
     gw_acct_check r = gw_acct_submit(m->a, j->work, j->target64, s->byte, nonce, claimed);
+    if (r == GW_ACCT_LOW_DIFF)
+        return 1; /* recorded too, as the session notes */
     if (r != GW_ACCT_VERIFY)
         return 0;
     /* Taken for hashing: on the session's byte, on the newest block of its connection,

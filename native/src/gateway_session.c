@@ -450,6 +450,7 @@ static void handle_submit(gw_conn *c, gw_msg *m)
         count_invalid(c, GW_E_BAD_NONCE);
         return;
     case GW_ACCT_LOW_DIFF:
+        ss->recorded = 1; /* its nonce is remembered too */
         early_outcome(c, m->id, GW_O_LOW_DIFF, "low difficulty share: result above the target");
         count_invalid(c, GW_E_LOW_DIFF);
         return;

@@ -17,8 +17,8 @@ if (!cli || !rxMiner) {
 const OUTCOMES = ['accepted', 'invalid', 'low_difficulty', 'bad_nonce', 'duplicate', 'stale',
                   'rejected', 'rate_limited', 'busy'];
 
-const r = await fairnessRound({ cli, rxMiner, attackers: 10, addresses: 2, seconds: 20, rate: 50,
-                                burst: 100, difficulty: 8, log: process.argv.includes('--log'),
+const r = await fairnessRound({ cli, rxMiner, attackers: 10, addresses: 2, seconds: 25, rate: 50,
+                                burst: 100, difficulty: 4, log: process.argv.includes('--log'),
                                 gatewayArgs: ['--verify-threads', '1'] });
 console.log(JSON.stringify(r));
 const h = r.honest;
