@@ -29,8 +29,8 @@ class Attacker {
     Object.assign(this, { url, address, rate, burst, stats });
     this.counter = 0;
   }
-  async run(until) {
-    while (Date.now() < until) {
+  async run(round) {
+    while (!round.over) {
       const c = new Client(this.url, { localAddress: this.address, agent: 'attacker' });
       let r;
       try { r = await c.connect(); } catch { await sleep(500); continue; }
@@ -44,7 +44,7 @@ class Attacker {
       const byte = nonceByte(c.job);
       let tokens = this.burst;
       let last = Date.now();
-      while (!c.closed && Date.now() < until) {
+      while (!c.closed && !round.over) {
         const now = Date.now();
         tokens = Math.min(this.burst, tokens + (now - last) * this.rate / 1000);
         last = now;
@@ -64,14 +64,16 @@ class Attacker {
   }
 }
 
-async function honest(url, rxMiner, until, out) {
+// Mines and submits until `until` and at least minShares answers, or until hardUntil.
+async function honest(url, rxMiner, until, minShares, hardUntil, out) {
   const rx = new Rx(rxMiner);
   const c = new Client(url, { agent: 'honest' });
   const r = await c.connect();
   if (!r.result || !c.job) throw new Error(`honest login failed: ${JSON.stringify(r)}`);
   let start = 0;
   let job = c.job;
-  while (Date.now() < until && !c.closed) {
+  const more = () => (Date.now() < until || out.latencies.length < minShares) && Date.now() < hardUntil;
+  while (more() && !c.closed) {
     if (c.job !== job) { job = c.job; start = 0; }
     const share = await rx.share(job, start, target64(job.target));
     start = (parseInt(share.nonce.slice(0, 6).match(/../g).reverse().join(''), 16) + 1);
@@ -79,7 +81,7 @@ async function honest(url, rxMiner, until, out) {
     const t0 = performance.now();
     // An answer that has not come by the end of the round plus a minute counts as that long.
     const a = await Promise.race([c.submit(job.job_id, share.nonce, share.result),
-      sleep(until + 60000 - Date.now()).then(() => ({ error: { code: 'no answer' } }))]);
+      sleep(Math.max(until, Date.now()) + 60000 - Date.now()).then(() => ({ error: { code: 'no answer' } }))]);
     const ms = performance.now() - t0;
     out.latencies.push(ms);
     const k = a.closed ? 'closed' : a.error ? String(a.error.code) : 'ok';
@@ -92,7 +94,7 @@ async function honest(url, rxMiner, until, out) {
 // Runs one round; returns the figures. gatewayArgs are added to the gateway's.
 export async function fairnessRound({ cli, rxMiner, attackers = 50, addresses = 5, seconds = 60,
                                       rate = 2, burst = 20, difficulty = 16, gatewayArgs = [],
-                                      log = false }) {
+                                      minHonest = 0, log = false }) {
   const pool = new TestPool({ rxMiner, difficulty: 1e9, jobEveryMs: 3600_000 });
   const port = await pool.listen();
   const gw = new Gateway({ bin: cli, log, args: [
@@ -104,28 +106,36 @@ export async function fairnessRound({ cli, rxMiner, attackers = 50, addresses = 
     await waitFor('the gateway to have a job from the pool',
                   async () => (await gw.stats()).upstream.up >= 1 && pool.conns.size >= 1, 30000);
     await sleep(300);
+    // The round lasts `seconds`, longer if the honest browser has found fewer than
+    // minHonest shares by then (a loaded machine), at most 5 minutes more.
     const until = Date.now() + seconds * 1000;
+    const round = { over: false };
     const astats = { logins: 0, loginsRefused: 0, sent: 0, answers: {} };
     const runs = [];
     for (let i = 0; i < attackers; i++) {
       const a = new Attacker(gw.wsUrl, `127.0.0.${2 + (i % addresses)}`, rate, burst, astats);
-      runs.push(a.run(until));
+      runs.push(a.run(round));
     }
     let maxQueued = 0;
     const poll = (async () => {
-      while (Date.now() < until) {
+      while (!round.over) {
         try { maxQueued = Math.max(maxQueued, (await gw.stats()).verification.queued); } catch {}
         await sleep(250);
       }
     })();
     await sleep(1000); // the flood first
     const h = { latencies: [], answers: {} };
-    await honest(gw.wsUrl, rxMiner, until, h);
+    try {
+      await honest(gw.wsUrl, rxMiner, until, minHonest, until + 300_000, h);
+    } finally {
+      round.over = true;
+    }
+    const lasted = (Date.now() - (until - seconds * 1000)) / 1000;
     await Promise.all([...runs, poll]);
     await sleep(500);
     const st = await gw.stats();
     return {
-      attackers, addresses, seconds, submit_rate: rate, submit_burst: burst, difficulty,
+      attackers, addresses, seconds: Math.round(lasted), submit_rate: rate, submit_burst: burst, difficulty,
       gateway_args: gatewayArgs,
       honest: { shares: h.latencies.length, answers: h.answers,
                 latency_ms: { p50: pct(h.latencies, 0.5), p99: pct(h.latencies, 0.99),
