@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the libFuzzer targets: the gateway's (fuzz_http, fuzz_ws, fuzz_msg) and the
+# Runs the libFuzzer targets: the gateway's (fuzz_http, fuzz_ws, fuzz_msg, and fuzz_session:
+# sequences of session events through the share accounting, with its invariants) and the
 # RandomX-to-WebAssembly translators' (fuzz_jit, modules checked by Binaryen's validator).
-#   bash fuzz/run.sh --smoke        10 s each, 40 s in all: the CI run
+#   bash fuzz/run.sh --smoke        10 s each, 50 s in all: the CI run
 #   bash fuzz/run.sh --long [SEC]   SEC seconds each (default 3600), corpus kept between runs
 # Builds the "fuzz" preset (clang, libFuzzer, ASan+UBSan). Seeds come from the malformed-
 # input vectors (tests/vectors/gateway_*.txt; fuzz_jit needs none: any bytes are programs);
@@ -18,13 +19,13 @@ case "$mode" in
 esac
 
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j 2 --target fuzz_http fuzz_ws fuzz_msg fuzz_jit
+cmake --build --preset fuzz -j 2 --target fuzz_http fuzz_ws fuzz_msg fuzz_session fuzz_jit
 work=build/fuzz/fuzz-work
 mkdir -p "$work/artifacts"
 python3 fuzz/make_seeds.py tests/vectors "$work/seeds"
 
 status=0
-for target in http ws msg jit; do
+for target in http ws msg session jit; do
   corpus="$work/corpus/$target"
   mkdir -p "$corpus"
   log="$work/$target.log"

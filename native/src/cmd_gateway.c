@@ -68,7 +68,13 @@ static void usage(FILE *out)
             "  --idle-timeout S        time without a message (default 300)\n"
             "  --submit-rate R         submits per second per browser (default 2, burst 20)\n"
             "  --submit-burst N\n"
-            "  --max-invalid N         invalid shares before disconnect (default 10)\n"
+            "  --max-invalid N         invalid shares before disconnect (default 10); as many\n"
+            "                          from one address start its cool-down\n"
+            "  --invalid-cooldown S    an address past --max-invalid may not log in or submit\n"
+            "                          for S seconds (default 60)\n"
+            "  --verify-per-session N  shares one session may have waiting for verification\n"
+            "                          (default 4; more are answered busy)\n"
+            "  --verify-per-ip N       ... and one address, all its sessions (default 16)\n"
             "  --verify-threads N      RandomX verification threads (default: CPUs)\n"
             "  --verify-queue N        shares waiting for verification (default 4096)\n"
             "  --per-upstream N        browsers per upstream connection, 1..256 (default 256)\n"
@@ -272,6 +278,19 @@ int cm_cmd_gateway(int argc, char **argv)
             if (cm_arg_int(a, val, 1, 256, &v))
                 return 2;
             cfg.verify_threads = (int)v;
+        } else if (!strcmp(a, "--invalid-cooldown")) {
+            VALUE();
+            if (cm_arg_double(a, val, 0, 86400, &d))
+                return 2;
+            cfg.invalid_cooldown_ms = (int)(d * 1000);
+        } else if (!strcmp(a, "--verify-per-session") || !strcmp(a, "--verify-per-ip")) {
+            VALUE();
+            if (cm_arg_int(a, val, 1, 1000000, &v))
+                return 2;
+            if (a[13] == 's')
+                cfg.verify_per_session = (int)v;
+            else
+                cfg.verify_per_ip = (int)v;
         } else if (!strcmp(a, "--verify-queue")) {
             VALUE();
             if (cm_arg_int(a, val, 1, 1000000, &v))
@@ -347,6 +366,9 @@ void gw_config_defaults(gw_config *cfg)
     cfg->submit_rate = 2;
     cfg->submit_burst = 20;
     cfg->max_invalid = 10;
+    cfg->invalid_cooldown_ms = 60000;
+    cfg->verify_per_session = 4;
+    cfg->verify_per_ip = 16;
     cfg->max_strikes = 10;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->verify_threads = cpus > 0 ? (int)cpus : 1;

@@ -10,9 +10,14 @@
  *                      each malformed message gets
  *   gateway_session.c  login with consent, per-browser nonce byte and difficulty,
  *                      jobs, submits, replies
+ *   gateway_acct.c     share accounting without sockets: live upstream works, the
+ *                      duplicate set keyed on (work, nonce), nonce-byte reuse, job ids
+ *   gateway_fair.c     per address: shares in flight, its verification turn, the
+ *                      cool-down that invalid shares cost
  *   gateway_vardiff.c  the difficulty that aims at one share per interval
  *   gateway_verify.c   RandomX light-mode verification on its own threads (never on the
- *                      loop), one cache per seed shared by those threads
+ *                      loop), one cache per seed shared by those threads, addresses and
+ *                      sessions taken in turn
  *   gateway_upstream.c upstream connections, each serving up to 256 browsers (one
  *                      nonce byte each), and what reaches the pool or monerod
  *   gateway_limits.c   origin allow-list, per-IP counts, submit rate, refusal log
@@ -87,7 +92,11 @@ typedef struct gw_config {
     int idle_timeout_ms;      /* no message from the browser for this long */
     double submit_rate;       /* submits per second per browser, sustained */
     double submit_burst;      /* ... and in a burst */
-    int max_invalid;          /* invalid shares before disconnect */
+    int max_invalid;          /* invalid shares before disconnect (per session, and per
+                                 address before its cool-down) */
+    int invalid_cooldown_ms;  /* an address past max_invalid may not log in or submit */
+    int verify_per_session;   /* shares one session may have waiting for verification */
+    int verify_per_ip;        /* ... and one address, all its sessions together */
     int max_strikes;          /* malformed messages before disconnect */
     int verify_threads;
     int verify_queue; /* most verifications waiting */
@@ -296,16 +305,40 @@ uint64_t gw_vardiff_retarget(gw_vardiff *v, const gw_vardiff_cfg *cfg, int64_t n
 
 typedef struct gw_verify gw_verify;
 
+struct gw_vreq;
+struct gw_vgroup;
+
+/* Fair queueing (issue 13): a request waits in its owner's queue (one owner a session),
+ * owners with requests in their group's ring (one group an address), groups in one
+ * ring. A thread takes the next group's next owner's oldest request, so one address
+ * with many sockets gets the same turns as one visitor, and one session of an address
+ * the same as another; a group or owner that had nothing waiting goes to the front.
+ * The fields belong to gw_verify once the owner has a request. */
+typedef struct gw_vowner {
+    struct gw_vreq *head, *tail;
+    struct gw_vowner *next;
+    struct gw_vgroup *group; /* set by the caller before the first request */
+    int queued;
+} gw_vowner;
+
+typedef struct gw_vgroup {
+    gw_vowner *head, *tail;
+    struct gw_vgroup *next;
+    int queued;
+} gw_vgroup;
+
 typedef struct gw_vreq {
     struct gw_vreq *next;
+    gw_vowner *owner; /* NULL: a shared owner of its own */
     uint8_t blob[CM_BLOB_MAX];
     size_t blob_len;
     uint8_t seed[32];
     uint8_t claimed[32];
     /* results */
     uint8_t hash[32];
-    int match; /* 1: hash == claimed */
-    int error; /* a cm_err when the hash could not be computed */
+    int match;     /* 1: hash == claimed */
+    int error;     /* a cm_err when the hash could not be computed */
+    int cancelled; /* taken out of the queue unhashed (gw_verify_cancel) */
     void *ud;
 } gw_vreq;
 
@@ -316,6 +349,9 @@ gw_verify *gw_verify_new(uv_loop_t *loop, int threads, int max_queue, gw_verify_
                          void *ud);
 /* 0 queued; -1 the queue is full (the caller answers "busy"). */
 int gw_verify_submit(gw_verify *v, gw_vreq *req);
+/* Takes every request of owner out of the queue unhashed: they come back through done
+ * (on a later loop turn) with cancelled set. Returns how many. */
+int gw_verify_cancel(gw_verify *v, gw_vowner *owner);
 /* Builds the cache for a seed ahead of the first share (a new seed from upstream). */
 void gw_verify_prepare(gw_verify *v, const uint8_t seed[32]);
 /* Stops the threads; requests still queued come back through done with error

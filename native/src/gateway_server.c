@@ -95,6 +95,7 @@ const char *gw_refusal_name(gw_refusal r)
         "tls",
         "consent_revoked",
         "consent_replay",
+        "cooldown",
     };
     return (unsigned)r < GW_R_COUNT ? names[r] : "unknown";
 }
@@ -673,6 +674,7 @@ static void sweep(uv_timer_t *t)
         }
     }
     gw_upstream_sweep(s, now);
+    gw_fair_sweep(s->fair, now);
 }
 
 /* ---- start and stop ---- */
@@ -862,7 +864,8 @@ int gw_server_run(const gw_config *cfg)
     s->cfg = *cfg;
     s->daemon_mode = cfg->daemon != NULL;
     s->ips = gw_iptable_new();
-    if (!s->ips || gw_stats_init(&s->stats, gw_wall_ms())) {
+    s->fair = gw_fair_new();
+    if (!s->ips || !s->fair || gw_stats_init(&s->stats, gw_wall_ms())) {
         fprintf(stderr, "consentminer gateway: out of memory\n");
         return 1;
     }
@@ -974,6 +977,8 @@ int gw_server_run(const gw_config *cfg)
            (unsigned long long)s->stats.blocks_accepted);
     gw_stats_free(&s->stats);
     gw_iptable_free(s->ips);
+    gw_fair_free(s->fair);
+    gw_acct_free(s->acct);
     gw_tls_conf_free(s->tls_conf);
     gw_consent_free(s->consent);
     free(s->frame_ancestors);

@@ -10,6 +10,8 @@
 
 #include "consentminer/stats.h"
 #include "gateway.h"
+#include "gateway_acct.h"
+#include "gateway_fair.h"
 #include "upstream.h"
 
 /* Why a connection was refused or ended by the gateway; each one is logged and counted. */
@@ -33,6 +35,7 @@ typedef enum gw_refusal {
     GW_R_TLS,               /* TLS handshake or record failure */
     GW_R_CONSENT_REVOKED,   /* a session token from a revoked grant, or revoked meanwhile */
     GW_R_CONSENT_REPLAY,    /* more sessions from one grant than its thread ceiling */
+    GW_R_COOLDOWN,          /* login from an address cooling down after invalid shares */
     GW_R_COUNT
 } gw_refusal;
 
@@ -76,6 +79,7 @@ typedef struct gw_upjob {
     uint64_t difficulty; /* monerod's block difficulty; 0 from a pool */
     int slot;
     uint64_t epoch; /* the slot's connection epoch when the job came */
+    uint64_t work;  /* gw_acct's identity of its work; 0: retired before it came */
 } gw_upjob;
 
 struct gw_conn;
@@ -99,12 +103,13 @@ typedef struct gw_slot {
 
 #define GW_JOBS_KEPT 4
 
+/* A job given to one browser. Duplicates are not refused here but by gw_acct, keyed
+ * on the upstream work whatever job id a nonce comes with. */
 typedef struct gw_bjob {
     char id[20];
     gw_upjob *up; /* NULL: free */
     uint64_t diff, target64;
-    uint32_t *nonces; /* nonces submitted for it, to refuse duplicates */
-    uint32_t n, cap;
+    uint32_t submitted; /* shares recorded for it */
 } gw_bjob;
 
 typedef struct gw_session {
@@ -121,7 +126,12 @@ typedef struct gw_session {
     gw_bjob jobs[GW_JOBS_KEPT];
     int newest; /* index of the newest job in jobs[] */
     gw_bucket bucket;
-    int invalid, strikes, rate_strikes;
+    gw_bucket msg_bucket; /* getjob and keepalived, at the submit rate */
+    int invalid, strikes, rate_strikes, msg_strikes;
+    int recorded; /* shares recorded on its slot's works: its byte is not reused soon */
+    int inflight; /* shares waiting for or in verification */
+    gw_ipstate *ipst;
+    gw_vowner owner; /* its queue for verification */
     uint64_t accepted;
 } gw_session;
 
@@ -161,7 +171,8 @@ typedef struct gw_share {
     gw_upjob *up;
     uint64_t diff, target64;
     uint32_t nonce;
-    int block; /* went upstream as a block candidate */
+    int block;        /* went upstream as a block candidate */
+    gw_ipstate *ipst; /* a reference, and one in-flight share of it and of the session */
 } gw_share;
 
 typedef struct gw_server {
@@ -179,7 +190,9 @@ typedef struct gw_server {
     int nslots;
     gw_stats stats;
     gw_http_env http_env;
-    uint64_t next_conn_id, next_job_id;
+    uint64_t next_conn_id;
+    gw_acct *acct;
+    gw_fair *fair;
     void *tls_conf;             /* gw_tls_conf when --cert/--key */
     struct gw_consent *consent; /* tokens, grants' open sessions, revocations */
     char *frame_ancestors;      /* the CSP source list for /frame/ */

@@ -89,7 +89,6 @@ void gw_upjob_unref(gw_upjob *j)
 static void bjob_clear(gw_bjob *b)
 {
     gw_upjob_unref(b->up);
-    free(b->nonces);
     memset(b, 0, sizeof *b);
 }
 
@@ -109,8 +108,10 @@ static uint64_t upstream_diff(const gw_upjob *u)
     return d ? d : 1;
 }
 
-/* Makes a new job for this browser from its slot's current upstream job and its own
- * difficulty; NULL when the slot has no job. */
+/* The job for this browser from its slot's current upstream job and its own
+ * difficulty; NULL when the slot has no job. A new job id only when the upstream job or
+ * the difficulty changed: a getjob flood then mints nothing, and the few jobs a session
+ * keeps (GW_JOBS_KEPT) stay the ones it is mining on. */
 static json_t *make_job(gw_conn *c)
 {
     gw_server *s = c->srv;
@@ -127,15 +128,18 @@ static json_t *make_job(gw_conn *c)
     if (cm_target_parse(target, &t64, NULL))
         return NULL;
 
-    int i = (ss->newest + 1) % GW_JOBS_KEPT;
-    gw_bjob *b = &ss->jobs[i];
-    bjob_clear(b);
-    snprintf(b->id, sizeof b->id, "%" PRIx64, ++s->next_job_id);
-    b->up = u;
-    u->refs++;
-    b->diff = diff;
-    b->target64 = t64;
-    ss->newest = i;
+    gw_bjob *b = &ss->jobs[ss->newest];
+    if (b->up != u || b->diff != diff) {
+        int i = (ss->newest + 1) % GW_JOBS_KEPT;
+        b = &ss->jobs[i];
+        bjob_clear(b);
+        snprintf(b->id, sizeof b->id, "%" PRIx64, gw_acct_next_job_id(s->acct));
+        b->up = u;
+        u->refs++;
+        b->diff = diff;
+        b->target64 = t64;
+        ss->newest = i;
+    }
 
     /* NiceHash split: the browser varies the low 24 bits, its byte is the top one. */
     uint8_t blob[CM_BLOB_MAX];
@@ -190,12 +194,33 @@ static void handle_login(gw_conn *c, gw_msg *m)
                      GW_R_LOGIN);
         return;
     }
+    {
+        char why[160];
+        gw_ipstate *ipst = gw_fair_get(s->fair, c->ip_key);
+        int64_t cool = gw_fair_cooling(ipst, gw_now(s));
+        gw_fair_put(s->fair, ipst, gw_now(s));
+        if (!ipst || cool) {
+            snprintf(why, sizeof why,
+                     "login refused: this address sent too many invalid shares; retry in %" PRId64
+                     " s",
+                     (cool + 999) / 1000);
+            gw_conn_fail(c, m->id, GW_E_RATE, ipst ? why : "login refused: out of memory",
+                         GW_R_COOLDOWN);
+            return;
+        }
+    }
     /* Consent is a session token this gateway (or one sharing its key) issued to the
      * consent frame; gateway_consent.c checks it and sets the session's ceilings. */
     if (gw_consent_login(c, m))
         return;
     int64_t now = gw_wall_ms();
     snprintf(ss->agent, sizeof ss->agent, "%s", m->agent ? m->agent : "");
+    ss->ipst = gw_fair_get(s->fair, c->ip_key);
+    if (!ss->ipst) {
+        gw_conn_fail(c, m->id, GW_E_BUSY, "login refused: out of memory", GW_R_CAPACITY);
+        return;
+    }
+    ss->owner.group = &ss->ipst->group;
     if (gw_upstream_join(s, c)) {
         gw_conn_fail(c, m->id, GW_E_BUSY,
                      "login refused: every upstream connection is full (--max-upstreams)",
@@ -213,6 +238,7 @@ static void handle_login(gw_conn *c, gw_msg *m)
         start = s->cfg.max_diff;
     gw_vardiff_init(&ss->vd, start, now);
     gw_bucket_init(&ss->bucket, s->cfg.submit_burst, gw_now(s));
+    gw_bucket_init(&ss->msg_bucket, s->cfg.submit_burst, gw_now(s));
     uint8_t rnd[8];
     if (uv_random(NULL, NULL, rnd, sizeof rnd, 0, NULL))
         memcpy(rnd, &c->id, sizeof rnd);
@@ -254,12 +280,59 @@ static void early_outcome(gw_conn *c, json_t *id, gw_outcome o, const char *reas
     reply_error(c, id, outcome_code(o), reason);
 }
 
+/* Ends a session for its invalid shares; its shares still waiting are not worth the
+ * hashing either. */
+static void end_invalid(gw_conn *c, int code, const char *why)
+{
+    gw_server *s = c->srv;
+    if (s->verify)
+        gw_verify_cancel(s->verify, &c->s.owner);
+    gw_conn_fail(c, NULL, code, why, GW_R_INVALID_SHARES);
+}
+
+/* The cost of an invalid share (a wrong hash, a nonce outside the byte, a claimed hash
+ * above the target): after --max-invalid the session ends. After as many from one
+ * address within --invalid-cooldown, every session of that address that sent one ends
+ * too, and the address may not log in for as long. Its sessions without an invalid
+ * share go on: visitors behind one NAT share an address. */
+static void count_invalid(gw_conn *c, int code)
+{
+    gw_server *s = c->srv;
+    gw_session *ss = &c->s;
+    char why[160];
+    ss->invalid++;
+    int cool = ss->ipst &&
+               gw_fair_invalid(ss->ipst, gw_now(s), s->cfg.max_invalid, s->cfg.invalid_cooldown_ms);
+    if (cool) {
+        gw_log("address %s cooling down for %d s after %d invalid shares", c->ip,
+               s->cfg.invalid_cooldown_ms / 1000, s->cfg.max_invalid);
+        snprintf(why, sizeof why,
+                 "%d invalid shares from this address: disconnected, no login for %d s",
+                 s->cfg.max_invalid, s->cfg.invalid_cooldown_ms / 1000);
+        for (gw_conn *o = s->conns; o; o = o->next)
+            if (o->s.ipst == ss->ipst && o->s.invalid > 0 && !o->closing &&
+                o->phase == GW_PHASE_WS && !gw_ws_closing(o->ws))
+                end_invalid(o, code, why);
+        return;
+    }
+    if (ss->invalid >= s->cfg.max_invalid && !gw_ws_closing(c->ws)) {
+        snprintf(why, sizeof why, "%d invalid shares: disconnected", ss->invalid);
+        end_invalid(c, code, why);
+    }
+}
+
 void gw_share_finish(gw_server *s, gw_share *sh, gw_outcome o, const char *reason)
 {
     gw_conn *c = sh->c;
     s->stats.shares[o]++;
     s->stats.shares_pending--;
     c->shares_in_flight--;
+    if (sh->ipst) {
+        sh->ipst->inflight--;
+        c->s.inflight--;
+        gw_fair_put(s->fair, sh->ipst, gw_now(s));
+        sh->ipst = NULL;
+    }
     if (o == GW_O_ACCEPTED) {
         s->stats.verified_diff += sh->diff;
         cm_stats_add_hashes(s->stats.rate, gw_wall_ms(), sh->diff);
@@ -270,11 +343,8 @@ void gw_share_finish(gw_server *s, gw_share *sh, gw_outcome o, const char *reaso
             reply_result(c, sh->id, json_pack("{s:s}", "status", "OK"));
         else
             reply_error(c, sh->id, outcome_code(o), reason);
-        if (o == GW_O_INVALID && ++c->s.invalid >= s->cfg.max_invalid) {
-            char why[96];
-            snprintf(why, sizeof why, "%d invalid shares: disconnected", c->s.invalid);
-            gw_conn_fail(c, NULL, GW_E_INVALID_SHARE, why, GW_R_INVALID_SHARES);
-        }
+        if (o == GW_O_INVALID)
+            count_invalid(c, GW_E_INVALID_SHARE);
     }
     if (sh->id)
         json_decref(sh->id);
@@ -291,31 +361,6 @@ static gw_bjob *find_job(gw_session *ss, const char *id)
     return NULL;
 }
 
-/* A nonce is a duplicate when any job of this session made from the same upstream job
- * has it: a new difficulty gives a new job id over the same blob and nonce byte, so the
- * same nonce there is the same hash. */
-static int seen_nonce(gw_session *ss, gw_bjob *b, uint32_t nonce)
-{
-    for (int j = 0; j < GW_JOBS_KEPT; j++) {
-        const gw_bjob *o = &ss->jobs[j];
-        if (o->up != b->up)
-            continue;
-        for (uint32_t i = 0; i < o->n; i++)
-            if (o->nonces[i] == nonce)
-                return 1;
-    }
-    if (b->n == b->cap) {
-        uint32_t cap = b->cap ? b->cap * 2 : 8;
-        uint32_t *n = realloc(b->nonces, cap * sizeof *n);
-        if (!n)
-            return 0;
-        b->nonces = n;
-        b->cap = cap;
-    }
-    b->nonces[b->n++] = nonce;
-    return 0;
-}
-
 static void handle_submit(gw_conn *c, gw_msg *m)
 {
     gw_server *s = c->srv;
@@ -326,6 +371,8 @@ static void handle_submit(gw_conn *c, gw_msg *m)
         return;
     }
     count_received(s);
+    /* The cheap checks first, hashing last (issue 13): the rate, the job, the room left
+     * in the verification queue, then gw_acct's. */
     if (!gw_bucket_take(&ss->bucket, s->cfg.submit_rate, s->cfg.submit_burst, gw_now(s))) {
         snprintf(why, sizeof why, "more than %.3g submits per second", s->cfg.submit_rate);
         early_outcome(c, m->id, GW_O_RATE, why);
@@ -354,27 +401,44 @@ static void handle_submit(gw_conn *c, gw_msg *m)
                       "stale share: job from before the upstream connection was re-established");
         return;
     }
-    if ((int)(m->nonce >> 24) != ss->nonce_byte) {
+    if (ss->inflight >= s->cfg.verify_per_session ||
+        (ss->ipst && ss->ipst->inflight >= s->cfg.verify_per_ip)) {
+        snprintf(why, sizeof why,
+                 "verification busy: %d shares of this %s already wait; retry later",
+                 ss->inflight >= s->cfg.verify_per_session ? ss->inflight : ss->ipst->inflight,
+                 ss->inflight >= s->cfg.verify_per_session ? "session" : "address");
+        early_outcome(c, m->id, GW_O_BUSY, why);
+        return;
+    }
+    switch (
+        gw_acct_submit(s->acct, b->up->work, b->target64, ss->nonce_byte, m->nonce, m->result)) {
+    case GW_ACCT_VERIFY:
+        break;
+    case GW_ACCT_STALE:
+        snprintf(why, sizeof why, "stale share: job %.64s was replaced by a new block", m->job_id);
+        early_outcome(c, m->id, GW_O_STALE, why);
+        return;
+    case GW_ACCT_BAD_NONCE:
         snprintf(why, sizeof why, "nonce %08" PRIx32 " outside this session's top byte %02x",
                  m->nonce, (unsigned)ss->nonce_byte);
         early_outcome(c, m->id, GW_O_BAD_NONCE, why);
-        if (++ss->invalid >= s->cfg.max_invalid)
-            gw_conn_fail(c, NULL, GW_E_BAD_NONCE, "too many invalid shares: disconnected",
-                         GW_R_INVALID_SHARES);
+        count_invalid(c, GW_E_BAD_NONCE);
         return;
-    }
-    if (seen_nonce(ss, b, m->nonce)) {
-        early_outcome(c, m->id, GW_O_DUPLICATE, "duplicate share: nonce already submitted");
-        return;
-    }
-    /* The claimed hash must meet the target before it is worth hashing to check it. */
-    if (!cm_hash_meets_target(m->result, b->target64)) {
+    case GW_ACCT_LOW_DIFF:
+        ss->recorded = 1; /* its nonce is remembered too */
         early_outcome(c, m->id, GW_O_LOW_DIFF, "low difficulty share: result above the target");
-        if (++ss->invalid >= s->cfg.max_invalid)
-            gw_conn_fail(c, NULL, GW_E_LOW_DIFF, "too many invalid shares: disconnected",
-                         GW_R_INVALID_SHARES);
+        count_invalid(c, GW_E_LOW_DIFF);
+        return;
+    case GW_ACCT_DUPLICATE:
+        early_outcome(c, m->id, GW_O_DUPLICATE,
+                      "duplicate share: nonce already submitted for this work");
+        return;
+    case GW_ACCT_FULL:
+        early_outcome(c, m->id, GW_O_BUSY, "too many shares remembered; retry later");
         return;
     }
+    ss->recorded = 1;
+    b->submitted++;
     gw_share *sh = calloc(1, sizeof *sh);
     if (!sh) {
         early_outcome(c, m->id, GW_O_BUSY, "out of memory");
@@ -395,6 +459,13 @@ static void handle_submit(gw_conn *c, gw_msg *m)
     memcpy(sh->req.seed, j->seed_hash, 32);
     memcpy(sh->req.claimed, m->result, 32);
     sh->req.ud = sh;
+    sh->req.owner = &ss->owner;
+    if (ss->ipst) {
+        sh->ipst = ss->ipst;
+        sh->ipst->refs++;
+        sh->ipst->inflight++;
+        ss->inflight++;
+    }
     c->refs++;
     if (gw_verify_submit(s->verify, &sh->req))
         gw_share_finish(s, sh, GW_O_BUSY, "verification queue full; retry later");
@@ -411,6 +482,11 @@ void gw_session_verified(gw_server *s, gw_vreq *req)
 {
     gw_share *sh = req->ud;
     gw_conn *c = sh->c;
+    if (req->cancelled) {
+        gw_share_finish(s, sh, GW_O_RATE,
+                        "share dropped unverified: the session ended for invalid shares");
+        return;
+    }
     if (req->error) {
         char why[120];
         snprintf(why, sizeof why, "verification could not run: %s", cm_strerror(req->error));
@@ -498,12 +574,26 @@ void gw_session_message(gw_conn *c, const char *text, size_t len)
         gw_conn_fail(c, m.id, GW_E_UNAUTH, "login first", GW_R_LOGIN);
     } else if (m.method == GW_M_SUBMIT) {
         handle_submit(c, &m);
+    } else if (!gw_bucket_take(&ss->msg_bucket, s->cfg.submit_rate, s->cfg.submit_burst,
+                               gw_now(s))) {
+        /* getjob and keepalived cost a reply each (and getjob a job): the submit rate
+         * covers them too, on a bucket of their own. */
+        char why[96];
+        snprintf(why, sizeof why, "more than %.3g getjob or keepalived per second",
+                 s->cfg.submit_rate);
+        if (m.id)
+            reply_error(c, m.id, GW_E_RATE, why);
+        if (++ss->msg_strikes > (int)s->cfg.submit_burst + 10)
+            gw_conn_fail(c, NULL, GW_E_RATE,
+                         "getjob/keepalived rate far over the limit: disconnected", GW_R_RATE);
     } else if (m.method == GW_M_KEEPALIVED) {
+        ss->msg_strikes = 0;
         if (m.id)
             reply_result(c, m.id, json_pack("{s:s}", "status", "KEEPALIVED"));
     } else if (m.method == GW_M_CONSENT) {
         gw_consent_renew(c, &m);
     } else if (m.method == GW_M_GETJOB) {
+        ss->msg_strikes = 0;
         if (m.id) {
             json_t *job = make_job(c);
             reply_result(c, m.id, job ? job : json_null());
@@ -517,7 +607,7 @@ static int submitted_on_current(const gw_session *ss)
 {
     const gw_upjob *cur = ss->slot ? ss->slot->job : NULL;
     for (int i = 0; cur && i < GW_JOBS_KEPT; i++)
-        if (ss->jobs[i].up == cur && ss->jobs[i].n)
+        if (ss->jobs[i].up == cur && ss->jobs[i].submitted)
             return 1;
     return 0;
 }
@@ -558,4 +648,7 @@ void gw_session_end(gw_conn *c)
     gw_upstream_leave(c->srv, c);
     for (int i = 0; i < GW_JOBS_KEPT; i++)
         bjob_clear(&ss->jobs[i]);
+    /* Shares in flight hold references of their own. */
+    gw_fair_put(c->srv->fair, ss->ipst, gw_now(c->srv));
+    ss->ipst = NULL;
 }

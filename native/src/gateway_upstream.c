@@ -45,6 +45,12 @@ static void on_job(void *ud, const cm_job *job, uint64_t difficulty)
     u->job = *job;
     u->difficulty = difficulty;
     u->slot = sl->index;
+    /* A new block retires the slot's earlier works: shares for them are stale. */
+    u->work = gw_acct_work_new(s->acct, sl->index, job);
+    if (!u->work)
+        gw_log("upstream %d: job %s repeats work whose block was replaced; its shares will be "
+               "answered stale",
+               sl->index, job->job_id);
     if (!sl->up) {
         /* A job means the upstream works, whatever order the events came in. */
         sl->up = 1;
@@ -165,6 +171,7 @@ static void slot_close(gw_slot *sl)
     sl->up = 0;
     gw_upjob_unref(sl->job);
     sl->job = NULL;
+    gw_acct_slot_closed(sl->srv->acct, sl->index);
     snprintf(sl->reason, sizeof sl->reason, "closed");
 }
 
@@ -177,6 +184,9 @@ int gw_upstream_start(gw_server *s)
     if (!s->slots)
         return -1;
     s->nslots = n;
+    s->acct = gw_acct_new(n, 0);
+    if (!s->acct)
+        return -1;
     for (int i = 0; i < n; i++) {
         s->slots[i].index = i;
         s->slots[i].srv = s;
@@ -191,14 +201,15 @@ void gw_upstream_stop(gw_server *s)
         slot_close(&s->slots[i]);
 }
 
-static int take_byte(gw_slot *sl, int start)
+/* A free byte that no departed session left shares under on a work still live: a new
+ * browser starts its nonces again and would redo (and could resubmit) them. */
+static int free_byte(const gw_slot *sl, int start)
 {
     for (int k = 0; k < 256; k++) {
         int b = (start + k) & 255;
-        if (!(sl->used[b >> 3] & (1u << (b & 7)))) {
-            sl->used[b >> 3] |= (uint8_t)(1u << (b & 7));
+        if (!(sl->used[b >> 3] & (1u << (b & 7))) &&
+            gw_acct_byte_clean(sl->srv->acct, sl->index, b))
             return b;
-        }
     }
     return -1;
 }
@@ -210,7 +221,7 @@ int gw_upstream_join(gw_server *s, gw_conn *c)
     /* Fill open slots first (fewest upstream connections), preferring one with work. */
     for (int i = 0; i < s->nslots; i++) {
         gw_slot *sl = &s->slots[i];
-        if (!sl->open || sl->count >= per)
+        if (!sl->open || sl->count >= per || free_byte(sl, 0) < 0)
             continue;
         if (!pick || (sl->job && !pick->job))
             pick = sl;
@@ -231,9 +242,10 @@ int gw_upstream_join(gw_server *s, gw_conn *c)
         return -1;
     /* Next-fit from a moving start: a byte just freed is the last to be handed out again,
      * so a new browser does not redo (and resubmit) the nonces its predecessor covered. */
-    int b = take_byte(pick, (int)(pick->jobs * 7 + (uint64_t)pick->count * 131 + c->id) & 255);
+    int b = free_byte(pick, (int)(pick->jobs * 7 + (uint64_t)pick->count * 131 + c->id) & 255);
     if (b < 0)
         return -1;
+    pick->used[b >> 3] |= (uint8_t)(1u << (b & 7));
     pick->count++;
     c->s.slot = pick;
     c->s.nonce_byte = b;
@@ -257,8 +269,11 @@ void gw_upstream_leave(gw_server *s, gw_conn *c)
     if (c->s.slot_next)
         c->s.slot_next->s.slot_prev = c->s.slot_prev;
     int b = c->s.nonce_byte;
-    if (b >= 0)
+    if (b >= 0) {
         sl->used[b >> 3] &= (uint8_t) ~(1u << (b & 7));
+        if (c->s.recorded)
+            gw_acct_byte_left(s->acct, sl->index, b);
+    }
     if (--sl->count == 0)
         sl->empty_since_ms = gw_now(s);
     c->s.slot = NULL;

@@ -3,7 +3,9 @@
  * A light-mode hash costs ~30 ms on this kind of CPU (DESIGN.md: 34 H/s per core with
  * the JIT), far too long for the event loop, which must keep thousands of sockets
  * moving. So verification runs on its own threads, each with one RandomX VM, fed by a
- * queue; results go back to the loop through a uv_async.
+ * queue that takes addresses and sessions in turn (gw_vowner in gateway.h): first come,
+ * first served would let one address's flood of forged results delay every honest
+ * share behind it. Results go back to the loop through a uv_async.
  *
  * The 256 MiB light cache belongs to a seed, not to a thread: all threads hash from the
  * same cache. Two caches are kept so shares of the old seed and the new one can both be
@@ -37,7 +39,9 @@ struct gw_verify {
     uv_mutex_t mu;
     uv_cond_t cv_work;
     uv_cond_t cv_cache;
-    gw_vreq *q_head, *q_tail;
+    gw_vgroup *g_head, *g_tail; /* groups with requests waiting, in turn */
+    gw_vgroup anon_group;       /* for requests without an owner */
+    gw_vowner anon;
     int queued, max_queue;
     gw_vreq *done_head;
     vcache caches[GW_VERIFY_CACHES];
@@ -193,6 +197,44 @@ static void verify_one(vthread *t, gw_vreq *req)
     req->match = !rc && !memcmp(req->hash, req->claimed, 32);
 }
 
+/* The next request in turn (see gw_vowner in gateway.h); called with the lock held. */
+static gw_vreq *take(gw_verify *v)
+{
+    gw_vgroup *g = v->g_head;
+    if (!g)
+        return NULL;
+    v->g_head = g->next;
+    if (!v->g_head)
+        v->g_tail = NULL;
+    g->next = NULL;
+    gw_vowner *o = g->head;
+    g->head = o->next;
+    if (!g->head)
+        g->tail = NULL;
+    o->next = NULL;
+    gw_vreq *r = o->head;
+    o->head = r->next;
+    if (!o->head)
+        o->tail = NULL;
+    r->next = NULL;
+    v->queued--;
+    if (--o->queued > 0) {
+        if (g->tail)
+            g->tail->next = o;
+        else
+            g->head = o;
+        g->tail = o;
+    }
+    if (--g->queued > 0) {
+        if (v->g_tail)
+            v->g_tail->next = g;
+        else
+            v->g_head = g;
+        v->g_tail = g;
+    }
+    return r;
+}
+
 static void worker(void *arg)
 {
     vthread *t = arg;
@@ -210,15 +252,11 @@ static void worker(void *arg)
             uv_mutex_lock(&v->mu);
             continue;
         }
-        gw_vreq *req = v->q_head;
+        gw_vreq *req = take(v);
         if (!req) {
             uv_cond_wait(&v->cv_work, &v->mu);
             continue;
         }
-        v->q_head = req->next;
-        if (!v->q_head)
-            v->q_tail = NULL;
-        v->queued--;
         uv_mutex_unlock(&v->mu);
 
         verify_one(t, req);
@@ -257,6 +295,7 @@ gw_verify *gw_verify_new(uv_loop_t *loop, int threads, int max_queue, gw_verify_
     v->done = done;
     v->ud = ud;
     v->max_queue = max_queue > 0 ? max_queue : 4096;
+    v->anon.group = &v->anon_group;
     /* Large pages only when reserved ones are free for two caches and the VMs: asking
      * RandomX when there are none costs a failed allocation (and, in librandomx 1.1.10,
      * leaks its cache record). */
@@ -302,15 +341,77 @@ int gw_verify_submit(gw_verify *v, gw_vreq *req)
     req->next = NULL;
     req->error = 0;
     req->match = 0;
-    if (v->q_tail)
-        v->q_tail->next = req;
+    req->cancelled = 0;
+    gw_vowner *o = req->owner ? req->owner : &v->anon;
+    gw_vgroup *g = o->group ? o->group : &v->anon_group;
+    o->group = g;
+    if (o->tail)
+        o->tail->next = req;
     else
-        v->q_head = req;
-    v->q_tail = req;
+        o->head = req;
+    o->tail = req;
+    /* An owner or group with nothing waiting goes first: an address that sends a share
+     * now and then (an honest visitor) is not put behind those that keep the queue full;
+     * those take turns among themselves from the tail. */
+    if (++o->queued == 1) {
+        o->next = g->head;
+        g->head = o;
+        if (!g->tail)
+            g->tail = o;
+    }
+    if (++g->queued == 1) {
+        g->next = v->g_head;
+        v->g_head = g;
+        if (!v->g_tail)
+            v->g_tail = g;
+    }
     v->queued++;
     uv_cond_signal(&v->cv_work);
     uv_mutex_unlock(&v->mu);
     return 0;
+}
+
+int gw_verify_cancel(gw_verify *v, gw_vowner *o)
+{
+    int n = 0;
+    uv_mutex_lock(&v->mu);
+    gw_vgroup *g = o->group;
+    if (o->queued > 0 && g) {
+        gw_vowner **op = &g->head, *oprev = NULL;
+        while (*op != o) {
+            oprev = *op;
+            op = &(*op)->next;
+        }
+        *op = o->next;
+        if (g->tail == o)
+            g->tail = oprev;
+        for (gw_vreq *r = o->head, *rn; r; r = rn) {
+            rn = r->next;
+            r->cancelled = 1;
+            r->next = v->done_head;
+            v->done_head = r;
+            n++;
+        }
+        o->head = o->tail = NULL;
+        o->next = NULL;
+        o->queued = 0;
+        g->queued -= n;
+        if (g->queued == 0) {
+            gw_vgroup **gp = &v->g_head, *gprev = NULL;
+            while (*gp != g) {
+                gprev = *gp;
+                gp = &(*gp)->next;
+            }
+            *gp = g->next;
+            if (v->g_tail == g)
+                v->g_tail = gprev;
+            g->next = NULL;
+        }
+        v->queued -= n;
+        uv_async_send(&v->async);
+    }
+    uv_mutex_unlock(&v->mu);
+    return n;
 }
 
 void gw_verify_prepare(gw_verify *v, const uint8_t seed[32])
@@ -366,13 +467,10 @@ void gw_verify_free(gw_verify *v)
     for (int i = 0; v->threads && i < v->nthreads; i++)
         uv_thread_join(&v->threads[i]);
     deliver(&v->async);
-    while (v->q_head) {
-        gw_vreq *r = v->q_head;
-        v->q_head = r->next;
+    for (gw_vreq *r; (r = take(v));) {
         r->error = CM_E_STOPPED;
         r->match = 0;
         v->done(v->ud, r);
     }
-    v->q_tail = NULL;
     uv_close((uv_handle_t *)&v->async, closed);
 }

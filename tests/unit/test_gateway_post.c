@@ -72,6 +72,12 @@ static int status_of(const char *text, const gw_http_env *env, char *body, size_
     gw_http_route(env, r, &resp);
     if (body) {
         snprintf(body, cap, "%.*s", (int)resp.body_len, resp.body ? resp.body : "");
+        /* A file is not read by the router: the server streams it from file_fd. */
+        if (resp.file_fd >= 0) {
+            size_t have = strlen(body);
+            ssize_t n = pread(resp.file_fd, body + have, cap - have - 1, 0);
+            body[have + (n > 0 ? (size_t)n : 0)] = 0;
+        }
         snprintf(body + strlen(body), cap - strlen(body), "|%s", resp.head ? resp.head : "");
     }
     int status = resp.status;

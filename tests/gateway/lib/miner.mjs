@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { frameOrigin, sessionToken } from './consent.mjs';
+import { loginMessage } from './login.mjs';
 
 // A consent record as the runtime made them before issue 14: what a page script can
 // forge. The gateway must refuse it at login; tests use it to check that.
@@ -84,9 +85,8 @@ export class TestMiner {
       this.ws.on('message', (data) => this.onMessage(JSON.parse(data.toString())));
       this.ws.on('open', () => {
         this.loginWaiter = resolve;
-        this.send({ id: this.nextId++, jsonrpc: '2.0', method: 'login',
-          params: { login: this.login, pass: 'x', agent: `consentminer-test/${this.name}`,
-                    algo: ['rx/0'], consent: this.consent } });
+        this.send(loginMessage({ id: this.nextId++, consent: this.consent, login: this.login,
+                                 agent: `consentminer-test/${this.name}` }));
       });
     });
   }

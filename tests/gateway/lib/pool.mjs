@@ -31,6 +31,8 @@ export class TestPool {
   // answerDelayMs: how long each submit waits for its answer (a slow pool).
   constructor({ rxMiner, difficulty = 40, jobEveryMs = 8000, answerDelayMs = 0 }) {
     Object.assign(this, { rxMiner, difficulty, jobEveryMs, answerDelayMs });
+    this.height = 3435647;
+    this.block = 0;       // varies the previous block id: a new block on the chain
     this.conns = new Set();
     this.nextConn = 0;
     this.accepted = 0;
@@ -88,10 +90,27 @@ export class TestPool {
     // Vary the bytes after the nonce: this connection and this job.
     blob.writeUInt32LE(c.index, NONCE_OFFSET + 4);
     blob.writeUInt32LE(++c.jobSeq, NONCE_OFFSET + 8);
+    // The last bytes of the previous block's id, just before the nonce.
+    blob.writeUInt32LE(this.block, NONCE_OFFSET - 4);
     const job = { blob: blob.toString('hex'), job_id: `c${c.index}j${c.jobSeq}`,
-                  target: targetHex(this.difficulty), algo: 'rx/0', height: 3435647, seed_hash: SEED };
+                  target: targetHex(this.difficulty), algo: 'rx/0', height: this.height, seed_hash: SEED };
     c.jobs.set(job.job_id, job);
+    c.lastJob = job;
     return job;
+  }
+
+  // A new job on every connection now: at the same height (new transactions), or with
+  // newBlock a new height on a new previous block (what makes earlier jobs stale).
+  // With again, each connection's last job is sent once more as it was.
+  jobNow({ newBlock = false, again = false } = {}) {
+    if (newBlock) {
+      this.height++;
+      this.block++;
+    }
+    for (const c of this.conns) {
+      if (again && c.lastJob) this.send(c, { jsonrpc: '2.0', method: 'job', params: c.lastJob });
+      else this.sendJob(c);
+    }
   }
 
   sendJob(c) {
