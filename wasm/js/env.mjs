@@ -89,6 +89,15 @@ const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 
   3, 2, 1, 0, 10, 11, 1, 9, 0, 32, 0, 32, 0, 253, 240, 1, 11]);
 // compile: also compile the probe synchronously, as the JIT does in a worker (a worker's
 // Content-Security-Policy without 'wasm-unsafe-eval' forbids it there).
+// JavaScriptCore (Safari, WebKitGTK, every browser on iOS): its user agent names AppleWebKit
+// but no Chrome/Chromium. Its JIT path gave a wrong official vector in 2 of 9 runs of
+// tests/engines (one hash each time; never in Chromium, Firefox or node), so by default
+// the runtime hashes with the interpreter there until that is understood (tests/engines
+// still runs the JIT there, through the instance, to find out).
+export function isJavaScriptCore(ua = globalThis.navigator?.userAgent || '') {
+  return /AppleWebKit\//.test(ua) && !/(Chrome|Chromium|HeadlessChrome)\//.test(ua);
+}
+
 export function jitSupport({ compile = false } = {}) {
   try {
     if (typeof WebAssembly.Module !== 'function' || typeof WebAssembly.Table !== 'function') {

@@ -50,7 +50,7 @@
 // start() rejects (with an Error carrying .reason) when mining cannot begin; the same
 // problem is also sent as an 'error' event. Nothing else throws.
 import { checkConsent, readToken } from './consent.mjs';
-import { canShareMemory, compileWasm, isNode, jitSupport, spawnWorker, workersAvailable } from './env.mjs';
+import { canShareMemory, compileWasm, isJavaScriptCore, isNode, jitSupport, spawnWorker, workersAvailable } from './env.mjs';
 import { GatewaySession } from './gateway.mjs';
 
 export { requestGrant } from './gateway.mjs';
@@ -168,7 +168,10 @@ class Miner extends EventTarget {
         }
       }
     }
-    const jit = this.#opts.jit === 'never' ? { ok: false, why: "turned off by the page (jit: 'never')" } : jitSupport();
+    const jit = this.#opts.jit === 'never' ? { ok: false, why: "turned off by the page (jit: 'never')" }
+      : isJavaScriptCore()
+        ? { ok: false, why: 'JavaScriptCore: its JIT path gave wrong hashes in tests; the interpreter is used until that is understood' }
+        : jitSupport();
     this.#engine = jit.ok ? { engine: 'jit' } : { engine: 'interpreter', engineReason: jit.why };
     this.#setState('starting');
     this.#urls = this.#resolveUrls();
