@@ -371,10 +371,15 @@ int cm_hasher_mine(cm_hasher *h, cm_batch *b)
         /* Consent rule 4: checked before every hash, so a revoke or an expiry stops the
          * batch before the next hash is computed (the pending one is discarded). */
         rc = cm_consent_check(b->consent, b->clock(b->clock_ud));
-        if (rc)
+        if (rc == CM_OK && b->should_stop && b->should_stop(b->stop_ud))
+            rc = CM_E_STOPPED;
+        if (rc) {
+            /* The pending hash is dropped: give its nonce back to the slice, so a later
+             * batch hashes it and a slice's work has no holes (a benchmark's fixed work
+             * counts on it). It is always the last nonce the slice handed out. */
+            b->nonces->next--;
             return rc;
-        if (b->should_stop && b->should_stop(b->stop_ud))
-            return CM_E_STOPPED;
+        }
         int at_max = b->max_hashes && b->hashes + 1 >= b->max_hashes;
         int have_next = !at_max && cm_nonce_range_next(b->nonces, &next_nonce) == CM_OK;
         if (have_next) {
@@ -384,9 +389,13 @@ int cm_hasher_mine(cm_hasher *h, cm_batch *b)
             randomx_calculate_hash_last(h->vm, hash);
         }
         b->hashes++;
-        if (cm_hash_meets_target(hash, job->target64) && b->on_share &&
-            b->on_share(b->share_ud, job, nonce, hash))
+        if ((b->on_hash && b->on_hash(b->hash_ud, job, nonce, hash)) ||
+            (cm_hash_meets_target(hash, job->target64) && b->on_share &&
+             b->on_share(b->share_ud, job, nonce, hash))) {
+            if (have_next)
+                b->nonces->next--;
             return CM_E_STOPPED;
+        }
         if (!have_next)
             return at_max ? CM_OK : CM_E_NONCE_EXHAUSTED;
         cur ^= 1;

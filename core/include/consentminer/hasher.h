@@ -121,6 +121,10 @@ typedef struct cm_batch {
     void *share_ud;
     cm_stop_fn should_stop;     /* may be NULL */
     void *stop_ud;
+    /* Called for every hash computed, share or not, before the share check: a benchmark
+     * folds them into a checksum. Non-zero stops the batch. May be NULL. */
+    cm_share_fn on_hash;
+    void *hash_ud;
     uint64_t hashes;            /* out: hashes completed by this call */
 } cm_batch;
 
