@@ -348,6 +348,10 @@ static json_t *report_json(const options *o, const cm_workers_info *info, const 
     json_object_set_new(root, "spread_pct", json_real(median > 0 ? 100 * (hi - lo) / median : 0));
     json_object_set_new(root, "init_seconds", json_real(info->init_seconds));
     json_object_set_new(root, "dataset_seconds", json_real(info->dataset_seconds));
+    json_object_set_new(root, "dataset_init",
+                        info->init_threads == 0
+                            ? json_null()
+                            : json_string(info->dataset_batched ? "batched" : "randomx"));
     json_object_set_new(root, "large_pages",
                         json_boolean(info->cache_large_pages || info->dataset_large_pages));
     json_object_set_new(root, "huge_pages", json_string(pages));
@@ -497,8 +501,9 @@ int cm_cmd_bench(int argc, char **argv)
         printf(" (%llu hashes in %.1f s); initialisation %.1f s", (unsigned long long)hashes, secs,
                info.init_seconds);
         if (info.init_threads)
-            printf(" (dataset %.1f s on %d thread%s)", info.dataset_seconds, info.init_threads,
-                   info.init_threads == 1 ? "" : "s");
+            printf(" (dataset %.1f s on %d thread%s, %s)", info.dataset_seconds, info.init_threads,
+                   info.init_threads == 1 ? "" : "s",
+                   info.dataset_batched ? "batched" : "RandomX's code");
         printf("; huge pages: %s\n", pages);
         if (o.hashes && complete && agree) {
             char hex[2 * CM_HASH_SIZE + 1];

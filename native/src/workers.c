@@ -377,6 +377,7 @@ static void seed_main(void *arg)
             cm_rx_dataset_finish(w->dataset, w->cache);
             w->ds_ready = 1;
             w->info.dataset_seconds = build_s;
+            w->info.dataset_batched = cm_rx_cache_fast_init(w->cache);
             if (w->ds_ever_ready)
                 event(w, "dataset rebuilt: back to fast mode%s", NULL);
             w->ds_ever_ready = 1;

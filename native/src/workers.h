@@ -57,6 +57,7 @@ typedef struct cm_workers_info {
     int ready;                 /* 1 once the first job's memory is built */
     int init_threads;          /* threads that built (or build) the dataset; 0 in light mode */
     double dataset_seconds;    /* the last complete dataset build, seconds; 0 until one */
+    int dataset_batched;       /* 1: built by core's batched SuperscalarHash (issue 18) */
 } cm_workers_info;
 
 /* Starts the threads; they idle until a job arrives. Errors: CM_E_INVAL, CM_E_NOMEM. */

@@ -25,6 +25,9 @@ check "status" 0 "$rc"
 check "mode" fast "$(field mode <<<"$out")"
 check "mining threads" 1 "$(field threads <<<"$out")"
 check "dataset built on every CPU" "$(nproc)" "$(field init_threads <<<"$out")"
+if [[ "$(uname -m)" == x86_64 ]]; then
+  check "dataset built by the batched code" batched "$(field dataset_init <<<"$out")"
+fi
 python3 -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if 0 < r["dataset_seconds"] <= r["init_seconds"] else 1)' "$out"
 check "dataset seconds within init seconds" 0 $?
 key=$(field work.key <<<"$out"); blob=$(field work.blob <<<"$out"); off=$(field work.nonce_offset <<<"$out")
