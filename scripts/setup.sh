@@ -16,6 +16,7 @@ APT_PACKAGES=(
   chromium                              # browser tests (Debian's; never downloaded)
   fonts-noto-cjk                        # Japanese text in the element and its screenshots
   procps psmisc curl python3 openssl     # test servers and tools
+  python3-matplotlib                    # bench/plot.py: bench/results as SVG
 )
 
 # node and npm: use the machine's own when it has them (some images ship a newer Node.js

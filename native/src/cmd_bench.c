@@ -228,9 +228,10 @@ static int wait_ready(cm_workers *w, cm_workers_info *info)
 }
 
 /* One fixed-work measurement: the workers, paused, are given the job again (which
- * resets their nonces to their parts of 0..N-1), then let go together. */
-static void measure_fixed(cm_workers *w, const options *o, const cm_job *job, bench_ud *c, run *r,
-                          int first)
+ * resets their nonces to their parts of 0..N-1), then let go together. Returns 0 when
+ * nothing was measured (interrupted during initialisation, out of memory). */
+static int measure_fixed(cm_workers *w, const options *o, const cm_job *job, bench_ud *c, run *r,
+                         int first)
 {
     int n = (int)o->threads;
     cm_workers_pause(w, 1);
@@ -238,10 +239,10 @@ static void measure_fixed(cm_workers *w, const options *o, const cm_job *job, be
     cm_workers_set_job(w, job);
     cm_workers_info info;
     if (first && !wait_ready(w, &info))
-        return;
+        return 0;
     uint64_t *h0 = calloc((size_t)n, sizeof *h0);
     if (!h0)
-        return;
+        return 0;
     for (int i = 0; i < n; i++)
         h0[i] = cm_workers_thread_hashes(w, i, NULL);
     uint64_t all0 = cm_workers_hashes(w);
@@ -262,15 +263,17 @@ static void measure_fixed(cm_workers *w, const options *o, const cm_job *job, be
             r->checksum[b] ^= c->sum[i][b];
     }
     free(h0);
+    return 1;
 }
 
-/* One timed measurement: whatever the running workers hash in o->seconds. */
-static void measure_timed(cm_workers *w, const options *o, run *r)
+/* One timed measurement: whatever the running workers hash in o->seconds. Returns 0
+ * when nothing was measured (out of memory). */
+static int measure_timed(cm_workers *w, const options *o, run *r)
 {
     int n = (int)o->threads;
     uint64_t *h0 = calloc((size_t)n, sizeof *h0);
     if (!h0)
-        return;
+        return 0;
     for (int i = 0; i < n; i++)
         h0[i] = cm_workers_thread_hashes(w, i, NULL);
     uint64_t all0 = cm_workers_hashes(w);
@@ -286,6 +289,7 @@ static void measure_timed(cm_workers *w, const options *o, run *r)
         r->thread_seconds[i] = r->seconds;
     }
     free(h0);
+    return 1;
 }
 
 static void add_flag(void *ud, const char *flag)
@@ -441,13 +445,14 @@ int cm_cmd_bench(int argc, char **argv)
     cm_workers_info info;
     int nruns = 0;
     if (o.hashes) {
-        for (; nruns < o.repeat && !interrupted; nruns++)
-            measure_fixed(w, &o, &job, &ud, &runs[nruns], nruns == 0);
+        while (nruns < o.repeat && !interrupted &&
+               measure_fixed(w, &o, &job, &ud, &runs[nruns], nruns == 0))
+            nruns++;
     } else {
         cm_workers_set_job(w, &job);
         if (wait_ready(w, &info))
-            for (; nruns < o.repeat && !interrupted; nruns++)
-                measure_timed(w, &o, &runs[nruns]);
+            while (nruns < o.repeat && !interrupted && measure_timed(w, &o, &runs[nruns]))
+                nruns++;
     }
     cm_workers_info_get(w, &info);
     measuring_done = 1;
