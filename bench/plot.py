@@ -38,6 +38,14 @@ COLOURS = {
     "chromium": "#ff7f0e",
 }
 
+LABELS = {
+    "reference": "RandomX reference",
+    "native thp": "consentminer native (THP)",
+    "native none": "consentminer native (no huge pages)",
+    "node": "consentminer wasm, node",
+    "chromium": "consentminer wasm, Chromium",
+}
+
 
 def load(path):
     try:
@@ -124,7 +132,7 @@ def grouped_bars(ax, rows, series_order, ylabel, fmt):
             _, _, median, runs = match[0]
             x = gi - 0.4 + width * (k + 0.5)
             ax.bar(x, median, width, color=COLOURS.get(s, "#9467bd"),
-                   label=s if gi == min(i for i, gg in enumerate(groups)
+                   label=LABELS.get(s, s) if gi == min(i for i, gg in enumerate(groups)
                                         if any(r[0] == gg and r[1] == s for r in rows)) else None)
             ax.text(x, median, fmt.format(median), ha="center", va="bottom", fontsize=7)
             if runs:
