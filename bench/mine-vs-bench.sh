@@ -42,7 +42,7 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
 # Each run prints "RATE PER_CPU_SECOND".
 run_bench() {
   "$CLI" bench --mode "$mode" --threads "$threads" --seconds "$seconds" --json 2>/dev/null |
-    sed -n 's/.*"hashrate":\([0-9.]*\).*"hashes_per_cpu_second":\([0-9.]*\).*/\1 \2/p'
+    python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["hashrate"], r["hashes_per_cpu_second"])'
 }
 
 run_mine() {

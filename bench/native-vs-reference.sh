@@ -52,7 +52,7 @@ run_ref() { # mode threads
 
 run_cm() { # mode threads extra-flag
   "$cm" bench --mode "$1" --threads "$2" --seconds "$seconds" --json ${3:-} 2>/dev/null |
-    sed -n 's/.*"hashrate":\([0-9.]*\).*/\1/p'
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["hashrate"])'
 }
 
 IFS=, read -r -a rows <<<"$rows_arg"

@@ -7,6 +7,9 @@
 #include <string.h>
 
 #include "consentminer/target.h"
+#ifdef CM_HAVE_SSH
+#include "superscalar.h"
+#endif
 
 /* RandomX accepts keys of any length; Monero's seed is 32 bytes. 64 leaves room for the
  * test vectors' ASCII keys and anything a caller may want to benchmark with. */
@@ -21,6 +24,12 @@ struct cm_rx_cache {
     /* Incremented on every re-initialisation, so VMs know to reload the cache's
      * SuperscalarHash programs (randomx_vm_set_cache) before their next hash. */
     unsigned long generation;
+#ifdef CM_HAVE_SSH
+    /* The seed's SuperscalarHash programs for the batched dataset build, and whether
+     * that build matched RandomX's own items for this seed (else RandomX builds it). */
+    ssh_program *progs;
+    int ssh_ok;
+#endif
 };
 
 struct cm_rx_dataset {
@@ -79,7 +88,42 @@ void cm_rx_cache_free(cm_rx_cache *c)
     if (!c)
         return;
     randomx_release_cache(c->rx);
+#ifdef CM_HAVE_SSH
+    free(c->progs);
+#endif
     free(c);
+}
+
+#ifdef CM_HAVE_SSH
+/* Items to compare with RandomX's own after each new seed: both ends of the dataset and
+ * a spread between, each the first of a batch or inside one. Cheap (tens of
+ * microseconds); a mismatch (a RandomX whose internals differ from the headers this was
+ * built with, a compiler fault) sends the build back to RandomX's code. */
+static int ssh_matches_randomx(cm_rx_cache *c)
+{
+    static const uint64_t frac[] = {0, 1, 63, 64, 65, 1000003, 17000000, 34000000};
+    const uint64_t items = randomx_dataset_item_count();
+    const uint8_t *mem = ssh_cache_memory(c->rx);
+    for (size_t i = 0; i <= sizeof frac / sizeof frac[0]; i++) {
+        uint64_t item = i < sizeof frac / sizeof frac[0] ? frac[i] % items : items - 1;
+        uint8_t ours[64], theirs[64];
+        ssh_init_items(c->progs, mem, ours, item, 1);
+        ssh_reference_item(c->rx, theirs, item);
+        if (memcmp(ours, theirs, sizeof ours) != 0)
+            return 0;
+    }
+    return 1;
+}
+#endif
+
+int cm_rx_cache_fast_init(const cm_rx_cache *c)
+{
+#ifdef CM_HAVE_SSH
+    return c && c->seed_len && c->ssh_ok;
+#else
+    (void)c;
+    return 0;
+#endif
 }
 
 int cm_rx_cache_has_seed(const cm_rx_cache *c, const uint8_t *seed, size_t seed_len)
@@ -104,6 +148,11 @@ int cm_rx_cache_set_seed(cm_rx_cache *c, const uint8_t *seed, size_t seed_len, i
     randomx_init_cache(c->rx, seed, seed_len);
     memcpy(c->seed, seed, seed_len);
     c->seed_len = seed_len;
+#ifdef CM_HAVE_SSH
+    if (!c->progs)
+        c->progs = malloc(SSH_PROGRAMS * sizeof *c->progs);
+    c->ssh_ok = c->progs && ssh_generate(seed, seed_len, c->progs) == 0 && ssh_matches_randomx(c);
+#endif
     c->generation++;
     if (changed)
         *changed = 1;
@@ -177,6 +226,13 @@ int cm_rx_dataset_init_range(cm_rx_dataset *d, cm_rx_cache *c, unsigned long sta
     if (start > items || count > items - start)
         return CM_E_INVAL;
     atomic_store(&d->ready, 0);
+#ifdef CM_HAVE_SSH
+    if (c->ssh_ok) {
+        uint8_t *mem = randomx_get_dataset_memory(d->rx);
+        ssh_init_items(c->progs, ssh_cache_memory(c->rx), mem + (size_t)start * 64, start, count);
+        return CM_OK;
+    }
+#endif
     randomx_init_dataset(d->rx, c->rx, start, count);
     return CM_OK;
 }
@@ -371,10 +427,15 @@ int cm_hasher_mine(cm_hasher *h, cm_batch *b)
         /* Consent rule 4: checked before every hash, so a revoke or an expiry stops the
          * batch before the next hash is computed (the pending one is discarded). */
         rc = cm_consent_check(b->consent, b->clock(b->clock_ud));
-        if (rc)
+        if (rc == CM_OK && b->should_stop && b->should_stop(b->stop_ud))
+            rc = CM_E_STOPPED;
+        if (rc) {
+            /* The pending hash is dropped: give its nonce back to the slice, so a later
+             * batch hashes it and a slice's work has no holes (a benchmark's fixed work
+             * counts on it). It is always the last nonce the slice handed out. */
+            b->nonces->next--;
             return rc;
-        if (b->should_stop && b->should_stop(b->stop_ud))
-            return CM_E_STOPPED;
+        }
         int at_max = b->max_hashes && b->hashes + 1 >= b->max_hashes;
         int have_next = !at_max && cm_nonce_range_next(b->nonces, &next_nonce) == CM_OK;
         if (have_next) {
@@ -384,9 +445,13 @@ int cm_hasher_mine(cm_hasher *h, cm_batch *b)
             randomx_calculate_hash_last(h->vm, hash);
         }
         b->hashes++;
-        if (cm_hash_meets_target(hash, job->target64) && b->on_share &&
-            b->on_share(b->share_ud, job, nonce, hash))
+        if ((b->on_hash && b->on_hash(b->hash_ud, job, nonce, hash)) ||
+            (cm_hash_meets_target(hash, job->target64) && b->on_share &&
+             b->on_share(b->share_ud, job, nonce, hash))) {
+            if (have_next)
+                b->nonces->next--;
             return CM_E_STOPPED;
+        }
         if (!have_next)
             return at_max ? CM_OK : CM_E_NONCE_EXHAUSTED;
         cur ^= 1;

@@ -58,6 +58,7 @@ typedef struct miner {
     cm_stats *stats;
     int daemon_mode;
     int threads;
+    int init_threads; /* threads that build the fast-mode dataset */
     int cpus;
 
     uv_async_t share_async;
@@ -149,6 +150,8 @@ static void usage(FILE *out)
         "                          (default 100)\n"
         "  --mode fast|light|auto  fast: 2080 MiB dataset, fastest; light: 256 MiB cache,\n"
         "                          about 1/8 the speed; auto (default): fast when memory allows\n"
+        "  --init-threads N        threads that build the fast-mode dataset before the first\n"
+        "                          hash and at each seed change, 1..256 (default: all CPUs)\n"
         "  --no-large-pages        use neither reserved nor transparent huge pages\n"
         "  --status-interval SEC   seconds between status lines, 1..3600 (default 10)\n"
         "  --yes                   agree in advance instead of being asked; required when\n"
@@ -299,8 +302,8 @@ static void worker_progress(void *ud, const char *what, double fraction)
     int step = (int)(fraction * 10);
     if (step != m->progress_step || fraction >= 1.0) {
         m->progress_step = fraction >= 1.0 ? -1 : step;
-        say("initialising RandomX %s on %d thread%s: %d%%", what, m->threads,
-            m->threads == 1 ? "" : "s", (int)(fraction * 100));
+        say("initialising RandomX %s on %d thread%s: %d%%", what, m->init_threads,
+            m->init_threads == 1 ? "" : "s", (int)(fraction * 100));
     }
 }
 
@@ -447,7 +450,8 @@ int cm_cmd_mine(int argc, char **argv)
     const char *user = NULL, *pass = NULL, *fingerprint = NULL, *daemon_url = NULL, *wallet = NULL,
                *mode_name = "auto";
     int tls = 0, yes = 0, large_pages = 1;
-    long threads = cm_cpu_count(), throttle = 100, keepalive = 60, failback = 60;
+    long threads = cm_cpu_count(), init_threads = cm_cpu_count(), throttle = 100,
+         keepalive = 60, failback = 60;
     double status_interval = 10;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -490,6 +494,10 @@ int cm_cmd_mine(int argc, char **argv)
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
             if (!(v = cm_arg_value(argc, argv, &i)) ||
                 cm_arg_int("--threads", v, 1, CM_CONSENT_MAX_THREADS, &threads))
+                return 2;
+        } else if (!strcmp(a, "--init-threads")) {
+            if (!(v = cm_arg_value(argc, argv, &i)) ||
+                cm_arg_int("--init-threads", v, 1, CM_CONSENT_MAX_THREADS, &init_threads))
                 return 2;
         } else if (!strcmp(a, "--throttle")) {
             if (!(v = cm_arg_value(argc, argv, &i)) ||
@@ -601,6 +609,7 @@ int cm_cmd_mine(int argc, char **argv)
                      "\n               credits the login %s (the pool pays it)", user);
     }
     cm_disclosure d = {.threads = (int)threads,
+                       .init_threads = mode == CM_MODE_FAST ? (int)init_threads : 0,
                        .cpus = cm_cpu_count(),
                        .throttle_pct = (int)throttle,
                        .mode = mode == CM_MODE_FAST ? "fast" : "light",
@@ -613,6 +622,7 @@ int cm_cmd_mine(int argc, char **argv)
     memset(&m, 0, sizeof m);
     m.daemon_mode = daemon_mode;
     m.threads = (int)threads;
+    m.init_threads = (int)init_threads;
     m.cpus = cm_cpu_count();
     m.status_interval_s = status_interval;
     m.progress_step = -1;
@@ -634,6 +644,7 @@ int cm_cmd_mine(int argc, char **argv)
     }
     uv_mutex_init(&m.share_mu);
     cm_workers_config wc = {.threads = (int)threads,
+                            .init_threads = (int)init_threads,
                             .mode = mode,
                             .large_pages = large_pages,
                             .throttle_pct = (int)throttle,

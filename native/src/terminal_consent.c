@@ -16,16 +16,27 @@ void cm_disclosure_print(FILE *out, const cm_disclosure *d)
             "  mine:        Monero with the RandomX algorithm (rx/0), %s mode%s\n"
             "  CPU:         %d mining thread%s on this computer's %d CPU%s, each hashing %d%% of "
             "the time:\n"
-            "               expected CPU load about %d%% (of %d%%), plus the memory above\n"
-            "  rewards to:  %s\n"
-            "  stop:        press Ctrl-C (or send SIGTERM); hashing stops at once and final\n"
-            "               statistics are printed\n"
-            "  remembered:  for this run only\n",
+            "               expected CPU load about %d%% (of %d%%), plus the memory above\n",
             d->mode,
             strcmp(d->mode, "fast") == 0 ? " (2080 MiB dataset + 256 MiB cache in memory)"
                                          : " (256 MiB cache in memory)",
             d->threads, d->threads == 1 ? "" : "s", d->cpus, d->cpus == 1 ? "" : "s",
-            d->throttle_pct, load, 100 * d->cpus, d->rewards);
+            d->throttle_pct, load, 100 * d->cpus);
+    /* Building the dataset loads more CPUs than the mining threads may (issue 18): the
+     * person deciding must know before, not find out from a fan. */
+    if (d->init_threads > 0)
+        fprintf(out,
+                "               first builds the dataset on %d thread%s: CPU load up to %d%%\n"
+                "               until it is built (tens of seconds), and again while mining\n"
+                "               each time the seed changes (every 2048 blocks, about 3 days)\n",
+                d->init_threads, d->init_threads == 1 ? "" : "s",
+                100 * (d->init_threads < d->cpus ? d->init_threads : d->cpus));
+    fprintf(out,
+            "  rewards to:  %s\n"
+            "  stop:        press Ctrl-C (or send SIGTERM); hashing stops at once and final\n"
+            "               statistics are printed\n"
+            "  remembered:  for this run only\n",
+            d->rewards);
     fflush(out);
 }
 

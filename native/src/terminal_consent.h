@@ -1,7 +1,8 @@
 /* consentminer — consent in a terminal: say what will run, then ask.
  *
  * DESIGN.md's consent rules, applied to a terminal: the disclosure names the currency and
- * algorithm, the threads and the expected CPU load, where the rewards go and how to stop;
+ * algorithm, the threads and the expected CPU load (including the dataset build, which
+ * may take more CPUs than the mining threads), where the rewards go and how to stop;
  * the answer defaults to no; without a terminal to ask on, only an explicit --yes given
  * in advance counts as consent.
  */
@@ -12,6 +13,7 @@
 
 typedef struct cm_disclosure {
     int threads;
+    int init_threads;    /* threads building the fast-mode dataset; 0 in light mode */
     int cpus;
     int throttle_pct;
     const char *mode;    /* "fast", "light" */

@@ -30,8 +30,11 @@ typedef struct worker {
     /* per batch, for counting hashes as they complete */
     uint64_t state_gen;
     uint64_t calls;
+    uint64_t counted;       /* hashes of this batch already added to the counters */
     double slice_start;
     int throttled;
+    atomic_uint_fast64_t hashes;
+    double done_ms;         /* guarded by w->mu: fixed work finished at (cm_mono_ms) */
 } worker;
 
 struct cm_workers {
@@ -100,13 +103,19 @@ static int64_t clock_cb(void *ud)
 }
 
 /* Called by core before every hash: counts the one just completed and tells the loop to
- * stop when the state moved on or the throttle slice is over. */
+ * stop when the state moved on or the throttle slice is over. Core calls it once before
+ * the batch's first hash and then before each hash, so the third call is the first to
+ * follow a completed hash: counting earlier would count a hash still being computed
+ * (and a benchmark would read its checksum before the last hash is in). */
 static int stop_cb(void *ud)
 {
     worker *k = ud;
     cm_workers *w = k->w;
-    if (k->calls++ > 0)
+    if (k->calls++ >= 2) {
+        k->counted++;
+        atomic_fetch_add(&k->hashes, 1);
         atomic_fetch_add(&w->hashes, 1);
+    }
     if (atomic_load(&w->state_gen) != k->state_gen)
         return 1;
     if (k->throttled && cm_mono_ms() - k->slice_start >= CM_THROTTLE_SLICE_MS)
@@ -120,6 +129,30 @@ static int share_cb(void *ud, const cm_job *job, uint32_t nonce, const uint8_t h
     if (k->w->cfg.on_share)
         k->w->cfg.on_share(k->w->cfg.ud, job, nonce, hash);
     return 0;
+}
+
+static int hash_cb(void *ud, const cm_job *job, uint32_t nonce, const uint8_t hash[32])
+{
+    (void)job;
+    worker *k = ud;
+    k->w->cfg.on_hash(k->w->cfg.ud, k->index, nonce, hash);
+    return 0;
+}
+
+/* Worker k's nonces of the current job: its slice of the whole space, or of
+ * [0, fixed_nonces) for a benchmark's fixed work. */
+static void take_slice(cm_workers *w, worker *k)
+{
+    uint64_t n = w->cfg.fixed_nonces, t = (uint64_t)w->cfg.threads;
+    if (n == 0) {
+        cm_nonce_range_init(&k->nonces, (uint32_t)k->index, (uint32_t)t, w->job.nicehash,
+                            w->job.nicehash_byte, NULL);
+        return;
+    }
+    k->nonces.first = n * (uint64_t)k->index / t;
+    k->nonces.end = n * ((uint64_t)k->index + 1) / t;
+    k->nonces.next = k->nonces.first;
+    k->nonces.fixed = 0;
 }
 
 static void wait_ms(cm_workers *w, double ms)
@@ -151,8 +184,8 @@ static void worker_main(void *arg)
         if (k->job_gen != w->job_gen) {
             k->job_gen = w->job_gen;
             k->exhausted = 0;
-            cm_nonce_range_init(&k->nonces, (uint32_t)k->index, (uint32_t)w->cfg.threads,
-                                w->job.nicehash, w->job.nicehash_byte, NULL);
+            k->done_ms = 0;
+            take_slice(w, k);
         }
         job = w->job;
         int pct = w->throttle_pct;
@@ -173,6 +206,7 @@ static void worker_main(void *arg)
             cm_throttle_set(&k->throttle, pct);
             k->throttled = pct < 100;
             k->calls = 0;
+            k->counted = 0;
             k->slice_start = cm_mono_ms();
             double cpu0 = cm_thread_cpu_ms();
             cm_batch b = {.job = &job,
@@ -182,11 +216,16 @@ static void worker_main(void *arg)
                           .on_share = share_cb,
                           .share_ud = k,
                           .should_stop = stop_cb,
-                          .stop_ud = k};
+                          .stop_ud = k,
+                          .on_hash = w->cfg.on_hash ? hash_cb : NULL,
+                          .hash_ud = k};
             rc = cm_hasher_mine(k->hasher, &b);
             /* stop_cb counted every completed hash but the batch's last one */
-            if (b.hashes > (k->calls ? k->calls - 1 : 0))
-                atomic_fetch_add(&w->hashes, b.hashes - (k->calls ? k->calls - 1 : 0));
+            if (b.hashes > k->counted) {
+                uint64_t rest = b.hashes - k->counted;
+                atomic_fetch_add(&k->hashes, rest);
+                atomic_fetch_add(&w->hashes, rest);
+            }
             double busy = cm_thread_cpu_ms() - cpu0;
             atomic_fetch_add(&w->busy_us, (uint_fast64_t)(busy * 1000));
             if (k->throttled && rc == CM_E_STOPPED)
@@ -200,7 +239,10 @@ static void worker_main(void *arg)
         uv_cond_broadcast(&w->cv);
         if (rc == CM_E_NONCE_EXHAUSTED) {
             k->exhausted = 1;
-            event(w, "a worker used up its nonce range; waiting for the next job%s", NULL);
+            if (w->cfg.fixed_nonces)
+                k->done_ms = cm_mono_ms();
+            else
+                event(w, "a worker used up its nonce range; waiting for the next job%s", NULL);
         } else if (rc == CM_E_NO_CONSENT || rc == CM_E_CONSENT_EXPIRED ||
                    rc == CM_E_CONSENT_REVOKED) {
             /* Core refused: wait for the caller to stop us or grant again. */
@@ -240,10 +282,9 @@ static void build_main(void *arg)
     }
 }
 
-/* Builds the dataset from the cache on cfg.threads threads; returns 1 when complete. */
-static int build_dataset(cm_workers *w)
+/* Builds the dataset from the cache on init_threads threads; returns 1 when complete. */
+static int build_dataset(cm_workers *w, int n)
 {
-    int n = w->cfg.threads;
     builder *bs = calloc((size_t)n, sizeof *bs);
     if (!bs)
         return 0;
@@ -323,14 +364,20 @@ static void seed_main(void *arg)
         }
         if (w->ds_ever_ready)
             event(w, "new seed: hashing in light mode while the dataset rebuilds%s", NULL);
+        int init_threads = w->cfg.init_threads > 0 ? w->cfg.init_threads : cm_cpu_count();
+        w->info.init_threads = init_threads;
         uv_mutex_unlock(&w->mu);
 
-        int built = build_dataset(w);
+        double t0 = cm_mono_ms();
+        int built = build_dataset(w, init_threads);
+        double build_s = (cm_mono_ms() - t0) / 1e3;
 
         uv_mutex_lock(&w->mu);
         if (built && w->cache_ready && !memcmp(w->cache_seed, seed, sizeof seed)) {
             cm_rx_dataset_finish(w->dataset, w->cache);
             w->ds_ready = 1;
+            w->info.dataset_seconds = build_s;
+            w->info.dataset_batched = cm_rx_cache_fast_init(w->cache);
             if (w->ds_ever_ready)
                 event(w, "dataset rebuilt: back to fast mode%s", NULL);
             w->ds_ever_ready = 1;
@@ -354,6 +401,9 @@ int cm_workers_new(const cm_workers_config *cfg, cm_workers **out, cm_error *err
     if (cfg->threads < 1 || cfg->threads > CM_CONSENT_MAX_THREADS)
         return cm_error_set(err, CM_E_INVAL, "threads is %d; expected 1..%d", cfg->threads,
                             CM_CONSENT_MAX_THREADS);
+    if (cfg->init_threads < 0 || cfg->init_threads > CM_CONSENT_MAX_THREADS)
+        return cm_error_set(err, CM_E_INVAL, "init threads is %d; expected 0 (every CPU) or 1..%d",
+                            cfg->init_threads, CM_CONSENT_MAX_THREADS);
     if (cfg->throttle_pct < 1 || cfg->throttle_pct > 100)
         return cm_error_set(err, CM_E_INVAL, "throttle is %d%%; expected 1..100",
                             cfg->throttle_pct);
@@ -456,6 +506,21 @@ void cm_workers_pause(cm_workers *w, int paused)
 uint64_t cm_workers_hashes(cm_workers *w)
 {
     return atomic_load(&w->hashes);
+}
+
+uint64_t cm_workers_thread_hashes(cm_workers *w, int i, double *done_ms)
+{
+    if (i < 0 || i >= w->cfg.threads) {
+        if (done_ms)
+            *done_ms = 0;
+        return 0;
+    }
+    if (done_ms) {
+        uv_mutex_lock(&w->mu);
+        *done_ms = w->workers[i].done_ms;
+        uv_mutex_unlock(&w->mu);
+    }
+    return atomic_load(&w->workers[i].hashes);
 }
 
 double cm_workers_busy_ms(cm_workers *w)

@@ -2,7 +2,10 @@
  *
  * One thread per requested worker, each with its own cm_hasher, plus one seed thread that
  * (re)builds the RandomX cache when a job brings a new seed and, in fast mode, the
- * dataset on all threads with progress. When the seed changes after the first dataset
+ * dataset with progress on init_threads threads: by default every CPU, whatever the
+ * number of mining threads, because the dataset is a one-off wait before the first hash
+ * and at each seed change (issue 18: 44 s on one thread, 23 s on two, here). When the
+ * seed changes after the first dataset
  * was built, workers keep hashing in light mode from the new cache while the new dataset
  * builds, then switch back to fast mode: an epoch switch costs the cache rebuild
  * (about 0.7 s here), not the dataset's 20 s.
@@ -35,6 +38,14 @@ typedef struct cm_workers_config {
     /* Something the person running it should know (fallbacks, mode switches, errors). */
     void (*on_event)(void *ud, const char *message);
     void *ud;
+    /* Threads building the fast-mode dataset, 1..CM_CONSENT_MAX_THREADS; 0: every CPU. */
+    int init_threads;
+    /* Benchmarks: when > 0, each job's work is exactly nonces [0, fixed_nonces), split
+     * between the threads; a worker idles once its part is done (no event), until the
+     * next cm_workers_set_job (even of the same job) starts the same work again. */
+    uint64_t fixed_nonces;
+    /* Every hash, share or not, on the worker thread `worker` (0..threads-1); may be NULL. */
+    void (*on_hash)(void *ud, int worker, uint32_t nonce, const uint8_t hash[32]);
 } cm_workers_config;
 
 typedef struct cm_workers_info {
@@ -44,6 +55,9 @@ typedef struct cm_workers_info {
     int dataset_thp;           /* transparent huge pages advised for the dataset */
     double init_seconds;       /* first cache (+ dataset) build, seconds; 0 until done */
     int ready;                 /* 1 once the first job's memory is built */
+    int init_threads;          /* threads that built (or build) the dataset; 0 in light mode */
+    double dataset_seconds;    /* the last complete dataset build, seconds; 0 until one */
+    int dataset_batched;       /* 1: built by core's batched SuperscalarHash (issue 18) */
 } cm_workers_info;
 
 /* Starts the threads; they idle until a job arrives. Errors: CM_E_INVAL, CM_E_NOMEM. */
@@ -58,6 +72,10 @@ void cm_workers_pause(cm_workers *w, int paused);
 
 /* Completed hashes of all workers since start. */
 uint64_t cm_workers_hashes(cm_workers *w);
+/* Completed hashes of worker i (0..threads-1) since start; with fixed_nonces, *done_ms
+ * (may be NULL) is the cm_mono_ms() at which it finished its part of the current job,
+ * 0 while it has not. */
+uint64_t cm_workers_thread_hashes(cm_workers *w, int i, double *done_ms);
 /* CPU time the workers spent hashing, milliseconds (thread CPU clocks). */
 double cm_workers_busy_ms(cm_workers *w);
 void cm_workers_info_get(cm_workers *w, cm_workers_info *info);

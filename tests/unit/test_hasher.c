@@ -202,6 +202,68 @@ static void test_mine_hashes_match_plain_hashes(void **state)
     }
 }
 
+/* on_hash sees every hash, shares or not, with the hash a plain hash of that nonce's blob
+ * gives: a benchmark's checksum relies on it. The target here is one no hash meets. */
+static void test_mine_on_hash_sees_every_hash(void **state)
+{
+    fixture *f = *state;
+    prepare_seed32(f);
+    cm_job job;
+    easy_job(&job, seed32);
+    job.target64 = 0;
+    cm_nonce_range r;
+    assert_int_equal(cm_nonce_range_init(&r, 0, 1, 0, 0, NULL), CM_OK);
+    mine_log shares = {.now = NOW, .step = 1}, all = {.now = NOW};
+    cm_batch b = {.job = &job, .nonces = &r, .consent = f->consent, .clock = test_clock,
+                  .clock_ud = &shares, .max_hashes = 4, .on_share = record_share,
+                  .share_ud = &shares, .on_hash = record_share, .hash_ud = &all};
+    assert_int_equal(cm_hasher_mine(f->hasher, &b), CM_OK);
+    assert_int_equal(b.hashes, 4);
+    assert_int_equal(shares.shares, 0);
+    assert_int_equal(all.shares, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(all.nonces[i], (uint32_t)i);
+        uint8_t blob[CM_BLOB_MAX], plain[32];
+        memcpy(blob, job.blob, job.blob_len);
+        cm_job_write_nonce(&job, blob, all.nonces[i]);
+        assert_int_equal(cm_hasher_hash(f->hasher, f->consent, NOW, blob, job.blob_len, plain),
+                         CM_OK);
+        assert_memory_equal(plain, all.hashes[i], 32);
+    }
+}
+
+/* Stops a batch after two hashes: its first call comes before any hash. */
+static int stop_after_two(void *ud)
+{
+    int *calls = ud;
+    return ++*calls > 3;
+}
+
+/* A batch stopped mid-way gives back the nonce of the hash it dropped: the next batch of
+ * the same slice starts there, so the slice is hashed without a hole. */
+static void test_mine_stop_leaves_no_hole(void **state)
+{
+    fixture *f = *state;
+    prepare_seed32(f);
+    cm_job job;
+    easy_job(&job, seed32);
+    cm_nonce_range r;
+    assert_int_equal(cm_nonce_range_init(&r, 0, 1, 0, 0, NULL), CM_OK);
+    mine_log log = {.now = NOW, .step = 1};
+    int calls = 0;
+    cm_batch b = {.job = &job, .nonces = &r, .consent = f->consent, .clock = test_clock,
+                  .clock_ud = &log, .on_share = record_share, .share_ud = &log,
+                  .should_stop = stop_after_two, .stop_ud = &calls};
+    assert_int_equal(cm_hasher_mine(f->hasher, &b), CM_E_STOPPED);
+    assert_int_equal(b.hashes, 2);
+    b.should_stop = NULL;
+    b.max_hashes = 2;
+    assert_int_equal(cm_hasher_mine(f->hasher, &b), CM_OK);
+    assert_int_equal(log.shares, 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(log.nonces[i], (uint32_t)i);
+}
+
 /* One worker's batch over easy_job: the seed prepared, the whole nonce space as its slice,
  * every share recorded in c->log, and a clock moving `step` ms per read. */
 typedef struct mine_case {
@@ -289,6 +351,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_seed_rebuilt_only_on_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hash_refuses_without_consent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mine_hashes_match_plain_hashes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mine_on_hash_sees_every_hash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mine_stop_leaves_no_hole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoke_mid_batch_stops_before_next_hash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry_mid_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mine_refuses_without_consent, setup, teardown),

@@ -53,6 +53,11 @@ int cm_rx_cache_has_seed(const cm_rx_cache *c, const uint8_t *seed, size_t seed_
 /* 1 when the cache got large pages. */
 int cm_rx_cache_large_pages(const cm_rx_cache *c);
 
+/* 1 when datasets are built from this cache by consentminer's batched SuperscalarHash
+ * (native builds; checked against RandomX's own items for the cache's seed), 0 when by
+ * RandomX's one-item-at-a-time code. */
+int cm_rx_cache_fast_init(const cm_rx_cache *c);
+
 /* Allocates a dataset (about 2080 MiB). flags: CM_RX_LARGE_PAGES. Errors: CM_E_NOMEM. */
 int cm_rx_dataset_new(unsigned flags, cm_rx_dataset **out, cm_error *err);
 void cm_rx_dataset_free(cm_rx_dataset *d);
@@ -121,6 +126,10 @@ typedef struct cm_batch {
     void *share_ud;
     cm_stop_fn should_stop;     /* may be NULL */
     void *stop_ud;
+    /* Called for every hash computed, share or not, before the share check: a benchmark
+     * folds them into a checksum. Non-zero stops the batch. May be NULL. */
+    cm_share_fn on_hash;
+    void *hash_ud;
     uint64_t hashes;            /* out: hashes completed by this call */
 } cm_batch;
 
