@@ -793,6 +793,7 @@ class ConsentFrame {
     else if (this.#phase === 'stopped') text = t.stopped;
     else if (this.#reasons.size) text = fill(t.pausedBecause, { reasons: [...this.#reasons].map((r) => t['reason_' + r]).join(t.reasonJoin) });
     else if (this.#runtimeState === 'starting' || this.#runtimeState === 'initializing') text = t.preparing;
+    else if (this.#runtimeState === 'reconnecting') text = t.reconnecting;
     else text = t.running;
     if (this.#warning && !this.#error) text += ' ' + fill(t.warning, { message: this.#warning });
     if (el.textContent !== text) el.textContent = text;

@@ -24,6 +24,7 @@ export async function startFakeGateway({ job = testJob(), nicehash = false, refu
   const wss = server ? new WebSocketServer({ server, path: '/ws' }) : new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/ws' });
   if (!server) await new Promise((resolve) => wss.on('listening', resolve));
   const gw = {
+    refuse, // a login refusal message, or null; a test may change it meanwhile
     url: `ws://127.0.0.1:${(server || wss).address().port}/ws`,
     messages: [],
     logins: [],
@@ -39,6 +40,11 @@ export async function startFakeGateway({ job = testJob(), nicehash = false, refu
     },
     dropAll() {
       for (const ws of gw.sockets) ws.terminate();
+    },
+    // Closes every socket with a WebSocket close code, as the gateway does (1001: going away,
+    // 1008: a refusal).
+    closeAll(code, reason = '') {
+      for (const ws of gw.sockets) ws.close(code, reason);
     },
     // Resolves when pred() holds, checked after every message (or rejects after ms).
     until(pred, ms = 60000) {
@@ -70,8 +76,8 @@ export async function startFakeGateway({ job = testJob(), nicehash = false, refu
       gw.messages.push(msg);
       if (msg.method === 'login') {
         gw.logins.push(msg.params);
-        if (refuse) {
-          ws.send(JSON.stringify({ id: msg.id, jsonrpc: '2.0', error: { code: -1, message: refuse } }));
+        if (gw.refuse) {
+          ws.send(JSON.stringify({ id: msg.id, jsonrpc: '2.0', error: { code: -1, message: gw.refuse } }));
           ws.close();
         } else {
           const extensions = ['algo', 'keepalive'].concat(nicehash ? ['nicehash'] : []);

@@ -13,7 +13,8 @@ const CONNECT_TIMEOUT_MS = 15 * 1000;
 export class GatewaySession {
   // opts: { url, WebSocket, origin (node's `ws` only), token (the session token string),
   //         threads, throttle (asked for; at most the token's ceilings), agent,
-  //         onJob(job, nicehash), onShareResult(share, accepted, error), onGone(reason, message) }
+  //         onJob(job, nicehash), onShareResult(share, accepted, error),
+  //         onGone(reason, message, closeCode) }
   constructor(opts) {
     this.opts = opts;
     this.ws = null;
@@ -88,7 +89,10 @@ export class GatewaySession {
         if (!settled) { fail('gateway-unreachable', `the gateway closed the connection before login${why}`); return; }
         if (!this.closed) {
           this.close();
-          this.opts.onGone('gateway-gone', `the gateway connection closed${why}`);
+          // The close code tells the miner whether to come back: 1008 is the gateway's
+          // refusal (consent expired or revoked, too many invalid shares); 1001 a gateway
+          // going away (a restart, a deploy), 1006 a connection lost.
+          this.opts.onGone('gateway-gone', `the gateway connection closed${why}`, e ? e.code : 1006);
         }
       };
       ws.onmessage = (e) => this.receive(e.data);

@@ -33,8 +33,9 @@
 // person running the benchmark). Any other shared or jit value throws a TypeError.
 //
 // Event details:
-//   state        { state: 'starting'|'initializing'|'mining'|'paused'|'stopped', reason?,
-//                  engine: 'jit'|'interpreter', engineReason? (why not the JIT) }
+//   state        { state: 'starting'|'initializing'|'mining'|'paused'|'reconnecting'|'stopped',
+//                  reason?, engine: 'jit'|'interpreter', engineReason? (why not the JIT);
+//                  while reconnecting also attempt and delayMs (the next login's wait) }
 //   hashrate     { hashrate (H/s over the last 10 s; 0 while paused), hashes (total), threads }
 //   cpu          { fraction (0..1 per thread), percent, threads: [..] }: the share of
 //                  wall-clock time the mining threads spent inside hashes. It is not CPU
@@ -75,6 +76,11 @@ export function benchJob() {
   const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
   return { blob: hex(blob), job_id: 'bench', target: '0100000000000000', seed_hash: hex(seed), height: 0, algo: 'rx/0' };
 }
+
+// A new login after a lost gateway connection: first after about a second, doubling to
+// at most 30 s (a restarted gateway is usually back within seconds).
+const RECONNECT_FIRST_MS = 1000;
+const RECONNECT_MAX_MS = 30 * 1000;
 
 class Miner extends EventTarget {
   #opts;
@@ -181,13 +187,7 @@ class Miner extends EventTarget {
     this.#armExpiry(run);
     try {
       if (this.#opts.gateway) {
-        this.#session = new GatewaySession({
-          url: this.#opts.gateway, WebSocket: this.#opts.WebSocket, origin: this.#opts.origin,
-          token: this.#token, threads: this.#threads, throttle: this.#throttle, agent: this.#opts.agent,
-          onJob: (job, nicehash) => this.#onJob(job, nicehash),
-          onShareResult: (share, accepted, error) => this.#emit('share-result', { job_id: share.job_id, nonce: share.nonce, accepted, error }),
-          onGone: (reason, message) => this.#fail(reason, message, true),
-        });
+        this.#session = this.#newSession(run);
         await this.#session.connect();
         if (run !== this.#run) throw Object.assign(new Error('stopped while starting'), { reason: 'stopped' });
       } else {
@@ -214,8 +214,83 @@ class Miner extends EventTarget {
     return this;
   }
 
+  #newSession(run) {
+    return new GatewaySession({
+      url: this.#opts.gateway, WebSocket: this.#opts.WebSocket, origin: this.#opts.origin,
+      token: this.#token, threads: this.#threads, throttle: this.#throttle, agent: this.#opts.agent,
+      onJob: (job, nicehash) => this.#onJob(job, nicehash),
+      onShareResult: (share, accepted, error) => this.#emit('share-result', { job_id: share.job_id, nonce: share.nonce, accepted, error }),
+      onGone: (reason, message, code) => { if (run === this.#run) this.#onGone(reason, message, code); },
+    });
+  }
+
+  // The gateway connection ended while mining. A gateway that refused the session (1008:
+  // consent expired or revoked, too many invalid shares) ends mining; any other end (a
+  // restart or deploy says 1001, a lost connection 1006) is followed by a new login under
+  // the same session token, as long as the consent holds, so a visitor is not asked again
+  // for a gateway's restart.
+  #onGone(reason, message, code) {
+    if (code === 1008) {
+      this.#fail(reason, message, true);
+      return;
+    }
+    this.#reconnect(message);
+  }
+
+  // Workers are held (their shares would have nowhere to go) while new logins are tried
+  // after 1, 2, 4 ... 30 s, each delay jittered by +-50% so that the browsers of a
+  // restarted gateway do not all come back at once.
+  #reconnect(why) {
+    const run = this.#run;
+    const problem = checkConsent(this.#consent);
+    if (problem) {
+      this.#fail(problem.reason, problem.message, true);
+      return;
+    }
+    if (this.#session) this.#session.close();
+    this.#session = null;
+    this.#reconnecting = true;
+    this.#postAll({ type: 'pause' });
+    this.#attempts++;
+    const base = Math.min(RECONNECT_MAX_MS, RECONNECT_FIRST_MS * 2 ** Math.min(this.#attempts - 1, 5));
+    const delayMs = Math.round(base * (0.5 + Math.random()));
+    this.#setState('reconnecting', { reason: why, attempt: this.#attempts, delayMs });
+    const t = setTimeout(async () => {
+      if (run !== this.#run) return;
+      const session = this.#newSession(run);
+      try {
+        await session.connect();
+      } catch (e) {
+        if (run !== this.#run) return;
+        // A gateway that answers and refuses the token will not change its mind.
+        if (e.reason === 'gateway-refused') this.#fail(e.reason, e.message, true);
+        else this.#reconnect(e.message);
+        return;
+      }
+      if (run !== this.#run) {
+        session.close();
+        return;
+      }
+      this.#session = session;
+      this.#reconnecting = false;
+      this.#attempts = 0;
+      if (this.#paused) {
+        this.#setState('paused', { reason: this.#pauseReason });
+        return;
+      }
+      this.#samples = [];
+      this.#postAll({ type: 'resume' });
+      this.#setState(this.#allMining() ? 'mining' : 'initializing', { reason: 'reconnected' });
+    }, delayMs);
+    this.#timers.push(t);
+  }
+  #reconnecting = false;
+  #attempts = 0;
+
   stop() {
     this.#run++;
+    this.#reconnecting = false;
+    this.#attempts = 0;
     const was = this.#state;
     // Shared-memory threads are told through their memory first: a browser lets a
     // terminated worker's threads run on for a while (wasm/src/yield.c).
@@ -235,6 +310,7 @@ class Miner extends EventTarget {
   // current one expires): the gateway checks it ("consent" message), then core gets the
   // new record. Rejects, and leaves the old expiry in force, when the gateway refuses.
   async renew(token) {
+    if (this.#reconnecting) return this.#renewOffline(token);
     if (!this.#session || this.#state === 'stopped' || this.#state === 'idle') {
       throw Object.assign(new Error('renew() while not mining'), { reason: 'not-running' });
     }
@@ -256,6 +332,24 @@ class Miner extends EventTarget {
     this.#postAll({ type: 'consent', consent: this.#consent });
     this.#armExpiry(run);
     return result;
+  }
+
+  // While reconnecting there is no gateway to ask: the newer token of the same grant is
+  // kept for the next login, which the gateway checks as it checks every login.
+  #renewOffline(token) {
+    const read = readToken(token, 'session');
+    if (read.reason) throw Object.assign(new Error(read.message), { reason: read.reason });
+    if (read.payload.grant !== this.#grantId) {
+      throw Object.assign(new Error('the renewed session token belongs to another grant'), { reason: 'consent-invalid' });
+    }
+    const problem = checkConsent(read.record);
+    if (problem) throw Object.assign(new Error(problem.message), { reason: problem.reason });
+    this.#ceiling = { threads: Math.min(this.#ceiling.threads, read.record.threads), throttle: Math.min(this.#ceiling.throttle, read.record.throttle) };
+    this.#token = token;
+    this.#consent = { ...read.record, threads: Math.min(this.#threads, this.#ceiling.threads), throttle: Math.min(this.#throttle, this.#ceiling.throttle) };
+    this.#postAll({ type: 'consent', consent: this.#consent });
+    this.#armExpiry(this.#run);
+    return { status: 'PENDING', expires_at: read.record.expires_at };
   }
 
   // Browsers: the runtime belongs to the consent frame, which the gateway serves on its own
@@ -296,6 +390,10 @@ class Miner extends EventTarget {
       return;
     }
     this.#paused = false;
+    if (this.#reconnecting) {
+      this.#setState('reconnecting', { reason: 'waiting for the gateway' });
+      return;
+    }
     this.#samples = [];
     this.#postAll({ type: 'resume' });
     this.#setState(this.#allMining() ? 'mining' : 'initializing');
