@@ -259,3 +259,22 @@ real('axe-core finds no violations in the disclosure and in the running panel', 
   await hashing(page);
   assert.deepEqual(await axeViolations(page), []);
 });
+
+real('a gateway restart: the frame reconnects and mines again within 30 s, with no click', async () => {
+  const page = await open({ threads: 1, throttle: 100 });
+  await acceptByClick(page);
+  await hashing(page);
+  const accepted0 = (await stack.stats()).shares.accepted;
+  const t0 = Date.now();
+  await stack.restartGateway(); // SIGTERM drains: the browser is told 1001 "going away"
+  // The new gateway process has fresh counters: a session of this browser and a share
+  // accepted there mean the runtime logged in again and mined on, with nobody clicking.
+  await waitFor(async () => {
+    const st = await stack.stats().catch(() => null);
+    return st && st.connections.sessions >= 1 && st.shares.accepted >= 1;
+  }, { timeout: 30000 + 15000, interval: 500, what: 'a login and an accepted share after the restart' });
+  const took = (Date.now() - t0) / 1000;
+  assert.ok(took <= 45, `mining again ${took.toFixed(1)} s after the restart`);
+  assert.equal(await el(page).state(), 'running', 'the element still says running');
+  console.log(`# mining again ${took.toFixed(1)} s after the gateway restart (shares before it: ${accepted0})`);
+});

@@ -8,6 +8,7 @@
 // and monerod in regtest (offline, low fixed difficulty). missingParts() says what is not
 // built yet, so the tests can skip with a reason instead of failing.
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -141,25 +142,33 @@ export async function startStack({ log = !!process.env.CM_TEST_LOG, gatewayArgs 
     }, { timeout: 60000, interval: 300, what: 'monerod RPC' });
 
     // A low, quickly adjusted difficulty per browser: wasm light mode hashes at about
-    // 3 H/s a thread, so a share comes every few seconds.
-    const gateway = run('gateway', CLI, ['gateway', '--listen', '127.0.0.1:0', '--daemon', daemon, '--wallet', WALLET,
-      '--frame-dir', path.join(dist, 'frame'), '--origin', site.origin,
+    // 3 H/s a thread, so a share comes every few seconds. A key file of the stack's own, as
+    // a site would have: tokens then outlive a restart of the gateway.
+    const keys = path.join(dir, 'consent-keys');
+    fs.writeFileSync(keys, `stack ${[...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('')}\n`);
+    const gatewayArgv = (listen) => ['gateway', '--listen', listen, '--daemon', daemon, '--wallet', WALLET,
+      '--frame-dir', path.join(dist, 'frame'), '--origin', site.origin, '--consent-keys', keys,
       '--start-diff', '4', '--min-diff', '2', '--share-interval', '4', '--verify-threads', '1',
-      '--submit-rate', '20', '--handshake-timeout', '60', ...gatewayArgs]);
-    const port = await new Promise((resolve, reject) => {
-      let out = '';
-      gateway.stdout.on('data', (d) => {
-        out += d;
-        const m = out.match(/gateway listening on [\d.]+:(\d+)/);
-        if (m) resolve(Number(m[1]));
+      '--submit-rate', '20', '--handshake-timeout', '60', ...gatewayArgs];
+    const startGateway = async (listen) => {
+      const gateway = run('gateway', CLI, gatewayArgv(listen));
+      const port = await new Promise((resolve, reject) => {
+        let out = '';
+        gateway.stdout.on('data', (d) => {
+          out += d;
+          const m = out.match(/gateway listening on [\d.]+:(\d+)/);
+          if (m) resolve(Number(m[1]));
+        });
+        gateway.on('exit', (code) => reject(new Error(`gateway exited ${code}: ${stderr.gateway}`)));
       });
-      gateway.on('exit', (code) => reject(new Error(`gateway exited ${code}: ${stderr.gateway}`)));
-    });
+      await waitFor(async () => {
+        const s = await fetch(`http://127.0.0.1:${port}/stats`).then((r) => r.json(), () => null);
+        return s?.upstream?.up > 0 && s;
+      }, { timeout: 30000, what: 'the gateway to get work from monerod' });
+      return { gateway, port };
+    };
+    let { gateway, port } = await startGateway('127.0.0.1:0');
     const origin = `http://127.0.0.1:${port}`;
-    await waitFor(async () => {
-      const s = await fetch(`${origin}/stats`).then((r) => r.json(), () => null);
-      return s?.upstream?.up > 0 && s;
-    }, { timeout: 30000, what: 'the gateway to get work from monerod' });
 
     let pages = 0;
     return {
@@ -173,6 +182,13 @@ export async function startStack({ log = !!process.env.CM_TEST_LOG, gatewayArgs 
         return `${site.origin}${name}`;
       },
       stats: () => fetch(`${origin}/stats`).then((r) => r.json()),
+      /** Stops the gateway (SIGTERM: it drains) and starts it again on the same port. */
+      async restartGateway() {
+        const gone = new Promise((r) => gateway.once('exit', r));
+        gateway.kill('SIGTERM');
+        await gone;
+        ({ gateway } = await startGateway(`127.0.0.1:${port}`));
+      },
       height: () => fetch(`${daemon}/get_height`).then((r) => r.json()).then((j) => j.height),
     };
   } catch (e) {
