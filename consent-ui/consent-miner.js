@@ -18,8 +18,9 @@
 //   remember  how long a yes (or no) is remembered: "30m", "24h", "7d" or hours; default 24h
 //   lang      "en" or "ja"; default the visitor's browser languages
 //   theme     "light" or "dark"
-// Events (bubbling, composed CustomEvents): consent, decline, revoke, start, stop, pause,
-// resume, hashrate, share, error, state.
+// Events (CustomEvents that stay on the element: they do not bubble, so its "error" never
+// reaches a site's window-level error reporter): consent, decline, revoke, start, stop,
+// pause, resume, hashrate, share, error, state. Listen on the element.
 
 const MIN_WIDTH = 280; // the frame's MIN_WIDTH: below it the disclosure does not fit
 const MIN_HEIGHT = 240;
@@ -128,7 +129,7 @@ export class ConsentMiner extends HTMLElement {
     }
     if (m.event === 'state') this.#state = String(m.detail?.state || this.#state);
     if (!EVENTS.has(m.event)) return;
-    this.dispatchEvent(new CustomEvent(m.event, { detail: m.detail ?? {}, bubbles: true, composed: true }));
+    this.dispatchEvent(new CustomEvent(m.event, { detail: m.detail ?? {}, bubbles: false, composed: false }));
   };
 }
 

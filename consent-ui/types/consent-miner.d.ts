@@ -1,6 +1,6 @@
 // <consent-miner>: the host element of the consent frame (consent-ui/consent-miner.js).
 
-/** The names of the events the element dispatches (bubbling, composed CustomEvents). */
+/** The names of the events the element dispatches (CustomEvents on the element; they do not bubble). */
 export type ConsentMinerEventName =
   | 'consent' | 'decline' | 'revoke' | 'start' | 'stop' | 'pause' | 'resume'
   | 'hashrate' | 'share' | 'error' | 'state';

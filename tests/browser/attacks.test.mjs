@@ -183,6 +183,10 @@ real('postMessage from the page pretending to be the frame, or asking the frame 
   await el(page).waitArmed();
   const b = await baseline();
   await page.evaluate(() => {
+    // The element's events stay on it (issue 20): a site's window-level error reporter
+    // must not see the element's refusals as the page's errors.
+    window.__windowErrors = 0;
+    window.addEventListener('error', () => { window.__windowErrors++; });
     const host = document.querySelector('consent-miner');
     // To the element, as if from the frame: wrong source, so no event comes of it.
     window.postMessage({ type: 'consent-miner', event: 'consent', detail: { granted_at: Date.now() } }, '*');
@@ -194,6 +198,7 @@ real('postMessage from the page pretending to be the frame, or asking the frame 
     w.postMessage({ type: 'click', act: 'accept' }, '*');
   });
   await waitFor(async () => (await el(page).events('error')).filter((e) => e.detail.reason === 'refused-command').length >= 4, { what: 'the frame to refuse the commands' });
+  assert.equal(await page.evaluate(() => window.__windowErrors), 0, 'the element\'s error events reached window');
   await assertNothingStarted(page, b, 'postMessage');
   assert.deepEqual((await el(page).events()).filter((e) => e.type === 'start' || e.type === 'consent'), []);
 });

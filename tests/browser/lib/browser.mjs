@@ -30,9 +30,11 @@ function probe() {
   }
   WebAssembly.Module = new Proxy(WebAssembly.Module, { construct(t, a, nt) { p.wasm++; return Reflect.construct(t, a, nt); } });
   for (const type of ['consent', 'decline', 'revoke', 'start', 'stop', 'pause', 'resume', 'hashrate', 'share', 'error', 'state']) {
+    // Capture phase: the element's events do not bubble, but a document's capturing
+    // listener still sees them on their way down.
     document.addEventListener(type, (e) => {
       if (e.target?.localName === 'consent-miner') p.events.push({ type, detail: JSON.parse(JSON.stringify(e.detail ?? null)), at: Date.now() });
-    });
+    }, true);
   }
 }
 
