@@ -1,5 +1,5 @@
 // Builds consent-ui/dist: the host element a site includes (consent-miner.js, its
-// declarations, an example page), and dist/frame/, the consent frame the gateway serves at
+// declarations, a custom-elements manifest, an example page in dist/example/), and dist/frame/, the consent frame the gateway serves at
 // /frame/ on its own origin (`consentminer gateway --frame-dir dist/frame`): its page,
 // script, styles and texts, the wasm runtime, its worker and the wasm files, in one flat
 // folder. Needs the wasm build first (bash scripts/build.sh wasm).
@@ -64,8 +64,12 @@ for (const f of readdirSync(jsDir)) {
 // The wasm builds (the shared-memory one only when it was built).
 for (const f of wasmFiles) if (existsSync(join(wasmDir, f))) copyFileSync(join(wasmDir, f), join(frameOut, f));
 
-// Declarations and the example page.
+// Declarations, the custom-elements manifest, and the example page in a folder of its own
+// (at dist/index.html it would overwrite a site's home page when dist/ is copied to a web
+// root).
 for (const f of readdirSync(join(here, 'types'))) copyFileSync(join(here, 'types', f), join(out, f));
-copyFileSync(join(here, 'example', 'index.html'), join(out, 'index.html'));
+copyFileSync(join(here, 'custom-elements.json'), join(out, 'custom-elements.json'));
+mkdirSync(join(out, 'example'));
+copyFileSync(join(here, 'example', 'index.html'), join(out, 'example', 'index.html'));
 
 console.log(`consent-ui build: wrote ${readdirSync(out).length - 1} files and frame/ (${readdirSync(frameOut).length} files) to ${out}`);

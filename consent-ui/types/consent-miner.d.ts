@@ -15,7 +15,7 @@ export type ConsentMinerState =
  * throttle (percent), remember ("30m", "24h", "7d"; at most 30 days), lang ("en" | "ja"),
  * theme ("light" | "dark").
  */
-export declare class ConsentMinerElement extends HTMLElement {
+export declare class ConsentMiner extends HTMLElement {
   static observedAttributes: string[];
   readonly state: ConsentMinerState;
   /** The gateway's HTTP origin (the frame's). */
@@ -37,6 +37,10 @@ export declare class ConsentMinerElement extends HTMLElement {
 /** The gateway's HTTP origin for a gateway attribute (ws: → http:, wss: → https:). */
 export declare function gatewayOrigin(attr: string | null, base?: string): string;
 
+/** The same class under the name earlier declarations used (a type only: the module
+ * exports ConsentMiner). */
+export type ConsentMinerElement = ConsentMiner;
+
 declare global {
-  interface HTMLElementTagNameMap { 'consent-miner': ConsentMinerElement; }
+  interface HTMLElementTagNameMap { 'consent-miner': ConsentMiner; }
 }
