@@ -33,7 +33,7 @@ done
 CLI=$(realpath "$cli")
 . tests/integration/monerod_regtest.bash
 
-# DESIGN.md's measured rates: ~34 H/s a thread light, ~250 fast; a block every ~30 s.
+# docs/design.md's measured rates: ~34 H/s a thread light, ~250 fast; a block every ~30 s.
 if [[ $mode == light ]]; then per=34; init=3; else per=250; init=45; fi
 start_monerod "${CM_BENCH_DIFFICULTY:-$((per * threads * 30))}"
 

@@ -2,7 +2,7 @@
 // its own, so adding a language is adding one table here (and its name to `languages`).
 // {name} placeholders are filled by the element with textContent, never as HTML.
 //
-// The disclosure follows DESIGN.md consent rule 3: it says that Monero is mined with this
+// The disclosure follows docs/design.md consent rule 3: it says that Monero is mined with this
 // device's processor, who gets the reward, the expected load and threads, how to stop, and
 // how long the choice is remembered. Plain words first; "Monero" is named because a visitor
 // must be able to look it up.

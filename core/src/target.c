@@ -1,7 +1,7 @@
 /* consentminer — stratum targets, difficulty, and the share and block checks.
  *
  * The 4-byte target form and its expansion to 64 bits are xmrig's and Monero pools'
- * (DESIGN.md, protocols); the block check is Monero's check_hash: the 256-bit hash
+ * (docs/design.md, protocols); the block check is Monero's check_hash: the 256-bit hash
  * times the difficulty must not overflow 256 bits.
  */
 #include "consentminer/target.h"

@@ -23,7 +23,7 @@
 #include <stddef.h>
 
 /* Time constant of the window: long enough to smooth single hashes of the wasm build
- * (about 400 ms each, DESIGN.md measurements), short enough to follow a new setting and
+ * (about 400 ms each, docs/design.md measurements), short enough to follow a new setting and
  * show a hidden tab's idle time within seconds. */
 #define THROTTLE_TAU_MS 5000.0
 /* Longer intervals add nothing: after 100 time constants the window has forgotten the

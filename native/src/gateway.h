@@ -30,7 +30,7 @@
  * The parsing layers (http, ws, msg) take bytes and give results through callbacks,
  * without sockets, so fuzz/ drives them directly.
  *
- * Browser protocol (DESIGN.md, "Browser <-> gateway"): stratum messages, one JSON object
+ * Browser protocol (docs/design.md, "Browser <-> gateway"): stratum messages, one JSON object
  * per WebSocket text message at /ws. Error codes in replies: JSON-RPC's -32700 (not
  * JSON), -32600 (not a request), -32601 (unknown method), -32602 (bad params); the core's
  * consent codes -10 (no consent), -11 (expired), -12 (revoked), -13 (invalid record);

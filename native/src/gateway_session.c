@@ -22,7 +22,7 @@
 #include "gateway_server.h"
 
 /* With no --start-diff, a browser's first difficulty assumes this many hashes per
- * second per consented thread at full throttle (DESIGN.md: 2.4-3.0 H/s measured for
+ * second per consented thread at full throttle (docs/design.md: 2.4-3.0 H/s measured for
  * light-mode wasm in node and Chromium). */
 #define GW_WASM_HS_PER_THREAD 2.5
 

@@ -1,7 +1,7 @@
 /* consentminer gateway — the upstream side: connections to the pool or monerod, and
  * which browsers each one serves.
  *
- * NiceHash split (DESIGN.md, Protocols): a job's nonce has 4 bytes; the gateway fixes the
+ * NiceHash split (docs/design.md, Protocols): a job's nonce has 4 bytes; the gateway fixes the
  * top one per browser, so one upstream job serves at most 256 browsers without two of
  * them hashing the same nonces. The 257th browser needs different work, so the gateway
  * opens another upstream connection ("slot"): to a pool that is another login (the pool

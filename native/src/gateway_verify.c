@@ -1,6 +1,6 @@
 /* consentminer gateway — every share re-hashed with RandomX light mode, off the loop.
  *
- * A light-mode hash costs ~30 ms on this kind of CPU (DESIGN.md: 34 H/s per core with
+ * A light-mode hash costs ~30 ms on this kind of CPU (docs/design.md: 34 H/s per core with
  * the JIT), far too long for the event loop, which must keep thousands of sockets
  * moving. So verification runs on its own threads, each with one RandomX VM, fed by a
  * queue that takes addresses and sessions in turn (gw_vowner in gateway.h): first come,
@@ -154,7 +154,7 @@ typedef struct vthread {
 } vthread;
 
 /* The gateway operator started the gateway: that is the consent for its own CPU to
- * verify shares. The core still wants a record for every hash (DESIGN.md, rule 4). */
+ * verify shares. The core still wants a record for every hash (docs/design.md, rule 4). */
 static int grant(vthread *t)
 {
     return cm_consent_grant(t->consent, gw_wall_ms(), CM_CONSENT_MAX_MS, 1, 100, NULL);

@@ -18,7 +18,7 @@ uint64_t cm_mem_available(void);
 uint64_t cm_huge_pages_free_bytes(void);
 /* Asks for transparent huge pages on [p, p+size) (MADV_HUGEPAGE); returns 1 when the
  * kernel accepted the advice. Reserved huge pages are scarce; THP in "madvise" mode gives
- * 2 MiB pages to advised memory with nothing reserved (DESIGN.md, measured here). */
+ * 2 MiB pages to advised memory with nothing reserved (docs/design.md, measured here). */
 int cm_advise_huge_pages(void *p, size_t size);
 /* "always", "madvise" or "never" from /sys/kernel/mm/transparent_hugepage/enabled. */
 const char *cm_thp_mode(void);

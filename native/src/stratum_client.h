@@ -1,7 +1,7 @@
 /* consentminer — an upstream that is a stratum pool (Monero flavour, as xmrig speaks it),
  * over TCP or TLS, with a failover list.
  *
- * Behaviour (see shared/DESIGN.md, Protocols):
+ * Behaviour (see docs/design.md, Protocols):
  *  - connects to urls[0]; on failure (refused, TLS verification, login error, dropped,
  *    no reply in time) it tries the next url after an exponential backoff with jitter,
  *    bounded by backoff_max_ms, cycling through the list;

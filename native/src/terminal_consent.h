@@ -1,6 +1,6 @@
 /* consentminer — consent in a terminal: say what will run, then ask.
  *
- * DESIGN.md's consent rules, applied to a terminal: the disclosure names the currency and
+ * docs/design.md's consent rules, applied to a terminal: the disclosure names the currency and
  * algorithm, the threads and the expected CPU load (including the dataset build, which
  * may take more CPUs than the mining threads), where the rewards go and how to stop;
  * the answer defaults to no; without a terminal to ask on, only an explicit --yes given

@@ -42,7 +42,7 @@ if (!cli || !rxMiner) {
   process.exit(2);
 }
 
-// wasm hashes at ~2.5 H/s a thread (DESIGN.md): fewer, slower browsers, one per upstream.
+// wasm hashes at ~2.5 H/s a thread (docs/design.md): fewer, slower browsers, one per upstream.
 const CLIENTS = wasmDir ? 2 : 4;
 const PER_UPSTREAM = wasmDir ? 1 : 2;
 // Low enough that a few light-mode hashers on a shared 2-core machine find blocks in

@@ -6,7 +6,7 @@ set -u
 CLI=$(realpath "$1")
 . "$(dirname "$0")/monerod_regtest.bash"
 
-# Difficulty 300: a block every ~300 light-mode hashes (DESIGN.md: ~34 H/s a thread).
+# Difficulty 300: a block every ~300 light-mode hashes (docs/design.md: ~34 H/s a thread).
 start_monerod 300
 mine_until 3 240 --mode light -t 2 --status-interval 10
 check_blocks 3

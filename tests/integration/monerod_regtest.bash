@@ -4,7 +4,7 @@
 # Safe under `set -e` (bench/mine-vs-bench.sh sources it too).
 
 # The Monero project's donation address: a valid mainnet address, which regtest accepts
-# (DESIGN.md, Monero test facts), so no wallet has to be generated.
+# (docs/design.md, Monero test facts), so no wallet has to be generated.
 WALLET=44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A
 
 TMP=$(mktemp -d /tmp/cm-integration.XXXXXX)

@@ -74,7 +74,7 @@ static void test_shortest_and_longest(void **state)
     assert_int_equal(cm_consent_grant(c, NOW, MAX_MS, 256, 100, NULL), CM_OK);
     assert_int_equal(cm_consent_check(c, NOW + MAX_MS - 1), CM_OK);
     assert_int_equal(cm_consent_check(c, NOW + MAX_MS), CM_E_CONSENT_EXPIRED);
-    /* The default is 24 hours (DESIGN.md, rule 7). */
+    /* The default is 24 hours (docs/design.md, rule 7). */
     assert_int_equal(cm_consent_grant(c, NOW, CM_CONSENT_DEFAULT_MS, 1, 100, NULL), CM_OK);
     assert_true(cm_consent_expires_at(c) == NOW + 86400000LL);
     assert_true(CM_CONSENT_MAX_MS == 2592000000LL);

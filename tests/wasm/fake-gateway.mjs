@@ -1,6 +1,6 @@
 // consentminer tests — a stand-in for the gateway's /ws endpoint, for the runtime tests.
 //
-// Speaks the browser side of DESIGN.md's protocol (one JSON object per text message):
+// Speaks the browser side of docs/design.md's protocol (one JSON object per text message):
 // answers login with a session id, a job and the extensions list, records every
 // message, answers submit with OK, and lets a test push jobs, refuse logins or drop the
 // connection. The real gateway's end-to-end tests are the gateway's own.

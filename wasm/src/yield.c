@@ -3,7 +3,7 @@
  * A browser lets a terminated worker finish the task it is running (Chromium waits up
  * to 2 s before it forces the end), and a RandomX hash is one call into wasm of about
  * 0.4 s, a cache initialisation several seconds. Stop must give the CPU back within
- * 100 ms (DESIGN.md, consent rule 5), so RandomX calls cm_rx_yield_point() between
+ * 100 ms (docs/design.md, consent rule 5), so RandomX calls cm_rx_yield_point() between
  * its programs and during the cache fill:
  *  - one-thread build: when yielding is on (a worker's mining or cache call) and 20 ms
  *    have passed, the call stack is saved with Emscripten's Asyncify and the worker

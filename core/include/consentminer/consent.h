@@ -1,6 +1,6 @@
 /* consentminer — the consent record that every hashing call checks.
  *
- * DESIGN.md, consent rule 4: cm_ hashing calls fail with a "no consent" error unless a
+ * docs/design.md, consent rule 4: cm_ hashing calls fail with a "no consent" error unless a
  * valid, unexpired consent record is held, and revocation is checked between hashes.
  * Time is always passed in (milliseconds since the Unix epoch), never read here.
  * cm_consent_revoke may be called from any thread while another thread hashes; the
@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-/* A remembered yes lasts 24 hours by default and at most 30 days (DESIGN.md, rule 7). */
+/* A remembered yes lasts 24 hours by default and at most 30 days (docs/design.md, rule 7). */
 #define CM_CONSENT_DEFAULT_MS (24LL * 60 * 60 * 1000)
 #define CM_CONSENT_MAX_MS (30LL * 24 * 60 * 60 * 1000)
 #define CM_CONSENT_MAX_THREADS 256

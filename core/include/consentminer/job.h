@@ -15,7 +15,7 @@
 extern "C" {
 #endif
 
-/* The blob sizes xmrig accepts for a job (DESIGN.md, protocols). */
+/* The blob sizes xmrig accepts for a job (docs/design.md, protocols). */
 #define CM_BLOB_MIN 43
 #define CM_BLOB_MAX 407
 /* job_id is an opaque string chosen by the pool; 64 characters covers every pool seen. */

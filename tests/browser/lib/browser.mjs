@@ -1,5 +1,5 @@
 // Debian's Chromium driven by playwright-core (never a downloaded browser), with the flags
-// of DESIGN.md, a fresh profile per launch, and ways to see from outside the page what the
+// of docs/design.md, a fresh profile per launch, and ways to see from outside the page what the
 // page costs: the CPU time of its worker threads read from /proc, and the main thread's
 // task time from the DevTools Performance domain.
 import fs from 'node:fs';
@@ -132,7 +132,7 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Checks that the worker threads are idle `within` ms after t0 (a performance.now() taken
  * just before the stop was clicked): at most one /proc tick (10 ms) of worker CPU time
  * between `within` and `within` + 600 ms. Otherwise it keeps watching until they have
- * been quiet for 300 ms and says how long they went on. Rule 5 of DESIGN.md: 100 ms.
+ * been quiet for 300 ms and says how long they went on. Rule 5 of docs/design.md: 100 ms.
  */
 export async function assertIdleWithin(browserPid, t0, within, what = 'stop') {
   await sleep(Math.max(0, t0 + within - performance.now()));
@@ -151,7 +151,7 @@ export async function assertIdleWithin(browserPid, t0, within, what = 'stop') {
     prev = cur;
   }
   throw new Error(`after ${what}, the worker threads used ${grew.toFixed(2)} s of CPU between ${within} and ` +
-    `${within + 600} ms, and went idle only about ${Math.round(last - t0)} ms after it (DESIGN.md rule 5: 100 ms)`);
+    `${within + 600} ms, and went idle only about ${Math.round(last - t0)} ms after it (docs/design.md rule 5: 100 ms)`);
 }
 export const assertIdleWithin100ms = (pid, t0, what) => assertIdleWithin(pid, t0, 100, what);
 

@@ -3,7 +3,7 @@
 // keeps count of every submit and its answer so a test can check that none goes missing.
 //
 // It stands in for the wasm runtime (wasm/js/) until that exists; the protocol it speaks
-// is the one in shared/DESIGN.md, "Browser <-> gateway".
+// is the one in docs/design.md, "Browser <-> gateway".
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
@@ -17,7 +17,7 @@ export function consentRecord({ ageMs = 0, lifeMs = 3600_000, threads = 1, throt
   return { granted_at: granted, expires_at: granted + lifeMs, threads, throttle };
 }
 
-// Stratum target hex -> 64-bit target (DESIGN.md, Protocols).
+// Stratum target hex -> 64-bit target (docs/design.md, Protocols).
 export function target64(hex) {
   const b = Buffer.from(hex, 'hex');
   if (b.length === 4) {

@@ -15,7 +15,7 @@ const SEED = '27318467c624a537d02531b291e253a2a02a9dc194810178586f536e3391c66f';
 const NONCE_OFFSET = 39;
 
 function targetHex(difficulty) {
-  // 4-byte form (DESIGN.md): t = 0xFFFFFFFF / difficulty, little-endian.
+  // 4-byte form (docs/design.md): t = 0xFFFFFFFF / difficulty, little-endian.
   const b = Buffer.alloc(4);
   b.writeUInt32LE(Math.floor(0xFFFFFFFF / difficulty));
   return b.toString('hex');

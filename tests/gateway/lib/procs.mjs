@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-// A mainnet address (regtest accepts them, DESIGN.md): made once with monero-wallet-cli
+// A mainnet address (regtest accepts them, docs/design.md): made once with monero-wallet-cli
 // --generate-new-wallet for these tests; its keys were discarded, nothing is paid out.
 export const TEST_WALLET =
   '47FCbfvNhnB1GKf8F9W4L7AGaR9ErsYsXbAhZuVT3cnRGDzByRnhMXtUc1yVWSN7S7Ubs1zCuKH4Scdk2pvzYXzdNQSqy45';
