@@ -86,8 +86,12 @@ async function main() {
   check(sum(miners.map((m) => m.accepted)) === st.shares.accepted, 'browsers were told what the gateway counts accepted');
   check(st.upstream.submitted === pool.received,
         `gateway forwarded ${st.upstream.submitted}, the pool received ${pool.received}`);
-  check(st.upstream.accepted === pool.accepted && pool.rejected.length === 0,
-        `pool accepted ${pool.accepted}, the gateway counts ${st.upstream.accepted}; rejected ${pool.rejected.length}`);
+  // A share the pool accepted just as it was stopped can lose its answer with the socket:
+  // the gateway then counts it stale (it cannot know), never accepted. So the pool's count
+  // lies between the gateway's accepted and accepted + stale from upstream.
+  check(st.upstream.accepted <= pool.accepted && pool.accepted <= st.upstream.accepted + st.upstream.stale &&
+        pool.rejected.length === 0,
+        `pool accepted ${pool.accepted}; the gateway counts ${st.upstream.accepted} accepted and ${st.upstream.stale} stale upstream; rejected ${pool.rejected.length}`);
   check(st.upstream.submitted < st.shares.accepted,
         `only shares meeting the pool's target went up (${st.upstream.submitted} of ${st.shares.accepted})`);
   console.log(`summary: ${JSON.stringify({ shares: st.shares, upstream: { submitted: st.upstream.submitted,
