@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchAudited, cpuBetween, CHROMIUM } from './browser.mjs';
 import { Recorder, miningBefore, cpuByPhase, SUSTAINED_CORES, HEAVY_CORES } from './evidence.mjs';
-import { findConsent, checkDisclosure, disclosureHost, textNear, promisedLoad, shownCpu, LOAD_TEXT, CPU_TEXT, STOP } from './consent.mjs';
+import { findConsent, scrollToControl, checkDisclosure, disclosureHost, textNear, promisedLoad, shownCpu, LOAD_TEXT, CPU_TEXT, STOP } from './consent.mjs';
 import { languages } from './texts.mjs';
 
 // How far the figure the element shows may be from what /proc measured, and how far the
@@ -198,7 +198,7 @@ export async function runAudit(options) {
       report.decline.tried = true;
       report.decline.at = rec.now();
       try {
-        await again.decline.scrollIntoViewIfNeeded({ timeout: 5000 }).catch(() => {});
+        await scrollToControl(again.frame, again.decline);
         await sleep(READ_MS);
         await again.decline.click({ timeout: 5000 });
         await sleep(300);
@@ -246,7 +246,7 @@ async function acceptAndCheck(b, rec, o) {
   if (!a.promise) a.problems.push({ code: 'no-promise' });
   // A visitor reads before choosing, and a consent frame may rightly ignore a click on a
   // disclosure that was not in view for a moment (consent-ui's frame wants a second).
-  await found.accept.scrollIntoViewIfNeeded({ timeout: 5000 }).catch(() => {});
+  await scrollToControl(found.frame, found.accept);
   await sleep(READ_MS);
   a.clickedAt = rec.consentAt = rec.now();
   o.progress(`${(rec.now() / 1000).toFixed(1)} s: clicking Accept`);
@@ -307,7 +307,7 @@ async function acceptAndCheck(b, rec, o) {
   // Stop: idle within 100 ms (rule 5).
   if (!(await stopButton().count().catch(() => 0))) { a.problems.push({ code: 'no-stop' }); return a; }
   o.progress(`${(rec.now() / 1000).toFixed(1)} s: clicking Stop`);
-  await stopButton().scrollIntoViewIfNeeded().catch(() => {});
+  await scrollToControl(found.frame, stopButton());
   const c0 = performance.now();
   await stopButton().click({ timeout: 5000 });
   await sleep(Math.max(0, c0 + STOP_MS - performance.now()));

@@ -81,26 +81,49 @@ function inspectInPage(el, at) {
   };
 }
 
-/** What the visitor sees of one control, checked up through every frame it sits in. */
-async function inspectControl(frame, locator) {
+/**
+ * Scrolls a control into view as a visitor would: each frame around it into its parent's
+ * view first (Chromium does not let a cross-origin frame scroll the page around it, so
+ * scrolling the control alone can leave the frame out of view), then the control.
+ */
+export async function scrollToControl(frame, locator) {
+  const hosts = [];
+  for (let f = frame; f.parentFrame(); f = f.parentFrame()) hosts.unshift(await f.frameElement().catch(() => null));
+  for (const h of hosts) await h?.scrollIntoViewIfNeeded({ timeout: 3000 }).catch(() => {});
   await locator.scrollIntoViewIfNeeded({ timeout: 3000 }).catch(() => {});
+}
+
+/**
+ * What the visitor sees of one control, checked up through every frame it sits in. Its
+ * box is as the visitor sees it in the top page: a page may shrink the frame around the
+ * control with a transform, which the control's own document cannot see.
+ */
+async function inspectControl(frame, locator) {
+  await scrollToControl(frame, locator);
   const own = await locator.evaluate(inspectInPage, { minOpacity: MIN_OPACITY });
   const result = { ...own, problems: [...own.problems] };
   // Up through the frames: the iframe element must itself be shown, and be what the
   // parent document finds at the control's centre.
   let x = own.box.x + own.box.width / 2, y = own.box.y + own.box.height / 2;
+  let scaleX = 1, scaleY = 1;
   for (let f = frame; f.parentFrame(); f = f.parentFrame()) {
     const fe = await f.frameElement();
-    const outer = await fe.evaluate((el, at) => {
+    const outer = await fe.evaluate((el) => {
       const r = el.getBoundingClientRect();
       const cs = getComputedStyle(el);
-      return { x: r.left + el.clientLeft + (parseFloat(cs.paddingLeft) || 0), y: r.top + el.clientTop + (parseFloat(cs.paddingTop) || 0) };
+      // Rendered size over layout size: below 1 when a transform shrinks the frame.
+      const sx = el.offsetWidth ? r.width / el.offsetWidth : 1, sy = el.offsetHeight ? r.height / el.offsetHeight : 1;
+      return { x: r.left + (el.clientLeft + (parseFloat(cs.paddingLeft) || 0)) * sx,
+        y: r.top + (el.clientTop + (parseFloat(cs.paddingTop) || 0)) * sy, sx, sy };
     });
-    x += outer.x; y += outer.y; // now in the parent's viewport
+    x = outer.x + x * outer.sx; y = outer.y + y * outer.sy; // now in the parent's viewport
+    scaleX *= outer.sx; scaleY *= outer.sy;
     const seen = await fe.evaluate(inspectInPage, { x, y, minOpacity: MIN_OPACITY });
     for (const p of seen.problems) result.problems.push({ ...p, frame: true });
     result.opacity *= seen.opacity;
   }
+  const width = Math.round(own.box.width * scaleX), height = Math.round(own.box.height * scaleY);
+  result.box = { x: Math.round(x - width / 2), y: Math.round(y - height / 2), width, height };
   return result;
 }
 

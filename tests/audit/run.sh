@@ -2,7 +2,9 @@
 # `consentminer audit` against fixture sites with known verdicts, in Debian's headless
 # Chromium (never a downloaded browser), driven by playwright-core from the root
 # node_modules. Fixture servers run on 127.0.0.1, random ports. Exits non-zero when a
-# test fails; node --test prints the summary. About 3-4 minutes on a busy 2-core machine.
+# test fails; node --test prints the summary. The consent element's fixtures use the real
+# gateway and consent frame (build/native, build/wasm, monerod, as tests/browser does);
+# without them they skip and say what is missing. About 3-4 minutes on a busy 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

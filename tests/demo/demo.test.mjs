@@ -1,5 +1,6 @@
 // The main job end to end: scripts/demo.sh runs non-interactively (its own monerod regtest
-// and gateway on free loopback ports), Chromium consents on the demo page with a real
+// and gateway on free loopback ports), `consentminer audit` shows that the demo page mines
+// nothing before consent (issue 19), Chromium consents on the demo page with a real
 // click, and the test waits until a block mined by the browser is accepted by monerod.
 // Then it stops the demo with SIGINT and checks nothing it started is left running.
 //
@@ -13,6 +14,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { runAudit, formatReport } from '../../audit/audit.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BLOCK_TIMEOUT_MS = 8 * 60 * 1000;
@@ -63,6 +65,15 @@ test('a visitor consents on the demo page and mines a block the daemon accepts',
       await sleep(500);
     }
     const height0 = (await rpc(rpcPort, 'get_info')).height;
+
+    // The audit, as a first-time visitor in a browser profile of its own, before any
+    // consent: no click on Accept (it clicks Decline, which only its own profile keeps).
+    const audit = await runAudit({ url: `http://127.0.0.1:${port}/`, seconds: 5 });
+    const report = formatReport(audit);
+    assert.equal(audit.exitCode, 0, report);
+    assert.equal(audit.disclosure?.found, true, report);
+    assert.equal(new URL(audit.disclosure.frameUrl).origin, `http://127.0.0.1:${gwPort}`, report);
+    assert.equal(audit.decline?.remembered, true, report);
 
     context = await chromium.launchPersistentContext(profile, {
       executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
