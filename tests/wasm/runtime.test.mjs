@@ -183,41 +183,50 @@ describe('mining through a gateway', () => {
 
   test('a bad job is an error event and mining goes on; a lost gateway is reconnected', async () => {
     const miner = createMiner({ gateway: gw.url, WebSocket, wasmUrl, shared: 'never' });
-    const seen = record(miner);
-    const before = gw.submits.length;
-    await miner.start(consent());
-    gw.pushJob({ ...testJob({ jobId: 'bad' }), blob: '0000' });
-    await until(() => seen.error.length > 0, 30000, 'an error event');
-    assert.equal(seen.error[0].reason, 'bad-job');
-    assert.equal(seen.error[0].fatal, false);
-    assert.match(seen.error[0].message, /blob/);
-    await gw.until(() => gw.submits.length > before, 60000);
-    // A lost connection (1006) and a gateway going away (1001): each time the miner holds
-    // its workers, says 'reconnecting', logs in again with the same token and mines on.
-    for (const drop of [() => gw.dropAll(), () => gw.closeAll(1001, 'gateway going away: reconnect')]) {
-      const logins = gw.logins.length;
-      drop();
-      await until(() => seen.state.some((s) => s.state === 'reconnecting'), 10000, 'reconnecting');
-      await gw.until(() => gw.logins.length > logins, 30000);
-      assert.equal(gw.logins.at(-1).consent, gw.logins[0].consent, 'the same session token');
-      const submits = gw.submits.length;
-      await gw.until(() => gw.submits.length > submits, 60000);
-      assert.notEqual(miner.state, 'stopped');
-      seen.state.length = 0;
+    let m2 = null;
+    try {
+      const seen = record(miner);
+      const before = gw.submits.length;
+      const firstLogin = gw.logins.length; // the fake gateway's log is shared by every test
+      await miner.start(consent());
+      const token = gw.logins[firstLogin].consent;
+      gw.pushJob({ ...testJob({ jobId: 'bad' }), blob: '0000' });
+      await until(() => seen.error.length > 0, 30000, 'an error event');
+      assert.equal(seen.error[0].reason, 'bad-job');
+      assert.equal(seen.error[0].fatal, false);
+      assert.match(seen.error[0].message, /blob/);
+      await gw.until(() => gw.submits.length > before, 60000);
+      // A lost connection (1006) and a gateway going away (1001): each time the miner holds
+      // its workers, says 'reconnecting', logs in again with the same token and mines on.
+      for (const drop of [() => gw.dropAll(), () => gw.closeAll(1001, 'gateway going away: reconnect')]) {
+        const logins = gw.logins.length;
+        drop();
+        await until(() => seen.state.some((s) => s.state === 'reconnecting'), 10000, 'reconnecting');
+        await gw.until(() => gw.logins.length > logins, 30000);
+        assert.equal(gw.logins.at(-1).consent, token, 'the same session token');
+        const submits = gw.submits.length;
+        await gw.until(() => gw.submits.length > submits, 60000);
+        assert.notEqual(miner.state, 'stopped');
+        seen.state.length = 0;
+      }
+      assert.ok(!seen.error.some((e) => e.fatal), JSON.stringify(seen.error));
+      // A refusal (1008) ends mining; so does a gateway that refuses the new login.
+      gw.closeAll(1008, 'consent revoked');
+      await until(() => miner.state === 'stopped', 10000, 'stopped after 1008');
+      assert.ok(seen.error.some((e) => e.reason === 'gateway-gone' && e.fatal));
+      m2 = createMiner({ gateway: gw.url, WebSocket, wasmUrl, shared: 'never' });
+      const seen2 = record(m2);
+      await m2.start(consent());
+      gw.refuse = 'consent token expired';
+      gw.dropAll();
+      await until(() => m2.state === 'stopped', 30000, 'stopped after a refused login');
+      assert.ok(seen2.error.some((e) => e.reason === 'gateway-refused' && e.fatal), JSON.stringify(seen2.error));
+    } finally {
+      // A failure above must not leave a miner hashing into the next test's CPU readings.
+      gw.refuse = null;
+      miner.stop();
+      m2?.stop();
     }
-    assert.ok(!seen.error.some((e) => e.fatal), JSON.stringify(seen.error));
-    // A refusal (1008) ends mining; so does a gateway that refuses the new login.
-    gw.closeAll(1008, 'consent revoked');
-    await until(() => miner.state === 'stopped', 10000, 'stopped after 1008');
-    assert.ok(seen.error.some((e) => e.reason === 'gateway-gone' && e.fatal));
-    const m2 = createMiner({ gateway: gw.url, WebSocket, wasmUrl, shared: 'never' });
-    const seen2 = record(m2);
-    await m2.start(consent());
-    gw.refuse = 'consent token expired';
-    gw.dropAll();
-    await until(() => m2.state === 'stopped', 30000, 'stopped after a refused login');
-    gw.refuse = null;
-    assert.ok(seen2.error.some((e) => e.reason === 'gateway-refused' && e.fatal), JSON.stringify(seen2.error));
   });
 
   test('an expiring consent stops mining', async () => {
