@@ -420,10 +420,14 @@ static gw_token_err check_fields(json_t *o, int64_t now_ms, gw_token *t, char *w
     if (!rc)
         rc = cm_consent_check(c, now_ms);
     cm_consent_free(c);
-    t->granted_at = (int64_t)num[0];
-    t->expires_at = (int64_t)num[1];
-    t->threads = (int)num[2];
-    t->throttle = (int)num[3];
+    /* Only numbers the rule accepted are converted: a NaN, an infinity or a fraction
+     * (refused above) has no integer value to take. */
+    if (rc == 0 || rc == CM_E_CONSENT_EXPIRED) {
+        t->granted_at = (int64_t)num[0];
+        t->expires_at = (int64_t)num[1];
+        t->threads = (int)num[2];
+        t->throttle = (int)num[3];
+    }
     if (rc == CM_E_CONSENT_EXPIRED)
         return refuse(GW_TOKEN_EXPIRED, why, whylen, "token expired%s", NULL);
     if (rc)

@@ -213,6 +213,9 @@ static int on_headers_complete(http_parser *p)
 static int on_body(http_parser *p, const char *at, size_t len)
 {
     gw_http_req *r = req_of(p);
+    /* Only a POST gets a body buffer; another method's body is read and dropped. */
+    if (!r->body)
+        return 0;
     if (r->body_len + len > GW_HTTP_BODY_MAX)
         return fail(r, 413, "POST body larger than 4096 bytes");
     memcpy(r->body + r->body_len, at, len);
