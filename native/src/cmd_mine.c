@@ -41,6 +41,10 @@
 /* Hashing goes on through short outages (shares wait and are sent if still current), but
  * not for work a minute old with no upstream: that CPU would be spent for nothing. */
 #define IDLE_WHEN_DOWN_MS 60000
+/* On Ctrl-C, results already sent get this long for their answer: a block monerod has
+ * taken is not reported stale because the reply was a few milliseconds late. A second
+ * Ctrl-C ends the wait at once; hashing has stopped before it starts. */
+#define ANSWER_GRACE_MS 5000
 
 typedef struct found {
     struct found *next;
@@ -67,6 +71,9 @@ typedef struct miner {
 
     uv_signal_t sigint, sigterm;
     uv_timer_t sample_timer, status_timer;
+    uv_timer_t answer_timer; /* bounds the wait for answers after a stop */
+    int in_flight;           /* results sent whose answer has not come yet */
+    int finished;            /* finish_stop has run */
     double status_interval_s;
 
     char where[320];
@@ -121,7 +128,9 @@ static void usage(FILE *out)
         "       consentminer mine --daemon http://127.0.0.1:18081 --wallet ADDRESS [options]\n"
         "\n"
         "Mines Monero (RandomX) on this computer after showing what will run and asking\n"
-        "you to agree. Ctrl-C or SIGTERM stops hashing at once and prints final statistics.\n"
+        "you to agree. Ctrl-C or SIGTERM stops hashing at once, waits up to 5 s for the\n"
+        "answer to results already sent (Ctrl-C again skips the wait) and prints final\n"
+        "statistics.\n"
         "\n"
         "Pool mining (stratum):\n"
         "  -o, --url HOST:PORT     pool address; repeat for failover, tried in order; the\n"
@@ -186,6 +195,8 @@ static void worker_share(void *ud, const cm_job *job, uint32_t nonce, const uint
     uv_async_send(&m->share_async);
 }
 
+static void finish_stop(miner *m);
+
 static void count_share(miner *m, cm_submit_outcome o)
 {
     cm_stats_add_share(m->stats, o == CM_SUBMIT_ACCEPTED   ? CM_SHARE_ACCEPTED
@@ -204,6 +215,8 @@ static void drain_shares(miner *m)
         found *f = list;
         list = f->next;
         int rc = m->up ? cm_upstream_submit(m->up, f->job_id, f->nonce, f->hash, f) : CM_E_STATE;
+        if (rc == 0)
+            m->in_flight++;
         if (rc != 0) {
             say("%s for job %s (nonce %08x) not sent: %s; counted stale",
                 m->daemon_mode ? "block" : "share", f->job_id, f->nonce, cm_strerror(rc));
@@ -272,6 +285,7 @@ static void on_result(void *ud, void *ctx, cm_submit_outcome outcome, const char
 {
     miner *m = ud;
     found *f = ctx;
+    m->in_flight--;
     count_share(m, outcome);
     const char *what = m->daemon_mode ? "block" : "share";
     if (outcome == CM_SUBMIT_ACCEPTED) {
@@ -286,6 +300,8 @@ static void on_result(void *ud, void *ctx, cm_submit_outcome outcome, const char
             reason ? reason : "no reason given");
     }
     free(f);
+    if (m->stopping && m->in_flight == 0)
+        finish_stop(m);
 }
 
 static void on_log(void *ud, const char *message)
@@ -391,6 +407,30 @@ static void close_handle(uv_handle_t *h)
         uv_close(h, NULL);
 }
 
+/* The last step of a stop: whatever is still unanswered is counted stale by the
+ * upstream's close, and every handle closes so that uv_run returns. */
+static void finish_stop(miner *m)
+{
+    if (m->finished)
+        return;
+    m->finished = 1;
+    close_handle((uv_handle_t *)&m->answer_timer);
+    if (m->up != NULL) {
+        cm_upstream_close(m->up); /* answers what is still owed (stale) */
+        m->up = NULL;
+    }
+    close_handle((uv_handle_t *)&m->sigint);
+    close_handle((uv_handle_t *)&m->sigterm);
+}
+
+static void on_answer_timeout(uv_timer_t *t)
+{
+    miner *m = t->data;
+    say("no answer within %d s for %d %s%s; counted stale", ANSWER_GRACE_MS / 1000, m->in_flight,
+        m->daemon_mode ? "block" : "share", m->in_flight == 1 ? "" : "s");
+    finish_stop(m);
+}
+
 static void stop(miner *m, const char *why)
 {
     if (m->stopping)
@@ -408,19 +448,28 @@ static void stop(miner *m, const char *why)
     m->steady_t1 = t1;
     m->steady_h1 = h1;
     m->steady_cpu1 = cpu1;
-    drain_shares(m);          /* shares found before the stop are still sent or accounted for */
-    cm_upstream_close(m->up); /* answers what is still owed (stale) */
-    m->up = NULL;
-    close_handle((uv_handle_t *)&m->sigint);
-    close_handle((uv_handle_t *)&m->sigterm);
+    drain_shares(m); /* shares found before the stop are still sent or accounted for */
     close_handle((uv_handle_t *)&m->sample_timer);
     close_handle((uv_handle_t *)&m->status_timer);
     close_handle((uv_handle_t *)&m->share_async);
+    if (m->in_flight > 0 && m->up != NULL && m->connected) {
+        say("waiting up to %d s for the answer to %d %s%s already sent (Ctrl-C again to skip)",
+            ANSWER_GRACE_MS / 1000, m->in_flight, m->daemon_mode ? "block" : "share",
+            m->in_flight == 1 ? "" : "s");
+        uv_timer_start(&m->answer_timer, on_answer_timeout, ANSWER_GRACE_MS, 0);
+        return;
+    }
+    finish_stop(m);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
 {
-    stop(s->data, signum == SIGINT ? "interrupted (Ctrl-C)" : "terminated (SIGTERM)");
+    miner *m = s->data;
+    if (m->stopping) { /* a second signal while answers are awaited: stop waiting */
+        finish_stop(m);
+        return;
+    }
+    stop(m, signum == SIGINT ? "interrupted (Ctrl-C)" : "terminated (SIGTERM)");
 }
 
 static void final_report(miner *m)
@@ -676,7 +725,8 @@ int cm_cmd_mine(int argc, char **argv)
     uv_signal_start(&m.sigterm, on_signal, SIGTERM);
     uv_timer_init(&loop, &m.sample_timer);
     uv_timer_init(&loop, &m.status_timer);
-    m.sample_timer.data = m.status_timer.data = &m;
+    uv_timer_init(&loop, &m.answer_timer);
+    m.sample_timer.data = m.status_timer.data = m.answer_timer.data = &m;
     uv_timer_start(&m.sample_timer, on_sample, 1000, 1000);
     uint64_t every = (uint64_t)(status_interval * 1000);
     uv_timer_start(&m.status_timer, on_status, every, every);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './lib/server.mjs';
-import { launch, workerBusy, sleep, waitFor, el, frameOf, axeViolations, storedRecord } from './lib/browser.mjs';
+import { launch, workerBusy, sleep, waitFor, el, frameOf, frameSettled, axeViolations, storedRecord } from './lib/browser.mjs';
 import { showTab, batteryStandIn } from './lib/emulate.mjs';
 import { missingParts, startStack } from './lib/real-stack.mjs';
 
@@ -70,7 +70,7 @@ async function clickIn(page, act) {
   // Once the frame has its size (the element resizes it to its content when it loads).
   const f = await frameOf(page);
   await waitFor(() => f.evaluate(() => document.documentElement.dataset.visible === 'yes' || !document.querySelector('[data-act=accept]')), { what: 'the frame laid out' });
-  await sleep(300);
+  await frameSettled(page);
   const box = await el(page).button(act).boundingBox();
   await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
 }

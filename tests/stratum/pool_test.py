@@ -11,12 +11,14 @@ host given with -o: the reconnect scenario), dropped connections
 with a share in flight (resubmitted when its job is still current, stale when not),
 NiceHash and keepalived. The p2pool scenario holds one connection to a pool that lists
 no keepalive extension, or lists it and never answers it. The TLS scenario checks that a self-signed certificate is refused
-without a pin, accepted with the right pin and refused with a wrong one.
+without a pin, accepted with the right pin and refused with a wrong one. The stop scenario
+sends Ctrl-C while a share is with the pool: its answer is awaited, or a second Ctrl-C ends
+the wait and the share is counted stale.
 
 The miner must log each problem with its reason, keep running, and stop cleanly on
 SIGINT with exit status 0 (under AddressSanitizer too).
 
-usage: pool_test.py CONSENTMINER VECTORS_DIR [full|tls|p2pool|reconnect|all]
+usage: pool_test.py CONSENTMINER VECTORS_DIR [full|tls|p2pool|reconnect|stop|all]
 """
 import ctypes
 import ctypes.util
@@ -494,6 +496,44 @@ def scenario_reconnect(cli, vectors):
         fail("miner did not exit cleanly after the reconnect scenario")
 
 
+def scenario_stop(cli, vectors):
+    """Ctrl-C while a share is with the pool: its answer is awaited (a few seconds at most),
+    so an accepted share is not reported stale; a second Ctrl-C ends the wait at once."""
+    for second_signal in (False, True):
+        pool = Listener()
+        miner = Miner(cli, ["-o", "127.0.0.1:%d" % pool.port, "-u", WALLET, "--yes", "--mode",
+                            "light", "-t", "1", "--no-large-pages", "--status-interval", "3"])
+        try:
+            c = pool.accept()
+            c.login_ok(c.wait_for("login"), make_job("S", EASY, 3))
+            req = c.wait_for("submit", 60)
+            at = miner.mark()
+            miner.proc.send_signal(signal.SIGINT)
+            miner.expect("waiting up to 5 s for the answer to 1 share already sent", 15, at)
+            if second_signal:
+                t0 = time.time()
+                miner.proc.send_signal(signal.SIGINT)
+                rc = miner.proc.wait(10)
+                if time.time() - t0 > 2:
+                    fail("a second Ctrl-C took %.1f s to end the wait" % (time.time() - t0))
+                miner.expect("share stale (job S", 5, at)
+            else:
+                time.sleep(1)
+                c.answer_share(req)
+                miner.expect("share accepted (job S", 10, at)
+                rc = miner.proc.wait(10)
+                final = [l for l in miner.lines if "final:" in l]
+                if not final or "shares accepted " not in final[-1] or \
+                        "stale 0" not in final[-1]:
+                    fail("final line after an answered share: %r" % final)
+            if rc != 0:
+                fail("miner exit status %d after Ctrl-C with a share in flight" % rc)
+        except (TimeoutError, EOFError, subprocess.TimeoutExpired) as e:
+            fail(str(e))
+            miner.proc.kill()
+        c.close()
+
+
 def make_cert(tmp):
     key, crt = os.path.join(tmp, "key.pem"), os.path.join(tmp, "cert.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
@@ -667,6 +707,8 @@ def main():
         scenario_p2pool(cli, vectors)
     if which in ("reconnect", "all"):
         scenario_reconnect(cli, vectors)
+    if which in ("stop", "all"):
+        scenario_stop(cli, vectors)
     print("pool_test %s: %s in %.0f s" % (which, "FAILED" if FAIL else "passed", time.time() - t0))
     for f in FAIL:
         print("  -", f)

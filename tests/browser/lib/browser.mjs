@@ -182,6 +182,24 @@ export async function frameOf(page, timeout = 15000) {
   return frame;
 }
 
+/** Waits until the consent frame has stayed where it is for `quiet` ms. Chromium drops
+ * input aimed at a cross-origin frame that moved in the last 500 ms (its defence against
+ * frames slid under the pointer), and a frame that was just created or resized to its
+ * content counts as moved: a click sent sooner is lost, as a real visitor's would be. */
+export async function frameSettled(page, { quiet = 700, timeout = 10000 } = {}) {
+  const frame = page.locator('consent-miner iframe');
+  const t0 = Date.now();
+  let last = null, since = Date.now();
+  for (;;) {
+    const b = await frame.boundingBox();
+    const key = b && `${b.x},${b.y},${b.width},${b.height}`;
+    if (key !== last) { last = key; since = Date.now(); }
+    else if (key && Date.now() - since >= quiet) return b;
+    if (Date.now() - t0 > timeout) throw new Error(`the consent frame kept moving for ${timeout} ms (last box ${key})`);
+    await sleep(100);
+  }
+}
+
 export const el = (page) => {
   const inner = () => page.frameLocator('consent-miner iframe');
   return {
@@ -200,6 +218,7 @@ export const el = (page) => {
       const f = await frameOf(page);
       await waitFor(() => f.evaluate(() => document.documentElement.dataset.visible === 'yes'), { timeout, what: 'the frame to see itself fully visible' });
       await sleep(1300);
+      await frameSettled(page);
     },
     async waitState(want, timeout = 15000) {
       const wanted = [].concat(want);
