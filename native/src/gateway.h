@@ -21,7 +21,9 @@
  *   gateway_upstream.c upstream connections, each serving up to 256 browsers (one
  *                      nonce byte each), and what reaches the pool or monerod
  *   gateway_limits.c   origin allow-list, per-IP counts, submit rate, refusal log
- *   gateway_stats.c    counters, /stats JSON and /metrics Prometheus text
+ *   gateway_stats.c    counters, /stats JSON, /metrics Prometheus text, /healthz
+ *   gateway_admin.c    --admin-listen: /stats, /metrics, /healthz on their own listener
+ *   gateway_log.c      log lines (text or JSON) and what they say about visitors
  *   gateway_tls.c      wss: mbedTLS server side over memory buffers
  *   gateway_consent.c  POST /consent/{grant,session,revoke}, the consent checks at login
  *                      and renewal, grants' open sessions and revocations
