@@ -140,7 +140,8 @@ gw_log_visitors gw_log_visitor_mode(void);
  * NULL when it is not to be logged at all. */
 const char *gw_log_visitor(const char *text, char *out, size_t cap);
 /* One line at a level ("info", "warn", "error") with fields for the JSON format (taken
- * over; NULL for none; text lines show the message only). */
+ * over; NULL for none; text lines show the message only). String fields are escaped
+ * like the message, so outside text may go in with json_string_nocheck. */
 void gw_log_fields(const char *level, json_t *fields, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

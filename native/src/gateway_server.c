@@ -172,7 +172,7 @@ void gw_conn_close(gw_conn *c, const char *why)
     if (why && !c->srv->cfg.quiet && c->phase == GW_PHASE_WS) {
         char who[80];
         json_t *f = gw_conn_fields(c);
-        json_object_set_new(f, "why", json_string(why));
+        json_object_set_new(f, "why", json_string_nocheck(why));
         gw_log_fields("info", f, "connection %s closed: %s", gw_conn_who(c, who, sizeof who), why);
     }
     gw_session_end(c);
@@ -187,7 +187,7 @@ void gw_conn_refuse(gw_conn *c, gw_refusal why, const char *detail)
     gw_conn_redact(c, detail, text, sizeof text);
     json_t *f = gw_conn_fields(c);
     json_object_set_new(f, "reason", json_string(gw_refusal_name(why)));
-    json_object_set_new(f, "detail", json_string(text));
+    json_object_set_new(f, "detail", json_string_nocheck(text));
     gw_log_fields("warn", f, "refused %s: %s (%s)", gw_conn_who(c, who, sizeof who),
                   gw_refusal_name(why), text);
 }

@@ -260,7 +260,7 @@ static void handle_login(gw_conn *c, gw_msg *m)
         const char *ag = gw_log_visitor(ss->agent, agent, sizeof agent);
         json_t *f = gw_conn_fields(c);
         if (ag)
-            json_object_set_new(f, "agent", json_string(ag));
+            json_object_set_new(f, "agent", json_string_nocheck(ag));
         json_object_set_new(f, "threads", json_integer(ss->threads));
         json_object_set_new(f, "throttle", json_integer(ss->throttle));
         json_object_set_new(f, "upstream", json_integer(ss->slot->index));

@@ -295,9 +295,9 @@ const AGENT = 'consentminer-test/agent-7f3a';
 
 // One run: a visitor from 127.0.0.3 logs in (with AGENT), two more connections from it are
 // refused over --max-per-ip 1... and one from 127.0.0.4 sends a bad request.
-async function visitorRun(extra, pool) {
+async function visitorRun(extra, pool, agent = AGENT) {
   const gw = await gateway(['--max-per-ip', '1', ...extra], { pool });
-  const c = new Client(gw.wsUrl, { localAddress: '127.0.0.3', agent: AGENT });
+  const c = new Client(gw.wsUrl, { localAddress: '127.0.0.3', agent });
   const login = await c.connect();
   check(login.result && login.result.status === 'OK', `a visitor from 127.0.0.3 logged in (${extra.join(' ')})`);
   for (let i = 0; i < 2; i++) {
@@ -363,6 +363,17 @@ async function logsPart() {
   const again1 = again.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((o) => o.reason === 'per_ip');
   check(again1 && again1.visitor !== refusals[0].visitor,
         `the key is new at each start: the same address hashes to ${again1 && again1.visitor} in the next run`);
+
+  // Outside text in JSON: escaped as in text lines, never a raw control byte nor a line
+  // break, and fields that would not be valid UTF-8 are still there.
+  const escaped = await visitorRun(['--log-format', 'json'], pool, `${AGENT}\u001b[2J\u00e9\r\nforged`);
+  const raw = Buffer.from(escaped);
+  const ctl = [...raw].filter((b) => (b < 0x20 && b !== 0x0a) || b === 0x7f);
+  const eobjs = escaped.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const elogin = eobjs.find((o) => /^login /.test(o.msg));
+  check(ctl.length === 0 && elogin && elogin.agent.startsWith(`${AGENT}\\x1b[2J`) &&
+        !eobjs.some((o) => o.msg.startsWith('forged')) && elogin.visitor === '127.0.0.3',
+        `--log-format json with full visitors: the agent's escapes are escaped (${JSON.stringify(elogin && elogin.agent)})`);
 
   // Nothing about visitors.
   const none = await visitorRun(['--log-visitors', 'none'], pool);
