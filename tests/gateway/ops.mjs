@@ -20,6 +20,7 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { Client } from './lib/client.mjs';
+import { sessionToken } from './lib/consent.mjs';
 import { TestMiner } from './lib/miner.mjs';
 import { TestPool } from './lib/pool.mjs';
 import { Gateway, TEST_WALLET, check, sleep, waitFor } from './lib/procs.mjs';
@@ -240,12 +241,20 @@ async function adminPart() {
   const gw = await gateway(['--admin-listen', '127.0.0.1:0', '--max-per-ip', '1'], { pool });
   const admin = await adminPort(gw);
   check(admin && admin !== gw.port, `the admin listener has its own port (${admin})`);
+  // One public connection at a time (--max-per-ip 1): each waits for the one before it
+  // to be gone, as the admin listener's /stats tells.
+  const publicIdle = () => waitFor('no open public connection', async () =>
+    JSON.parse((await get(admin, '/stats')).body).connections.open === 0, 10000, 50);
   for (const path of ['/stats', '/metrics']) {
+    await publicIdle();
     const pub = await get(gw.port, path);
     check(pub.status === 404, `${path} on the public listener: 404 with --admin-listen (${pub.status})`);
   }
+  await publicIdle();
   // A visitor holds the one connection --max-per-ip allows from 127.0.0.1.
-  const visitor = new Client(gw.wsUrl, { agent: 'consentminer-test/admin' });
+  const consent = await sessionToken(gw.wsUrl);
+  await publicIdle();
+  const visitor = new Client(gw.wsUrl, { consent, agent: 'consentminer-test/admin' });
   const login = await visitor.connect();
   check(login.result && login.result.status === 'OK', 'a visitor logged in');
   const stats = await get(admin, '/stats');
