@@ -17,7 +17,6 @@
 
 #include "gateway_consent.h"
 #include "gateway_server.h"
-#include "safe_text.h"
 
 /* A browser that stops reading is dropped before its backlog grows past this. */
 #define GW_WRITE_BACKLOG_MAX (1u << 20)
