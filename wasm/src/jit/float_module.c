@@ -58,7 +58,7 @@ static void emit_float_helper(ctx *c, int fh)
                           {L_I32_END - L_I64_END, CM_WT_I32},
                           {V_END - L_I32_END, CM_WT_V128}};
     cm_wfunc_begin(c->b, runs, 3);
-    jitp_round_consts(c, 0);
+    jitp_round_consts(c);
     lg(c, 2);
     i32c(c, 3);
     op(c, CM_OP_I32_AND);

@@ -10,16 +10,42 @@
  */
 #include "program_internal.h"
 
+/* Locals of "run": the four params, then i64, i32 and v128 locals. */
+enum {
+    P_REG,
+    P_MEM,
+    P_SP,
+    P_ITERS,
+    P_R0,
+    P_T0 = P_R0 + 8, /* spMix */
+    P_I64_END,
+    P_P0 = P_I64_END, /* the iteration's scratchpad addresses */
+    P_P1,
+    P_MX,
+    P_MA,
+    P_MODE, /* the rounding mode, 0..3, as the float module's helpers take it */
+    P_SPA0,
+    P_SPA1,
+    P_I32_END,
+    PV_F = P_I32_END, /* f0-3, then e0-3, then a0-3 */
+    PV_E = PV_F + 4,
+    PV_A = PV_E + 4,
+    PV_MANT = PV_A + 4, /* dynamicMantissaMask in both lanes */
+    PV_EMASK,           /* the program's eMask */
+    PV_Y,               /* the float memory operand */
+    PV_END
+};
+
 /* --- operands ---------------------------------------------------------------------- */
 
 /* Pushes the scratchpad address of (r[reg] + imm) & mask, or of imm & L3 for mask 0,
  * and returns the static offset to give the access. */
 static uint32_t addr(ctx *c, uint32_t reg, uint64_t imm, uint32_t mask)
 {
-    lg(c, L_SP);
+    lg(c, P_SP);
     if (!mask)
         return (uint32_t)imm & RX_L3_MASK;
-    lg(c, L_R0 + reg);
+    lg(c, P_R0 + reg);
     op(c, CM_OP_I32_WRAP_I64);
     i32c(c, (uint32_t)imm);
     op(c, CM_OP_I32_ADD);
@@ -38,13 +64,13 @@ static void int_mem_load(ctx *c, const dec *x)
 /* Pushes dst and the second operand: memory (is_mem), imm when src is dst, else src. */
 static void int_op(ctx *c, const dec *x, int is_mem)
 {
-    lg(c, L_R0 + x->dst);
+    lg(c, P_R0 + x->dst);
     if (is_mem)
         int_mem_load(c, x);
     else if (x->src == x->dst)
         i64c(c, x->imm);
     else
-        lg(c, L_R0 + x->src);
+        lg(c, P_R0 + x->src);
 }
 
 /* Pushes the two int32 at the address on the stack (+off) as a pair of doubles. */
@@ -57,13 +83,13 @@ static void load_cvt(ctx *c, uint32_t off)
 /* Applies maskRegisterExponentMantissa to the vector on the stack. */
 static void emask(ctx *c)
 {
-    lg(c, V_MANT);
+    lg(c, PV_MANT);
     sv(c, CM_SIMD_V128_AND);
-    lg(c, V_EMASK);
+    lg(c, PV_EMASK);
     sv(c, CM_SIMD_V128_OR);
 }
 
-/* Loads the float memory operand (two int32) into the temporary V_T + 1, with FDIV_M's
+/* Loads the float memory operand (two int32) into the local PV_Y, with FDIV_M's
  * exponent mask when masked. Returns the operand's local. */
 static uint32_t float_mem(ctx *c, const dec *x, int masked)
 {
@@ -71,8 +97,8 @@ static uint32_t float_mem(ctx *c, const dec *x, int masked)
     load_cvt(c, off);
     if (masked)
         emask(c);
-    ls(c, V_T + 1);
-    return V_T + 1;
+    ls(c, PV_Y);
+    return PV_Y;
 }
 
 /* x = helper(x, y, mode) in the float module. */
@@ -80,7 +106,7 @@ static void fh_call(ctx *c, int fh, uint32_t x, uint32_t y)
 {
     lg(c, x);
     lg(c, y);
-    lg(c, L_MODE);
+    lg(c, P_MODE);
     call(c, c->f_float + (uint32_t)fh);
     ls(c, x);
 }
@@ -111,21 +137,21 @@ static void emit_int_binary(ctx *c, const dec *x)
         x->type == I_IADD_M || x->type == I_ISUB_M || x->type == I_IMUL_M || x->type == I_IXOR_M;
     int_op(c, x, is_mem);
     op(c, o);
-    ls(c, L_R0 + x->dst);
+    ls(c, P_R0 + x->dst);
 }
 
 /* IMULH/ISMULH: (d, s) packed as one i64x2 for mulh/smulh, whose type is the float
  * helpers' (cm_jit_program says why). */
 static void emit_mulh_call(ctx *c, const dec *x)
 {
-    uint32_t d = L_R0 + x->dst;
+    uint32_t d = P_R0 + x->dst;
     int is_mem = x->type == I_IMULH_M || x->type == I_ISMULH_M;
     lg(c, d);
     sv(c, CM_SIMD_I64X2_SPLAT);
     if (is_mem)
         int_mem_load(c, x);
     else
-        lg(c, L_R0 + x->src);
+        lg(c, P_R0 + x->src);
     cm_w_simd_lane(c->b, CM_SIMD_I64X2_REPLACE_LANE, 1);
     splat(c, 0);
     i32c(c, 0);
@@ -137,7 +163,7 @@ static void emit_mulh_call(ctx *c, const dec *x)
 /* IADD_RS, IMUL_RCP, INEG_R, IROR_R, IROL_R, ISWAP_R. */
 static void emit_int_other(ctx *c, const dec *x)
 {
-    uint32_t d = L_R0 + x->dst, s = L_R0 + x->src;
+    uint32_t d = P_R0 + x->dst, s = P_R0 + x->src;
     switch (x->type) {
     case I_IADD_RS:
         lg(c, d);
@@ -190,7 +216,7 @@ static void emit_float_move(ctx *c, const dec *x)
     if (x->type == I_FSWAP_R) {
         static const uint8_t swap[16] = {8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7};
         uint32_t r = x->dst; /* 0-3: f, 4-7: e */
-        uint32_t v = (r < 4 ? V_F : V_E) + r % 4;
+        uint32_t v = (r < 4 ? PV_F : PV_E) + r % 4;
         lg(c, v);
         lg(c, v);
         sv(c, CM_SIMD_I8X16_SHUFFLE);
@@ -198,7 +224,7 @@ static void emit_float_move(ctx *c, const dec *x)
         ls(c, v);
         return;
     }
-    uint32_t v = V_F + x->dst % 4; /* FSCAL_R */
+    uint32_t v = PV_F + x->dst % 4; /* FSCAL_R */
     lg(c, v);
     splat(c, RX_FSCAL_MASK);
     sv(c, CM_SIMD_V128_XOR);
@@ -208,7 +234,7 @@ static void emit_float_move(ctx *c, const dec *x)
 /* FADD/FSUB (_R, _M), FMUL_R, FDIV_M, FSQRT_R: through the float module. */
 static void emit_float_arith(ctx *c, const dec *x)
 {
-    uint32_t f = V_F + x->dst % 4, e = V_E + x->dst % 4, a = V_A + x->src % 4;
+    uint32_t f = PV_F + x->dst % 4, e = PV_E + x->dst % 4, a = PV_A + x->src % 4;
     switch (x->type) {
     case I_FADD_R:
     case I_FSUB_R:
@@ -238,7 +264,7 @@ static void emit_float_arith(ctx *c, const dec *x)
 /* CBRANCH, CFROUND, ISTORE. */
 static void emit_control(ctx *c, const dec *x)
 {
-    uint32_t d = L_R0 + x->dst, s = L_R0 + x->src;
+    uint32_t d = P_R0 + x->dst, s = P_R0 + x->src;
     switch (x->type) {
     case I_CBRANCH:
         lg(c, d);
@@ -259,8 +285,7 @@ static void emit_control(ctx *c, const dec *x)
         op(c, CM_OP_I32_WRAP_I64);
         i32c(c, 3);
         op(c, CM_OP_I32_AND);
-        ls(c, L_MODE);
-        jitp_mode_consts(c);
+        ls(c, P_MODE);
         break;
     default: { /* ISTORE */
         uint32_t off = addr(c, x->dst, x->imm, x->mask);
@@ -322,61 +347,45 @@ static void emit_instr(ctx *c, const dec *x)
 
 /* --- run: entry, one iteration, exit --------------------------------------------------- */
 
-/* Entry: constants, a and its split, the memory registers, the rounding mode. The
- * rounding constants, a's split and L_ABAD serve inline rounding, which the float module
- * now does with its own; they stay for now so that the module bytes did not change. */
+/* Entry: the masks, a, the memory registers, the rounding mode. */
 static void run_entry(ctx *c)
 {
     const cm_jit_prog_input *in = c->in;
-    jitp_round_consts(c, 1);
+    splat(c, RX_DYN_MANTISSA_MASK);
+    ls(c, PV_MANT);
     cm_w_v128_const(c->b, in->emask[0], in->emask[1]);
-    ls(c, V_EMASK);
+    ls(c, PV_EMASK);
     for (uint32_t i = 0; i < 4; i++) {
-        lg(c, L_REG);
+        lg(c, P_REG);
         smem(c, CM_SIMD_V128_LOAD, 3, 192 + 16 * i);
-        ls(c, V_A + i);
-        /* the split's hi/lo temporaries are the destination locals */
-        jitp_split(c, V_A + i, V_AH + i, V_AL + i);
+        ls(c, PV_A + i);
     }
-    /* FMUL_R's fast range assumes RandomX's group A values: anything else goes slow */
-    for (uint32_t j = 0; j < 8; j++) {
-        lg(c, L_REG);
-        mem(c, CM_OP_I64_LOAD, 3, 192 + 8 * j);
-        i64c(c, A_LO);
-        op(c, CM_OP_I64_SUB);
-        i64c(c, A_HI - A_LO - 1);
-        op(c, CM_OP_I64_GT_U);
-        if (j)
-            op(c, CM_OP_I32_OR);
-    }
-    ls(c, L_ABAD);
-    lg(c, L_MEM);
+    lg(c, P_MEM);
     mem(c, CM_OP_I32_LOAD, 2, 0);
-    lt(c, L_MX);
-    ls(c, L_SPA0);
-    lg(c, L_MEM);
+    lt(c, P_MX);
+    ls(c, P_SPA0);
+    lg(c, P_MEM);
     mem(c, CM_OP_I32_LOAD, 2, 4);
-    lt(c, L_MA);
-    ls(c, L_SPA1);
+    lt(c, P_MA);
+    ls(c, P_SPA1);
     i32c(c, 0);
     mem(c, CM_OP_I32_LOAD, 2, in->mode_addr);
     i32c(c, 3);
     op(c, CM_OP_I32_AND);
-    ls(c, L_MODE);
-    jitp_mode_consts(c);
+    ls(c, P_MODE);
 }
 
 /* spMix, the scratchpad addresses, and r, f, e from the scratchpad. */
 static void iteration_loads(ctx *c)
 {
     const cm_jit_prog_input *in = c->in;
-    lg(c, L_R0 + in->read_reg[0]);
-    lg(c, L_R0 + in->read_reg[1]);
+    lg(c, P_R0 + in->read_reg[0]);
+    lg(c, P_R0 + in->read_reg[1]);
     op(c, CM_OP_I64_XOR);
-    ls(c, L_T0);
+    ls(c, P_T0);
     for (int k = 0; k < 2; k++) {
-        lg(c, k ? L_SPA1 : L_SPA0);
-        lg(c, L_T0);
+        lg(c, k ? P_SPA1 : P_SPA0);
+        lg(c, P_T0);
         if (k) {
             i64c(c, 32);
             op(c, CM_OP_I64_SHR_U);
@@ -385,23 +394,23 @@ static void iteration_loads(ctx *c)
         op(c, CM_OP_I32_XOR);
         i32c(c, RX_L3_MASK64);
         op(c, CM_OP_I32_AND);
-        lg(c, L_SP);
+        lg(c, P_SP);
         op(c, CM_OP_I32_ADD);
-        ls(c, k ? L_P1 : L_P0);
+        ls(c, k ? P_P1 : P_P0);
     }
     for (uint32_t i = 0; i < 8; i++) {
-        lg(c, L_R0 + i);
-        lg(c, L_P0);
+        lg(c, P_R0 + i);
+        lg(c, P_P0);
         mem(c, CM_OP_I64_LOAD, 3, 8 * i);
         op(c, CM_OP_I64_XOR);
-        ls(c, L_R0 + i);
+        ls(c, P_R0 + i);
     }
     for (uint32_t i = 0; i < 8; i++) {
-        lg(c, L_P1);
+        lg(c, P_P1);
         load_cvt(c, 8 * i);
         if (i >= 4)
             emask(c);
-        ls(c, V_F + i); /* V_E follows V_F */
+        ls(c, PV_F + i); /* PV_E follows PV_F */
     }
 }
 
@@ -409,16 +418,16 @@ static void iteration_loads(ctx *c)
 static void iteration_item(ctx *c)
 {
     const cm_jit_prog_input *in = c->in;
-    lg(c, L_MX);
-    lg(c, L_R0 + in->read_reg[2]);
-    lg(c, L_R0 + in->read_reg[3]);
+    lg(c, P_MX);
+    lg(c, P_R0 + in->read_reg[2]);
+    lg(c, P_R0 + in->read_reg[3]);
     op(c, CM_OP_I64_XOR);
     op(c, CM_OP_I32_WRAP_I64);
     op(c, CM_OP_I32_XOR);
     i32c(c, RX_CACHE_LINE_ALIGN_MASK);
     op(c, CM_OP_I32_AND);
-    ls(c, L_MX);
-    lg(c, L_MA);
+    ls(c, P_MX);
+    lg(c, P_MA);
     i32c(c, in->dataset_offset);
     op(c, CM_OP_I32_ADD);
     i32c(c, 6);
@@ -428,42 +437,42 @@ static void iteration_item(ctx *c)
     i64c(c, 0);
     call(c, c->f_item);
     for (uint32_t i = 0; i < 8; i++) {
-        lg(c, L_R0 + i);
+        lg(c, P_R0 + i);
         i32c(c, 0);
         mem(c, CM_OP_I64_LOAD, 3, in->item_scratch + 8 * i);
         op(c, CM_OP_I64_XOR);
-        ls(c, L_R0 + i);
+        ls(c, P_R0 + i);
     }
-    lg(c, L_MX);
-    lg(c, L_MA);
-    ls(c, L_MX);
-    ls(c, L_MA);
+    lg(c, P_MX);
+    lg(c, P_MA);
+    ls(c, P_MX);
+    ls(c, P_MA);
 }
 
 /* Stores r to spAddr1 and f ^ e to spAddr0, resets the addresses, counts down, loops. */
 static void iteration_stores(ctx *c)
 {
     for (uint32_t i = 0; i < 8; i++) {
-        lg(c, L_P1);
-        lg(c, L_R0 + i);
+        lg(c, P_P1);
+        lg(c, P_R0 + i);
         mem(c, CM_OP_I64_STORE, 3, 8 * i);
     }
     for (uint32_t i = 0; i < 4; i++) {
-        lg(c, L_P0);
-        lg(c, V_F + i);
-        lg(c, V_E + i);
+        lg(c, P_P0);
+        lg(c, PV_F + i);
+        lg(c, PV_E + i);
         sv(c, CM_SIMD_V128_XOR);
-        lt(c, V_F + i);
+        lt(c, PV_F + i);
         smem(c, CM_SIMD_V128_STORE, 3, 16 * i);
     }
     i32c(c, 0);
-    ls(c, L_SPA0);
+    ls(c, P_SPA0);
     i32c(c, 0);
-    ls(c, L_SPA1);
-    lg(c, L_ITERS);
+    ls(c, P_SPA1);
+    lg(c, P_ITERS);
     i64c(c, 1);
     op(c, CM_OP_I64_SUB);
-    ls(c, L_ITERS);
+    ls(c, P_ITERS);
     op(c, CM_OP_BR);
     cm_w_u32(c->b, 0);
 }
@@ -472,36 +481,36 @@ static void iteration_stores(ctx *c)
 static void run_exit(ctx *c)
 {
     for (uint32_t i = 0; i < 8; i++) {
-        lg(c, L_REG);
-        lg(c, L_R0 + i);
+        lg(c, P_REG);
+        lg(c, P_R0 + i);
         mem(c, CM_OP_I64_STORE, 3, 8 * i);
     }
     for (uint32_t i = 0; i < 8; i++) {
-        lg(c, L_REG);
-        lg(c, V_F + i);
+        lg(c, P_REG);
+        lg(c, PV_F + i);
         smem(c, CM_SIMD_V128_STORE, 3, 64 + 16 * i);
     }
-    lg(c, L_MEM);
-    lg(c, L_MX);
+    lg(c, P_MEM);
+    lg(c, P_MX);
     mem(c, CM_OP_I32_STORE, 2, 0);
-    lg(c, L_MEM);
-    lg(c, L_MA);
+    lg(c, P_MEM);
+    lg(c, P_MA);
     mem(c, CM_OP_I32_STORE, 2, 4);
     i32c(c, 0);
-    lg(c, L_MODE);
+    lg(c, P_MODE);
     mem(c, CM_OP_I32_STORE, 2, c->in->mode_addr);
 }
 
 void jitp_emit_run(ctx *c, const dec *prog, uint32_t n)
 {
-    cm_wlocals runs[3] = {{L_I64_END - L_R0, CM_WT_I64},
-                          {L_I32_END - L_I64_END, CM_WT_I32},
-                          {V_END - L_I32_END, CM_WT_V128}};
+    cm_wlocals runs[3] = {{P_I64_END - P_R0, CM_WT_I64},
+                          {P_I32_END - P_I64_END, CM_WT_I32},
+                          {PV_END - P_I32_END, CM_WT_V128}};
     cm_wfunc_begin(c->b, runs, 3);
     run_entry(c);
     block(c, CM_OP_BLOCK);
     block(c, CM_OP_LOOP);
-    lg(c, L_ITERS);
+    lg(c, P_ITERS);
     op(c, CM_OP_I64_EQZ);
     op(c, CM_OP_BR_IF);
     cm_w_u32(c->b, 1);

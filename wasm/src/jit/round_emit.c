@@ -276,19 +276,13 @@ void jitp_mode_consts(ctx *c)
     ls(c, V_SGN);
 }
 
-void jitp_round_consts(ctx *c, int with_mant)
+void jitp_round_consts(ctx *c)
 {
     const struct {
         uint32_t local;
         uint64_t v;
-    } k[] = {{V_ONE, 1},
-             {V_ABS, ~SIGN_BIT},
-             {V_MANT, RX_DYN_MANTISSA_MASK},
-             {V_SPL, f64_bits(SPLITTER)},
-             {V_SIGN, SIGN_BIT}};
+    } k[] = {{V_ONE, 1}, {V_ABS, ~SIGN_BIT}, {V_SPL, f64_bits(SPLITTER)}, {V_SIGN, SIGN_BIT}};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
-        if (k[i].local == V_MANT && !with_mant)
-            continue;
         splat(c, k[i].v);
         ls(c, k[i].local);
     }
