@@ -9,7 +9,9 @@
 // from its attributes, sizes it, and turns the frame's messages into its events. What
 // the page can ask the frame is to stop, revoke or lower; never to start, accept or raise.
 //
-// Attributes (all optional; read when the element is attached and when they change):
+// Attributes (all optional; read when the element is attached and when they change;
+// site, gateway, threads, throttle, remember and theme are also properties that reflect
+// to them, so frameworks that set properties, React 19 and Vue, can drive the element):
 //   gateway   URL of the consentminer gateway (ws(s):// or http(s)://; only its origin is
 //             used); default this page's origin
 //   site      who receives the reward, shown in the disclosure; default location.hostname
@@ -21,12 +23,19 @@
 // Events (CustomEvents that stay on the element: they do not bubble, so its "error" never
 // reaches a site's window-level error reporter): consent, decline, revoke, start, stop,
 // pause, resume, hashrate, share, error, state. Listen on the element.
+// Read-only figures for sites coming from Coinhive's API: getHashesPerSecond(),
+// getTotalHashes(), getAcceptedHashes(), from the frame's hashrate and share events.
 
 const MIN_WIDTH = 280; // the frame's MIN_WIDTH: below it the disclosure does not fit
 const MIN_HEIGHT = 240;
 const MAX_HEIGHT = 2000;
 const EVENTS = new Set(['consent', 'decline', 'revoke', 'start', 'stop', 'pause', 'resume', 'hashrate', 'share', 'error', 'state']);
 const PARAMS = ['site', 'threads', 'throttle', 'remember', 'lang', 'theme'];
+// Properties that reflect to attributes (lang is HTMLElement's own).
+const TEXT_PROPS = ['site', 'gateway', 'remember', 'theme'];
+const NUMBER_PROPS = { threads: 1, throttle: 50 }; // the frame's defaults
+// The frame's states in which the visitor's yes is in force: its panel is shown.
+const CONSENTED = new Set(['waiting', 'loading', 'running', 'paused', 'stopped']);
 
 const STYLE = `:host { display: block; max-width: 40rem; min-width: ${MIN_WIDTH}px; }
 :host([hidden]) { display: none; }
@@ -46,6 +55,10 @@ export class ConsentMiner extends HTMLElement {
   #frame = null;
   #origin = '';
   #state = 'loading';
+  #frameState = ''; // the last state the current frame reported; '' until it has
+  #rate = 0;
+  #hashes = { before: 0, now: 0 }; // before: of miners this element saw end
+  #accepted = 0;
 
   constructor() {
     super();
@@ -67,7 +80,50 @@ export class ConsentMiner extends HTMLElement {
   get gatewayOrigin() { return gatewayOrigin(this.getAttribute('gateway')); }
   get frame() { return this.#frame; }
 
+  // Reflected properties: null or undefined removes the attribute (the default applies).
+  #reflect(name, value) {
+    if (value == null) this.removeAttribute(name);
+    else this.setAttribute(name, String(value));
+  }
+  #number(name) {
+    const n = Number(this.getAttribute(name) ?? NaN);
+    return this.hasAttribute(name) && Number.isFinite(n) ? n : NUMBER_PROPS[name];
+  }
+  /** Who receives the reward, as the attribute says (null: the page's host name). */
+  get site() { return this.getAttribute('site'); }
+  set site(value) { this.#reflect('site', value); }
+  /** The gateway's URL, as the attribute says (null: this page's origin, which the frame refuses). */
+  get gateway() { return this.getAttribute('gateway'); }
+  set gateway(value) { this.#reflect('gateway', value); }
+  /** How long a yes or no is remembered ("30m", "24h", "7d" or hours; null: 24h). */
+  get remember() { return this.getAttribute('remember'); }
+  set remember(value) { this.#reflect('remember', value); }
+  /** "light" or "dark" (null: the visitor's prefers-color-scheme). */
+  get theme() { return this.getAttribute('theme'); }
+  set theme(value) { this.#reflect('theme', value); }
+  /** Threads proposed (the attribute's number, else 1); after a yes, only a lower one counts. */
+  get threads() { return this.#number('threads'); }
+  set threads(value) { this.#reflect('threads', value); }
+  /** Percent of each thread's time proposed (else 50); after a yes, only a lower one counts. */
+  get throttle() { return this.#number('throttle'); }
+  set throttle(value) { this.#reflect('throttle', value); }
+
+  /** Hashes per second of the running miner (0 when paused or not mining). */
+  getHashesPerSecond() { return this.#rate; }
+  /** Hashes computed since this element was attached, over every start of the miner. */
+  getTotalHashes() { return this.#hashes.before + this.#hashes.now; }
+  /** Shares the gateway accepted since this element was attached. */
+  getAcceptedHashes() { return this.#accepted; }
+
   connectedCallback() {
+    // A framework may have set properties before the element was defined: they sit on
+    // the instance and hide the accessors, so they are moved onto the attributes.
+    for (const name of [...TEXT_PROPS, ...Object.keys(NUMBER_PROPS)]) {
+      if (!Object.hasOwn(this, name)) continue;
+      const value = this[name];
+      delete this[name];
+      this[name] = value;
+    }
     addEventListener('message', this.#onMessage);
     this.#mount();
   }
@@ -80,9 +136,18 @@ export class ConsentMiner extends HTMLElement {
   }
 
   // A changed attribute is a new disclosure: the frame is made again (it keeps the
-  // visitor's remembered choice in its own storage).
+  // visitor's remembered choice in its own storage). Once the visitor said yes, threads
+  // and throttle go to the running frame as a limit instead: it lowers and ignores a
+  // higher value, so a page cannot raise what the visitor agreed to, nor undo a lower
+  // setting the visitor chose on the panel, by reloading the frame through an attribute.
   attributeChangedCallback(name, before, after) {
-    if (this.isConnected && this.#frame && before !== after) this.#mount();
+    if (!this.isConnected || !this.#frame || before === after) return;
+    if (name in NUMBER_PROPS && CONSENTED.has(this.#frameState)) {
+      const value = Math.floor(this[name]);
+      if (value >= 1) this.limit({ [name]: value });
+      return;
+    }
+    this.#mount();
   }
 
   /** Asks the frame to stop mining (the consent stays; the visitor can start again there). */
@@ -110,6 +175,8 @@ export class ConsentMiner extends HTMLElement {
     this.#frame?.remove();
     this.#frame = frame;
     this.#state = 'loading';
+    this.#frameState = '';
+    this.#rate = 0;
     this.#root.append(frame);
   }
 
@@ -127,10 +194,26 @@ export class ConsentMiner extends HTMLElement {
       this.#frame.style.height = `${height}px`;
       return;
     }
-    if (m.event === 'state') this.#state = String(m.detail?.state || this.#state);
+    if (m.event === 'state') this.#state = this.#frameState = String(m.detail?.state || this.#state);
+    this.#count(m.event, m.detail);
     if (!EVENTS.has(m.event)) return;
     this.dispatchEvent(new CustomEvent(m.event, { detail: m.detail ?? {}, bubbles: false, composed: false }));
   };
+
+  #count(event, detail) {
+    if (event === 'hashrate') {
+      const rate = Number(detail?.hashrate), hashes = Number(detail?.hashes);
+      this.#rate = Number.isFinite(rate) && rate > 0 ? rate : 0;
+      if (Number.isFinite(hashes) && hashes >= 0) this.#hashes.now = hashes;
+    } else if (event === 'start') {
+      // A new miner counts from zero.
+      this.#hashes = { before: this.#hashes.before + this.#hashes.now, now: 0 };
+    } else if (event === 'stop' || event === 'pause') {
+      this.#rate = 0;
+    } else if (event === 'share' && detail?.accepted === true) {
+      this.#accepted++;
+    }
+  }
 }
 
 if (!customElements.get('consent-miner')) customElements.define('consent-miner', ConsentMiner);

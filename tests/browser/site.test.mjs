@@ -1,0 +1,167 @@
+// <consent-miner> in a site owner's framework (issue 20), on the real parts on two
+// origins (lib/real-stack.mjs): a React 19 app (react and react-dom from npm, bundled
+// here with esbuild; nothing from a CDN) renders the element from its state and changes
+// it. React 19 sets a custom element's prop as a property when the element has one, so
+// site, gateway, threads, throttle and remember are properties that reflect to the
+// attributes. Before a yes a changed prop makes a new disclosure; after it, a lower
+// threads or throttle reaches the running miner and a higher one does not. Also the
+// read-only figures for sites coming from Coinhive's API, fed by the real runtime.
+import { test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import * as esbuild from 'esbuild';
+import { ROOT } from './lib/server.mjs';
+import { launch, sleep, waitFor, el, frameOf } from './lib/browser.mjs';
+import { missingParts, startStack } from './lib/real-stack.mjs';
+
+const missing = missingParts();
+const required = process.env.CM_BROWSER_REQUIRE_REAL === '1';
+const skip = missing.length && !required ? `real parts not built: ${missing.join('; ')}` : false;
+const real = (name, fn) => test(name, { skip }, async (t) => {
+  if (missing.length) throw new Error(`real parts missing: ${missing.join('; ')}`);
+  return fn(t);
+});
+
+let stack, browser, app;
+before(async () => {
+  if (missing.length) return;
+  stack = await startStack();
+  browser = await launch();
+  const bundle = await esbuild.build({
+    entryPoints: [path.join(ROOT, 'tests/browser/fixtures/react/app.jsx')], bundle: true, write: false,
+    format: 'esm', jsx: 'automatic', define: { 'process.env.NODE_ENV': '"production"' }, logLevel: 'silent',
+  });
+  app = stack.serve('/react-app.js', bundle.outputFiles[0].text);
+});
+after(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+
+const pages = new Set();
+afterEach(async () => {
+  for (const p of pages) await p.close().catch(() => {});
+  pages.clear();
+  if (stack) await waitFor(async () => (await stack.stats()).connections.websocket === 0, { timeout: 10000, what: 'no open sessions' }).catch(() => {});
+});
+
+let pageCount = 0;
+// A page of the site whose only content is the React app: the element exists only once
+// React has rendered it.
+async function openReact(props) {
+  const esc = (s) => s.replace(/&/g, '&amp;').replace(/'/g, '&#39;');
+  const url = stack.serve(`/react${++pageCount}.html`, `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>A React site</title>
+<script type="module" src="/consent-miner.js"></script>
+<script type="module" src="${new URL(app).pathname}"></script>
+</head><body><main><h1>A React site</h1>
+<div id="app" data-props='${esc(JSON.stringify({ gateway: stack.wsUrl, ...props }))}'></div>
+</main></body></html>`);
+  const page = await browser.context.newPage();
+  pages.add(page);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.errors = errors;
+  await page.goto(url);
+  await frameOf(page);
+  await el(page).waitState('ask');
+  return page;
+}
+
+const setProps = (page, props) => page.evaluate((p) => window.__setMinerProps(p), props);
+const frameParams = (page) => page.evaluate(() => Object.fromEntries(new URL(document.querySelector('consent-miner').frame.src).searchParams));
+const host = (page) => page.evaluate(() => {
+  const e = document.querySelector('consent-miner');
+  return { site: e.site, gateway: e.gateway, threads: e.threads, throttle: e.throttle, remember: e.remember,
+    attrs: Object.fromEntries([...e.attributes].map((a) => [a.name, a.value])),
+    own: ['site', 'gateway', 'threads', 'throttle', 'remember'].filter((k) => Object.hasOwn(e, k)) };
+});
+
+async function acceptByClick(page) {
+  await el(page).waitArmed();
+  const box = await el(page).button('accept').boundingBox();
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await el(page).waitState('running', 30000);
+}
+const hashing = (page) => waitFor(async () => (await el(page).events('hashrate')).some((e) => e.detail.hashrate > 0),
+  { timeout: 40000, what: 'a hash rate above zero from the real runtime' });
+
+real('React 19 renders <consent-miner> from props set as properties; the frame shows them; a new prop is a new disclosure', async () => {
+  const page = await openReact({ site: 'react.example', threads: 1, throttle: 50, remember: '2h' });
+  // React set properties (the element has them), which reflect to the attributes.
+  assert.deepEqual(await host(page), { site: 'react.example', gateway: stack.wsUrl, threads: 1, throttle: 50, remember: '2h',
+    attrs: { gateway: stack.wsUrl, site: 'react.example', threads: '1', throttle: '50', remember: '2h' }, own: [] });
+  assert.deepEqual(await frameParams(page), { site: 'react.example', threads: '1', throttle: '50', remember: '2h', origin: new URL(app).origin });
+  let text = await el(page).text();
+  for (const words of ['reward goes to react.example', 'about 50% of the time', 'for 2 hours']) assert.ok(text.includes(words), `disclosure lacks "${words}": ${text}`);
+
+  await setProps(page, { site: 'other.example', throttle: 100, remember: '3h' });
+  await waitFor(async () => (await frameParams(page)).site === 'other.example', { what: 'the new site in the frame' });
+  await frameOf(page);
+  await el(page).waitState('ask');
+  text = await el(page).text();
+  for (const words of ['reward goes to other.example', 'about 100% of the time', 'for 3 hours']) assert.ok(text.includes(words), `disclosure lacks "${words}": ${text}`);
+  assert.equal((await host(page)).throttle, 100);
+  // A removed prop removes the attribute, and the frame's default applies.
+  await setProps(page, { remember: undefined });
+  await waitFor(async () => (await frameParams(page)).remember === undefined, { what: 'remember gone from the frame' });
+  assert.equal((await host(page)).remember, null);
+  assert.deepEqual(page.errors, [], 'no error in the page');
+});
+
+real('after a yes, a lower throttle from React reaches the running miner; a raised one, or more threads, do not', async () => {
+  const page = await openReact({ site: 'react-limit.example', threads: 1, throttle: 100 });
+  await acceptByClick(page);
+  await hashing(page);
+  await page.evaluate(() => { window.__frame0 = document.querySelector('consent-miner').frame; });
+  const sameFrame = () => page.evaluate(() => document.querySelector('consent-miner').frame === window.__frame0);
+  const shown = () => el(page).locator('[data-out=throttle]').textContent();
+
+  await setProps(page, { throttle: 50 });
+  await waitFor(async () => (await shown()) === '50%', { what: 'the panel to show the lower throttle' });
+  await setProps(page, { throttle: 100, threads: 8 });
+  await sleep(1500);
+  assert.equal(await shown(), '50%', 'a raised throttle after the yes does not raise the miner');
+  assert.equal(await el(page).locator('input[type=range]').getAttribute('max'), '50');
+  assert.equal(await el(page).locator('[data-setting=threads] option').count(), 1, 'more threads than agreed are not offered');
+  assert.ok(await sameFrame(), 'the running frame was kept: a new one would start from the full grant again');
+  assert.equal((await el(page).events('start')).length, 1, 'the miner was not restarted');
+  assert.equal(await el(page).state(), 'running');
+  assert.equal((await host(page)).throttle, 100, 'the property says what the site asked');
+  // The runtime reports the threads it runs; the grant's one stays one.
+  const last = (await el(page).events('hashrate')).at(-1);
+  assert.equal(last.detail.threads, 1);
+  assert.deepEqual(page.errors, []);
+});
+
+real('Coinhive-style getters: hash rate, total hashes and accepted shares follow the real runtime, read-only', async () => {
+  const page = await openReact({ site: 'react-stats.example', threads: 1, throttle: 100 });
+  const figures = () => page.evaluate(() => {
+    const e = document.querySelector('consent-miner');
+    const events = window.__cmProbe.events;
+    return { rate: e.getHashesPerSecond(), total: e.getTotalHashes(), accepted: e.getAcceptedHashes(),
+      lastRate: events.filter((x) => x.type === 'hashrate').at(-1)?.detail,
+      acceptedEvents: events.filter((x) => x.type === 'share' && x.detail.accepted).length };
+  });
+  assert.deepEqual(await figures(), { rate: 0, total: 0, accepted: 0, lastRate: undefined, acceptedEvents: 0 });
+  await acceptByClick(page);
+  await hashing(page);
+  await waitFor(async () => (await figures()).accepted >= 1, { timeout: 90000, what: 'a share the gateway accepted' });
+  const f = await figures();
+  assert.ok(f.rate > 0 && f.rate === f.lastRate.hashrate, JSON.stringify(f));
+  assert.equal(f.total, f.lastRate.hashes);
+  assert.ok(f.total > 0);
+  assert.equal(f.accepted, f.acceptedEvents);
+  const stats = await stack.stats();
+  assert.ok(stats.shares.accepted >= f.accepted, `the gateway accepted ${stats.shares.accepted}, the element counts ${f.accepted}`);
+  // Stopped: no rate, the totals stay.
+  await page.evaluate(() => document.querySelector('consent-miner').stop());
+  await el(page).waitState('stopped');
+  const stopped = await figures();
+  assert.equal(stopped.rate, 0);
+  assert.ok(stopped.total >= f.total && stopped.accepted >= f.accepted);
+  const setters = await page.evaluate(() => ['getHashesPerSecond', 'getTotalHashes', 'getAcceptedHashes']
+    .map((k) => typeof Object.getOwnPropertyDescriptor(Object.getPrototypeOf(document.querySelector('consent-miner')), k)?.value));
+  assert.deepEqual(setters, ['function', 'function', 'function'], 'methods, as in Coinhive\'s API; nothing to set');
+});
+
