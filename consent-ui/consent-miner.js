@@ -19,7 +19,12 @@
 //   throttle  percent of each thread's time to use (5..100); default 50
 //   remember  how long a yes (or no) is remembered: "30m", "24h", "7d" or hours; default 24h
 //   lang      "en" or "ja"; default the visitor's browser languages
-//   theme     "light" or "dark"
+//   theme     "light" or "dark"; default the visitor's prefers-color-scheme
+// CSS custom properties on the element, read when the frame is made: --consent-miner-accent,
+// -background, -color (opaque colours; the frame refuses a palette below 4.5:1 contrast),
+// -radius (px or rem, at most 24px) and -font (a generic family such as serif). Nothing
+// else of the page's CSS reaches the frame, so none of it can hide or shrink the
+// disclosure or Decline.
 // Events (CustomEvents that stay on the element: they do not bubble, so its "error" never
 // reaches a site's window-level error reporter): consent, decline, revoke, start, stop,
 // pause, resume, hashrate, share, error, state. Listen on the element.
@@ -34,6 +39,7 @@ const PARAMS = ['site', 'threads', 'throttle', 'remember', 'lang', 'theme'];
 // Properties that reflect to attributes (lang is HTMLElement's own).
 const TEXT_PROPS = ['site', 'gateway', 'remember', 'theme'];
 const NUMBER_PROPS = { threads: 1, throttle: 50 }; // the frame's defaults
+const THEME = ['accent', 'background', 'color', 'radius', 'font']; // --consent-miner-*
 // The frame's states in which the visitor's yes is in force: its panel is shown.
 const CONSENTED = new Set(['waiting', 'loading', 'running', 'paused', 'stopped']);
 
@@ -163,6 +169,11 @@ export class ConsentMiner extends HTMLElement {
     this.#origin = this.gatewayOrigin;
     const src = new URL('/frame/', this.#origin);
     for (const name of PARAMS) if (this.hasAttribute(name)) src.searchParams.set(name, this.getAttribute(name));
+    const style = getComputedStyle(this);
+    for (const name of THEME) {
+      const value = style.getPropertyValue(`--consent-miner-${name}`).trim();
+      if (value) src.searchParams.set(name, value.slice(0, 200));
+    }
     src.searchParams.set('origin', location.origin);
     const frame = document.createElement('iframe');
     frame.src = src.href;

@@ -5,7 +5,9 @@
 // site, gateway, threads, throttle and remember are properties that reflect to the
 // attributes. Before a yes a changed prop makes a new disclosure; after it, a lower
 // threads or throttle reaches the running miner and a higher one does not. Also the
-// read-only figures for sites coming from Coinhive's API, fed by the real runtime.
+// read-only figures for sites coming from Coinhive's API, fed by the real runtime. And
+// theming: the visitor's dark scheme, and a site's CSS custom properties that the frame
+// takes only when they keep the disclosure and both answers readable.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -163,5 +165,76 @@ real('Coinhive-style getters: hash rate, total hashes and accepted shares follow
   const setters = await page.evaluate(() => ['getHashesPerSecond', 'getTotalHashes', 'getAcceptedHashes']
     .map((k) => typeof Object.getOwnPropertyDescriptor(Object.getPrototypeOf(document.querySelector('consent-miner')), k)?.value));
   assert.deepEqual(setters, ['function', 'function', 'function'], 'methods, as in Coinhive\'s API; nothing to set');
+});
+
+// --- theming --------------------------------------------------------------------------
+async function openStyled(css, { colorScheme = 'light' } = {}) {
+  const page = await browser.context.newPage();
+  pages.add(page);
+  await page.emulateMedia({ colorScheme });
+  await page.goto(stack.page({ site: 'styled.example' }, { head: css ? `<style>consent-miner { ${css} }</style>` : '' }));
+  await frameOf(page);
+  await el(page).waitState('ask');
+  return page;
+}
+const looks = async (page) => (await frameOf(page)).evaluate(() => {
+  const s = (e) => { const c = getComputedStyle(e); const r = e.getBoundingClientRect();
+    return { color: c.color, border: c.borderTopColor, bg: c.backgroundColor, font: c.fontFamily, radius: c.borderTopLeftRadius, w: Math.round(r.width), h: Math.round(r.height), size: c.fontSize }; };
+  return { body: getComputedStyle(document.body).backgroundColor, text: getComputedStyle(document.body).color,
+    accept: s(document.querySelector('[data-act=accept]')), decline: s(document.querySelector('[data-act=decline]')) };
+});
+const refusals = async (page) => (await el(page).events('error')).filter((e) => e.detail.reason === 'refused-theme').map((e) => e.detail.message);
+
+real('a visitor\'s dark colour scheme (prefers-color-scheme) draws the frame dark; light stays light', async () => {
+  const dark = await openStyled('', { colorScheme: 'dark' });
+  const d = await looks(dark);
+  assert.equal(d.body, 'rgb(21, 24, 27)');
+  assert.equal(d.text, 'rgb(236, 239, 242)');
+  assert.equal(d.accept.color, 'rgb(143, 176, 255)');
+  assert.deepEqual(d.accept, d.decline, 'accept and decline look alike');
+  const light = await looks(await openStyled('', { colorScheme: 'light' }));
+  assert.equal(light.body, 'rgb(255, 255, 255)');
+  assert.equal(light.accept.color, 'rgb(23, 71, 184)');
+  // theme="light" wins over a dark scheme.
+  const page = await browser.context.newPage();
+  pages.add(page);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.goto(stack.page({ site: 'styled.example', theme: 'light' }));
+  await frameOf(page);
+  assert.equal((await looks(page)).body, 'rgb(255, 255, 255)');
+});
+
+real('CSS custom properties on the element set the accent, colours, radius and font of both answers alike', async () => {
+  const page = await openStyled('--consent-miner-accent: #7a1f5c; --consent-miner-background: hsl(40 60% 96%); --consent-miner-color: #222; --consent-miner-radius: 12px; --consent-miner-font: serif;');
+  const l = await looks(page);
+  assert.deepEqual(await refusals(page), []);
+  assert.equal(l.accept.color, 'rgb(122, 31, 92)');
+  assert.equal(l.accept.border, 'rgb(122, 31, 92)');
+  assert.equal(l.text, 'rgb(34, 34, 34)');
+  assert.notEqual(l.body, 'rgb(255, 255, 255)');
+  assert.equal(l.accept.radius, '12px');
+  assert.equal(l.accept.font.split(',')[0].trim(), 'serif');
+  assert.deepEqual(l.accept, l.decline, 'accept and decline look alike');
+  assert.equal(await el(page).button('decline').isVisible(), true);
+});
+
+real('a transparent, low-contrast or unreadable theme is refused: the frame keeps its look and tells the page', async () => {
+  const plain = await looks(await openStyled(''));
+  for (const [css, why] of [
+    ['--consent-miner-accent: transparent;', /accent "transparent" is not an opaque colour/],
+    ['--consent-miner-accent: rgb(23 71 184 / 0.2);', /not an opaque colour/],
+    ['--consent-miner-accent: #f4f4f4;', /accent on background has contrast 1\.\d+:1/],
+    ['--consent-miner-color: #fff; --consent-miner-background: #fafafa;', /text on background has contrast 1\.\d+:1/],
+    ['--consent-miner-background: #1747b8;', /accent on background has contrast 1\.00:1/],
+    ['--consent-miner-font: Wingdings;', /font "Wingdings" is not one of/],
+  ]) {
+    const page = await openStyled(css);
+    await waitFor(async () => (await refusals(page)).length > 0, { what: `the frame to refuse ${css}` });
+    assert.match((await refusals(page)).join(' '), why, css);
+    const l = await looks(page);
+    assert.deepEqual({ body: l.body, text: l.text, accept: l.accept, decline: l.decline }, plain, `${css} changed the frame`);
+    await page.close();
+    pages.delete(page);
+  }
 });
 
