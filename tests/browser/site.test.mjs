@@ -10,6 +10,7 @@
 // takes only when they keep the disclosure and both answers readable.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { ROOT } from './lib/server.mjs';
@@ -238,3 +239,49 @@ real('a transparent, low-contrast or unreadable theme is refused: the frame keep
   }
 });
 
+// --- a static site, from the README alone ----------------------------------------------
+// The tag and the headers exactly as consent-ui/README.md shows them (its first html block,
+// and the headers under "Hosting"), with the test's gateway put in for the example's.
+function readmeSite() {
+  const readme = fs.readFileSync(path.join(ROOT, 'consent-ui/README.md'), 'utf8');
+  const tag = /```html\n([\s\S]*?)```/.exec(readme)[1];
+  const headers = Object.fromEntries(/\n```\n(Content-Security-Policy:[\s\S]*?)```/.exec(readme)[1].trim().split('\n')
+    .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]));
+  return { tag, headers };
+}
+const gatewayIn = (text) => text.replaceAll('wss://miner.example.org/ws', stack.wsUrl).replaceAll('https://miner.your.site', stack.origin);
+
+async function openStatic(name, tag, headers) {
+  const url = stack.serve(name, `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>A static site</title></head>
+<body><main><h1>A static site</h1>
+${tag}
+</main></body></html>`, { headers });
+  const page = await browser.context.newPage();
+  pages.add(page);
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  await page.goto(url);
+  return page;
+}
+
+real('a static site set up from consent-ui/README.md alone (tag, CSP, COOP/COEP) shows the frame, isolated, and a real click mines', async () => {
+  const { tag, headers } = readmeSite();
+  assert.doesNotMatch(tag, /\blang=/, 'the sample tag forces no language on visitors');
+  assert.match(headers['Content-Security-Policy'], /frame-src/);
+  const page = await openStatic('/static.html', gatewayIn(tag), Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, gatewayIn(v)])));
+  const frame = await frameOf(page);
+  await el(page).waitState('ask');
+  assert.equal(await frame.evaluate(() => crossOriginIsolated), true, 'the frame can share one RandomX cache');
+  await acceptByClick(page);
+  await hashing(page);
+  assert.deepEqual(await page.evaluate(() => window.__csp), [], 'the README\'s CSP blocked nothing');
+  await page.evaluate(() => document.querySelector('consent-miner').stop());
+  await el(page).waitState('stopped');
+
+  // The same page without the frame-src the README names: the browser blocks the frame.
+  const strict = await openStatic('/static-no-frame-src.html', gatewayIn(tag), { 'Content-Security-Policy': "default-src 'self'; script-src 'self'" });
+  await waitFor(() => strict.evaluate(() => window.__csp.some((v) => v.startsWith('frame-src'))), { what: 'a frame-src violation without it' });
+});

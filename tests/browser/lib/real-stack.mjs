@@ -87,10 +87,10 @@ function startSite(dist) {
     log.push({ path: url.pathname, at: Date.now() });
     const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp',
       'Cross-Origin-Resource-Policy': 'same-origin', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
-    const send = (status, type, body) => { res.writeHead(status, { 'Content-Type': type, ...headers }); res.end(body); };
+    const send = (status, type, body, extra = {}) => { res.writeHead(status, { 'Content-Type': type, ...headers, ...extra }); res.end(body); };
     if (pages.has(url.pathname)) {
       const page = pages.get(url.pathname);
-      return typeof page === 'string' ? send(200, TYPES['.html'], page) : send(200, page.type, page.body);
+      return typeof page === 'string' ? send(200, TYPES['.html'], page) : send(200, page.type, page.body, page.headers);
     }
     let file = null;
     if (url.pathname === '/consent-miner.js') file = path.join(dist, 'consent-miner.js');
@@ -184,9 +184,10 @@ export async function startStack({ log = !!process.env.CM_TEST_LOG, gatewayArgs 
         site.pages.set(name, sitePage({ gateway: `ws://127.0.0.1:${port}/ws`, ...attrs }, opts));
         return `${site.origin}${name}`;
       },
-      /** Serves `body` at `pathname` on the site's origin (a test's own page or script). */
-      serve(pathname, body, type = TYPES[path.extname(pathname)] || 'application/octet-stream') {
-        site.pages.set(pathname, { type, body });
+      /** Serves `body` at `pathname` on the site's origin (a test's own page or script),
+       * with these headers besides the site's own (COOP, COEP, ...). */
+      serve(pathname, body, { type = TYPES[path.extname(pathname)] || 'application/octet-stream', headers = {} } = {}) {
+        site.pages.set(pathname, { type, body, headers });
         return `${site.origin}${pathname}`;
       },
       stats: () => fetch(`${origin}/stats`).then((r) => r.json()),
