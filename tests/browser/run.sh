@@ -8,7 +8,8 @@
 #   attacks.test.mjs  issue 14: what a page's scripts and styles try, and that it starts nothing
 #   frame.test.mjs    the frame: remembered choices, languages, pauses, tabs, small screens, a11y
 #   e2e.test.mjs      the honest path: a real click mines; stop, revoke, renewal, page limits
-#   site.test.mjs     a React 19 app drives the element by properties; Coinhive-style figures; theming
+#   site.test.mjs     React 19 and Vue 3 apps drive the element by properties; Coinhive-style
+#                     figures; dark scheme and theming; a static site set up from the README
 # Exits non-zero when a test fails; node --test prints the summary.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -1,7 +1,8 @@
 // <consent-miner> in a site owner's framework (issue 20), on the real parts on two
-// origins (lib/real-stack.mjs): a React 19 app (react and react-dom from npm, bundled
-// here with esbuild; nothing from a CDN) renders the element from its state and changes
-// it. React 19 sets a custom element's prop as a property when the element has one, so
+// origins (lib/real-stack.mjs): a React 19 app and a Vue 3 app (react, react-dom and vue
+// from npm, bundled here with esbuild; nothing from a CDN) render the element from their
+// state and change it. React 19 and Vue set a custom element's prop as a property when
+// the element has one, so
 // site, gateway, threads, throttle and remember are properties that reflect to the
 // attributes. Before a yes a changed prop makes a new disclosure; after it, a lower
 // threads or throttle reaches the running miner and a higher one does not. Also the
@@ -25,7 +26,7 @@ const real = (name, fn) => test(name, { skip }, async (t) => {
   return fn(t);
 });
 
-let stack, browser, app;
+let stack, browser, app, vueApp;
 before(async () => {
   if (missing.length) return;
   stack = await startStack();
@@ -35,6 +36,11 @@ before(async () => {
     format: 'esm', jsx: 'automatic', define: { 'process.env.NODE_ENV': '"production"' }, logLevel: 'silent',
   });
   app = stack.serve('/react-app.js', bundle.outputFiles[0].text);
+  const vue = await esbuild.build({
+    entryPoints: [path.join(ROOT, 'tests/browser/fixtures/vue/app.js')], bundle: true, write: false, format: 'esm', logLevel: 'silent',
+    define: { 'process.env.NODE_ENV': '"production"', __VUE_OPTIONS_API__: 'false', __VUE_PROD_DEVTOOLS__: 'false', __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false' },
+  });
+  vueApp = stack.serve('/vue-app.js', vue.outputFiles[0].text);
 });
 after(async () => {
   await browser?.close();
@@ -51,12 +57,12 @@ afterEach(async () => {
 let pageCount = 0;
 // A page of the site whose only content is the React app: the element exists only once
 // React has rendered it.
-async function openReact(props) {
+async function openReact(props, script = app) {
   const esc = (s) => s.replace(/&/g, '&amp;').replace(/'/g, '&#39;');
   const url = stack.serve(`/react${++pageCount}.html`, `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>A React site</title>
 <script type="module" src="/consent-miner.js"></script>
-<script type="module" src="${new URL(app).pathname}"></script>
+<script type="module" src="${new URL(script).pathname}"></script>
 </head><body><main><h1>A React site</h1>
 <div id="app" data-props='${esc(JSON.stringify({ gateway: stack.wsUrl, ...props }))}'></div>
 </main></body></html>`);
@@ -109,6 +115,20 @@ real('React 19 renders <consent-miner> from props set as properties; the frame s
   await setProps(page, { remember: undefined });
   await waitFor(async () => (await frameParams(page)).remember === undefined, { what: 'remember gone from the frame' });
   assert.equal((await host(page)).remember, null);
+  assert.deepEqual(page.errors, [], 'no error in the page');
+});
+
+real('Vue 3 renders <consent-miner> from reactive state set as properties; a change is a new disclosure', async () => {
+  const page = await openReact({ site: 'vue.example', threads: 1, throttle: 50, remember: '2h' }, vueApp);
+  assert.deepEqual(await host(page), { site: 'vue.example', gateway: stack.wsUrl, threads: 1, throttle: 50, remember: '2h',
+    attrs: { gateway: stack.wsUrl, site: 'vue.example', threads: '1', throttle: '50', remember: '2h' }, own: [] });
+  assert.deepEqual(await frameParams(page), { site: 'vue.example', threads: '1', throttle: '50', remember: '2h', origin: new URL(app).origin });
+  await setProps(page, { site: 'vue2.example', throttle: 25 });
+  await waitFor(async () => (await frameParams(page)).site === 'vue2.example', { what: 'the new site in the frame' });
+  await frameOf(page);
+  await el(page).waitState('ask');
+  const text = await el(page).text();
+  for (const words of ['reward goes to vue2.example', 'about 25% of the time']) assert.ok(text.includes(words), `disclosure lacks "${words}": ${text}`);
   assert.deepEqual(page.errors, [], 'no error in the page');
 });
 
@@ -284,4 +304,17 @@ real('a static site set up from consent-ui/README.md alone (tag, CSP, COOP/COEP)
   // The same page without the frame-src the README names: the browser blocks the frame.
   const strict = await openStatic('/static-no-frame-src.html', gatewayIn(tag), { 'Content-Security-Policy': "default-src 'self'; script-src 'self'" });
   await waitFor(() => strict.evaluate(() => window.__csp.some((v) => v.startsWith('frame-src'))), { what: 'a frame-src violation without it' });
+});
+
+real('properties a framework set before the element was defined are taken over when it is', async () => {
+  // A classic script after the tag runs before the deferred module that defines the element.
+  const page = await openStatic('/early.html', `<script type="module" src="/consent-miner.js"></script>
+<consent-miner gateway="${stack.wsUrl}"></consent-miner>
+<script>const e = document.querySelector('consent-miner'); e.site = 'early.example'; e.throttle = 25;</script>`, {});
+  await frameOf(page);
+  await el(page).waitState('ask');
+  const h = await host(page);
+  assert.deepEqual({ site: h.site, throttle: h.throttle, own: h.own }, { site: 'early.example', throttle: 25, own: [] });
+  assert.equal((await frameParams(page)).site, 'early.example');
+  assert.ok((await el(page).text()).includes('about 25% of the time'));
 });
