@@ -63,7 +63,7 @@ export class ConsentMiner extends HTMLElement {
   #state = 'loading';
   #frameState = ''; // the last state the current frame reported; '' until it has
   #rate = 0;
-  #hashes = { before: 0, now: 0 }; // before: of miners this element saw end
+  #hashes = { before: 0, now: 0 }; // before: of the miners that ended; now: the running one's
   #accepted = 0;
 
   constructor() {
@@ -187,7 +187,7 @@ export class ConsentMiner extends HTMLElement {
     this.#frame = frame;
     this.#state = 'loading';
     this.#frameState = '';
-    this.#rate = 0;
+    this.#minerEnded();
     this.#root.append(frame);
   }
 
@@ -211,19 +211,24 @@ export class ConsentMiner extends HTMLElement {
     this.dispatchEvent(new CustomEvent(m.event, { detail: m.detail ?? {}, bubbles: false, composed: false }));
   };
 
+  // The runtime's hashes count from zero for each miner, and a miner ends with a stop, a
+  // fatal error or its frame; the totals carry on over all of them.
   #count(event, detail) {
     if (event === 'hashrate') {
       const rate = Number(detail?.hashrate), hashes = Number(detail?.hashes);
       this.#rate = Number.isFinite(rate) && rate > 0 ? rate : 0;
       if (Number.isFinite(hashes) && hashes >= 0) this.#hashes.now = hashes;
-    } else if (event === 'start') {
-      // A new miner counts from zero.
-      this.#hashes = { before: this.#hashes.before + this.#hashes.now, now: 0 };
-    } else if (event === 'stop' || event === 'pause') {
+    } else if (event === 'stop' || (event === 'error' && detail?.fatal === true)) {
+      this.#minerEnded();
+    } else if (event === 'pause') {
       this.#rate = 0;
     } else if (event === 'share' && detail?.accepted === true) {
       this.#accepted++;
     }
+  }
+  #minerEnded() {
+    this.#rate = 0;
+    this.#hashes = { before: this.#hashes.before + this.#hashes.now, now: 0 };
   }
 }
 

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { ROOT } from './lib/server.mjs';
-import { launch, sleep, waitFor, el, frameOf } from './lib/browser.mjs';
+import { launch, sleep, waitFor, el, frameOf, frameSettled } from './lib/browser.mjs';
 import { missingParts, startStack } from './lib/real-stack.mjs';
 
 const missing = missingParts();
@@ -183,6 +183,19 @@ real('Coinhive-style getters: hash rate, total hashes and accepted shares follow
   const stopped = await figures();
   assert.equal(stopped.rate, 0);
   assert.ok(stopped.total >= f.total && stopped.accepted >= f.accepted);
+  // Started again by the visitor: a new miner counts from zero, the total carries on.
+  await frameSettled(page);
+  const box = await el(page).button('start').boundingBox();
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await el(page).waitState('running', 30000);
+  // The hashrate events after the stop are the new miner's (the frame drops the old one's).
+  const again = await waitFor(() => page.evaluate(() => {
+    const events = window.__cmProbe.events;
+    const stop = events.findLastIndex((x) => x.type === 'stop');
+    const last = events.slice(stop + 1).filter((x) => x.type === 'hashrate').at(-1);
+    return last && last.detail.hashes > 0 && { total: document.querySelector('consent-miner').getTotalHashes(), lastRate: last.detail };
+  }), { timeout: 60000, what: 'hashes of the new miner' });
+  assert.equal(again.total, stopped.total + again.lastRate.hashes, JSON.stringify({ stopped, again }));
   const setters = await page.evaluate(() => ['getHashesPerSecond', 'getTotalHashes', 'getAcceptedHashes']
     .map((k) => typeof Object.getOwnPropertyDescriptor(Object.getPrototypeOf(document.querySelector('consent-miner')), k)?.value));
   assert.deepEqual(setters, ['function', 'function', 'function'], 'methods, as in Coinhive\'s API; nothing to set');
