@@ -19,6 +19,7 @@
 
 import { languages } from '../texts.js';
 import { applyTheme } from './theme.js';
+import { PressureRule } from './pressure.js';
 
 const RUNTIME_URL = new URL('../../wasm/js/miner.mjs', import.meta.url).href;
 const MINUTE = 60e3;
@@ -37,7 +38,6 @@ export const MIN_WIDTH = 280;
 // Renew the session this long before it expires (the gateway's default TTL is 600 s).
 const RENEW_AHEAD_MS = 60e3;
 const RENEW_RETRY_MS = 10e3;
-const PRESSURE_CALM_MS = 3000;
 const MAX_TIMER = 2 ** 31 - 1;
 const STORAGE_PREFIX = 'consent-miner:v2:';
 
@@ -142,6 +142,8 @@ class ConsentFrame {
   #setting = null; // { threads, throttle } the visitor chose on the panel
   #phase = 'stopped'; // waiting | loading | running | stopped
   #reasons = new Set(); // why mining is paused: hidden | battery | pressure
+  #pressureRule = null;
+  #pressureMode = 'mining'; // pressure.js: mining | probe | busy
   #stats = { cpu: NaN, hashrate: NaN, shares: 0 };
   #error = '';
   #warning = '';
@@ -433,6 +435,7 @@ class ConsentFrame {
     const { threads, throttle } = this.#effective;
     try {
       this.#miner?.setThrottle(throttle);
+      this.#pressureRule?.restart();
       this.#miner?.setThreads(threads);
     } catch (err) { this.#fail(err); }
   }
@@ -570,6 +573,7 @@ class ConsentFrame {
     const on = (type, fn) => miner.addEventListener(type, (e) => { if (this.#miner === miner) fn(e.detail || {}); });
     on('hashrate', (d) => {
       this.#stats.hashrate = Number(d.hashrate);
+      if (!d.paused && !this.#reasons.size) this.#pressureRule?.rate(Number(d.hashrate));
       this.#paintStats();
       this.#emit('hashrate', d);
     });
@@ -617,20 +621,18 @@ class ConsentFrame {
       onBattery();
     }
     if (this.#pauseKinds.includes('pressure')) {
-      let calm = 0, strikes = 0;
-      const observer = new PressureObserver((records) => {
-        const state = records[records.length - 1]?.state;
-        clearTimeout(calm);
-        if (state === 'serious' || state === 'critical') {
-          if (!this.#reasons.has('pressure')) strikes++;
-          this.#setReason('pressure', true);
-        } else if (this.#reasons.has('pressure')) {
-          // Our own mining adds to the pressure: each pause in a row waits twice as long.
-          calm = setTimeout(() => this.#setReason('pressure', false), PRESSURE_CALM_MS * 2 ** Math.min(strikes - 1, 4));
-        }
+      // Pauses only for other programs' load, never for the miner's own (pressure.js).
+      const rule = new PressureRule({
+        onChange: (mode) => {
+          this.#pressureMode = mode;
+          this.#setReason('pressure', mode !== 'mining');
+          this.#paintStatus();
+        },
       });
-      Promise.resolve().then(() => observer.observe('cpu')).catch(() => {});
-      offs.push(() => { clearTimeout(calm); observer.disconnect(); });
+      this.#pressureRule = rule;
+      const observer = new PressureObserver((records) => rule.record(records[records.length - 1]?.state));
+      Promise.resolve().then(() => observer.observe('cpu', { sampleInterval: 1000 })).catch(() => {});
+      offs.push(() => { rule.stop(); observer.disconnect(); this.#pressureRule = null; this.#pressureMode = 'mining'; });
     }
     this.#unwatch = () => offs.splice(0).forEach((f) => f());
   }
@@ -643,7 +645,7 @@ class ConsentFrame {
     const running = this.#phase === 'running' && this.#miner;
     try {
       if (running && on && !before) this.#miner.pause(reason);
-      if (running && !on && !this.#reasons.size) this.#miner.resume();
+      if (running && !on && !this.#reasons.size) { this.#miner.resume(); this.#pressureRule?.restart(); }
     } catch (err) { this.#fail(err); }
     if (on) this.#emit('pause', { reason, reasons: [...this.#reasons] });
     else if (!this.#reasons.size) this.#emit('resume', { reason });
@@ -803,7 +805,7 @@ class ConsentFrame {
     else if (this.#phase === 'loading') text = t.loading;
     else if (this.#phase === 'waiting') text = t.waiting;
     else if (this.#phase === 'stopped') text = t.stopped;
-    else if (this.#reasons.size) text = fill(t.pausedBecause, { reasons: [...this.#reasons].map((r) => t['reason_' + r]).join(t.reasonJoin) });
+    else if (this.#reasons.size) text = fill(t.pausedBecause, { reasons: [...this.#reasons].map((r) => t[r === 'pressure' && this.#pressureMode === 'probe' ? 'reason_pressure_check' : 'reason_' + r]).join(t.reasonJoin) });
     else if (this.#runtimeState === 'starting' || this.#runtimeState === 'initializing') text = t.preparing;
     else if (this.#runtimeState === 'reconnecting') text = t.reconnecting;
     else text = t.running;

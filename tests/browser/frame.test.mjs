@@ -164,6 +164,21 @@ real('on battery and under CPU pressure mining pauses, with the reason and pause
   assert.deepEqual((await el(page).events('pause')).map((e) => e.detail.reason), ['battery', 'pressure']);
 });
 
+real('pressure the miner causes itself: a short check, then mining on through it (pressure.js)', async () => {
+  const page = await open({ threads: 1, throttle: 100 });
+  await acceptByClick(page);
+  const frame = await frameOf(page);
+  await frame.evaluate(() => window.__pressure.emit('critical'));
+  await el(page).waitState('paused');
+  assert.match(await el(page).status(), /checking whether another program/);
+  await frame.evaluate(() => window.__pressure.emit('fair')); // the pause lowered it: ours
+  await el(page).waitState('running', 8000);
+  await frame.evaluate(() => window.__pressure.emit('critical')); // mining raises it again
+  await sleep(1500);
+  assert.equal(await el(page).state(), 'running', 'the miner\'s own pressure does not pause it');
+  assert.deepEqual((await el(page).events('pause')).map((e) => e.detail.reason), ['pressure']);
+});
+
 real('a remembered yes in a tab that opens hidden loads nothing until the tab is shown', async () => {
   const page = await open({ threads: 1, throttle: 100 });
   await acceptByClick(page);

@@ -39,5 +39,5 @@ mkdir -p tests/browser/out docs/screenshots
 export CHROMIUM
 # One file at a time: the machine has two cores and the tests measure CPU time.
 exec node --test --test-concurrency=1 --test-timeout=240000 \
-  tests/browser/package.test.mjs tests/browser/attacks.test.mjs tests/browser/frame.test.mjs \
+  tests/browser/pressure-rule.test.mjs tests/browser/package.test.mjs tests/browser/attacks.test.mjs tests/browser/frame.test.mjs \
   tests/browser/e2e.test.mjs tests/browser/site.test.mjs "$@"
