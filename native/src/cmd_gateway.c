@@ -15,6 +15,7 @@
 #include "gateway_server.h"
 
 #define MAX_ORIGINS 32
+#define MAX_TRUST_PROXY 64
 
 static void usage(FILE *out)
 {
@@ -43,6 +44,12 @@ static void usage(FILE *out)
             "                          default http(s)://<Host of the request>); WebSocket\n"
             "                          logins and /consent/ requests must come from it\n"
             "  --cert FILE --key FILE  serve https/wss with this PEM certificate and key\n\n"
+            "behind a reverse proxy:\n"
+            "  --trust-proxy CIDR      a proxy's network (127.0.0.1/32, fd00::/8; repeat for\n"
+            "                          more): from a peer in it the visitor's address comes\n"
+            "                          from a PROXY v1 line or X-Forwarded-For (right-most\n"
+            "                          untrusted) for per-IP limits and logs; from any other\n"
+            "                          peer both are ignored and a PROXY line is refused\n\n"
             "consent:\n"
             "  --consent-keys FILE     HMAC keys for consent tokens, lines \"KID HEXKEY\" (>= 32\n"
             "                          bytes); the first signs, all verify (rotation); share\n"
@@ -124,6 +131,8 @@ int cm_cmd_gateway(int argc, char **argv)
     static char host[256];
     static char static_real[PATH_MAX], frame_real[PATH_MAX];
     const char *listen = NULL;
+    static gw_cidr trust[MAX_TRUST_PROXY];
+    size_t n_trust = 0;
     long v;
     double d;
     for (int i = 1; i < argc; i++) {
@@ -308,6 +317,22 @@ int cm_cmd_gateway(int argc, char **argv)
             cfg.max_upstreams = (int)v;
         } else if (!strcmp(a, "--quiet")) {
             cfg.quiet = 1;
+        } else if (!strcmp(a, "--trust-proxy")) { /* behind a reverse proxy */
+            VALUE();
+            char err[160];
+            if (n_trust == MAX_TRUST_PROXY) {
+                fprintf(stderr, "consentminer gateway: at most %d --trust-proxy\n",
+                        MAX_TRUST_PROXY);
+                return 2;
+            }
+            if (gw_cidr_parse(val, &trust[n_trust], err, sizeof err)) {
+                fprintf(stderr,
+                        "consentminer gateway: --trust-proxy %s: %s; expected a network such "
+                        "as 127.0.0.1/32 or fd00::/8\n",
+                        val, err);
+                return 2;
+            }
+            n_trust++;
         } else {
             fprintf(stderr, "consentminer gateway: unknown option '%s'\n\n", a);
             usage(stderr);
@@ -347,6 +372,8 @@ int cm_cmd_gateway(int argc, char **argv)
         return 2;
     }
     cfg.origins = origins;
+    cfg.trust_proxy = trust;
+    cfg.n_trust_proxy = n_trust;
     return gw_server_run(&cfg);
 }
 

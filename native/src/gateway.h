@@ -104,6 +104,11 @@ typedef struct gw_config {
     int max_upstreams;
     int quiet; /* fewer log lines (benchmarks) */
 
+    /* behind a reverse proxy (--trust-proxy, gateway_proxy.h): peers in these networks
+     * pass the visitor's address on (PROXY v1 line, X-Forwarded-For) */
+    const struct gw_cidr *trust_proxy;
+    size_t n_trust_proxy;
+
     /* consent (issue 14) */
     const char *consent_keys;  /* --consent-keys FILE, or NULL: one ephemeral key */
     const char *public_origin; /* the consent frame's origin behind a proxy, or NULL */
@@ -130,6 +135,8 @@ int64_t gw_wall_ms(void);
 #define GW_HTTP_URL_MAX 2048
 /* A POST body (the /consent/ endpoints' JSON: two tokens of about 400 bytes at most). */
 #define GW_HTTP_BODY_MAX 4096
+/* X-Forwarded-For kept (its right end): room for 20 IPv6 hops. */
+#define GW_HTTP_XFF_MAX 1024
 
 typedef enum gw_http_state {
     GW_HTTP_MORE = 0, /* need more bytes */
@@ -186,6 +193,9 @@ void gw_http_route(const gw_http_env *env, const gw_http_req *r, gw_http_resp *o
 const char *gw_http_req_url(const gw_http_req *r);
 const char *gw_http_req_origin(const gw_http_req *r);
 const char *gw_http_req_body(const gw_http_req *r, size_t *len);
+/* Every X-Forwarded-For header of the request joined by ", " (its right end when long),
+ * or NULL when there was none. */
+const char *gw_http_req_xff(const gw_http_req *r);
 /* The consent frame's origin for this request: env->public_origin, else
  * http(s)://<Host>. 0, or -1 when there is none (no Host) or it does not fit. */
 int gw_frame_origin(const gw_http_env *env, const gw_http_req *r, char *out, size_t cap);
