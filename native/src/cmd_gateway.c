@@ -16,6 +16,7 @@
 
 #define MAX_ORIGINS 32
 #define MAX_TRUST_PROXY 64
+#define MAX_POOLS 16
 
 static void usage(FILE *out)
 {
@@ -26,7 +27,10 @@ static void usage(FILE *out)
             "WebSocket at /ws, log in with their consent record, and get their own work; every\n"
             "share is verified with RandomX before it counts. The reward goes to --wallet only.\n\n"
             "upstream (one of):\n"
-            "  --pool HOST:PORT        a stratum pool (stratum+tls:// or --tls for TLS)\n"
+            "  --pool HOST:PORT        a stratum pool (stratum+tls:// or --tls for TLS); repeat\n"
+            "                          for failover, tried in order\n"
+            "  --failback S            while on a later --pool, try the first again every S\n"
+            "                          seconds and go back once it logs in (default 60)\n"
             "  --daemon URL            monerod's RPC (http://127.0.0.1:18081): solo mining\n"
             "  --wallet ADDRESS        payout address (required; browsers cannot change it)\n"
             "  --pass TEXT             stratum password (default x)\n"
@@ -133,6 +137,8 @@ int cm_cmd_gateway(int argc, char **argv)
     const char *listen = NULL;
     static gw_cidr trust[MAX_TRUST_PROXY];
     size_t n_trust = 0;
+    static const char *pools[MAX_POOLS];
+    size_t n_pools = 0;
     long v;
     double d;
     for (int i = 1; i < argc; i++) {
@@ -151,7 +157,12 @@ int cm_cmd_gateway(int argc, char **argv)
             listen = val;
         } else if (!strcmp(a, "--pool")) {
             VALUE();
-            cfg.pool = val;
+            if (n_pools == MAX_POOLS) {
+                fprintf(stderr, "consentminer gateway: at most %d --pool\n", MAX_POOLS);
+                return 2;
+            }
+            pools[n_pools++] = val;
+            cfg.pool = pools[0];
         } else if (!strcmp(a, "--daemon")) {
             VALUE();
             cfg.daemon = val;
@@ -333,6 +344,11 @@ int cm_cmd_gateway(int argc, char **argv)
                 return 2;
             }
             n_trust++;
+        } else if (!strcmp(a, "--failback")) { /* with several --pool */
+            VALUE();
+            if (cm_arg_int(a, val, 1, 86400, &v))
+                return 2;
+            cfg.pool_failback_s = (int)v;
         } else {
             fprintf(stderr, "consentminer gateway: unknown option '%s'\n\n", a);
             usage(stderr);
@@ -374,6 +390,8 @@ int cm_cmd_gateway(int argc, char **argv)
     cfg.origins = origins;
     cfg.trust_proxy = trust;
     cfg.n_trust_proxy = n_trust;
+    cfg.pools = pools;
+    cfg.n_pools = n_pools;
     return gw_server_run(&cfg);
 }
 

@@ -70,7 +70,10 @@ typedef enum gw_code {
 typedef struct gw_config {
     const char *listen_host;
     int listen_port;
-    const char *pool;             /* host:port, or NULL */
+    const char *pool;         /* host:port, or NULL (the first of pools) */
+    const char *const *pools; /* --pool in failover order (the stratum client's list) */
+    size_t n_pools;
+    int pool_failback_s;          /* while on a later pool, try the first again this often */
     const char *daemon;           /* http://host:port, or NULL */
     const char *wallet;           /* payout address: always the gateway's */
     const char *pool_pass;        /* stratum password ("x" by default) */

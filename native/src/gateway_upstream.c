@@ -136,10 +136,12 @@ static int slot_open(gw_server *s, gw_slot *sl)
         dc.extra_nonce_len = sizeof extra;
         sl->u = cm_upstream_daemon_new(s->loop, &dc, &events, sl, &err);
     } else {
-        const char *urls[1] = {s->cfg.pool};
+        const char *first[1] = {s->cfg.pool};
         cm_pool_config pc = {0};
-        pc.urls = urls;
-        pc.url_count = 1;
+        /* Failover and failback are the stratum client's, as for `mine -o A -o B`. */
+        pc.urls = s->cfg.n_pools ? s->cfg.pools : first;
+        pc.url_count = s->cfg.n_pools ? s->cfg.n_pools : 1;
+        pc.primary_retry_ms = (uint32_t)s->cfg.pool_failback_s * 1000;
         pc.user = s->cfg.wallet;
         pc.pass = s->cfg.pool_pass;
         pc.agent = "consentminer-gateway/" CM_VERSION;
