@@ -21,6 +21,8 @@
  *   gateway_upstream.c upstream connections, each serving up to 256 browsers (one
  *                      nonce byte each), and what reaches the pool or monerod
  *   gateway_limits.c   origin allow-list, per-IP counts, submit rate, refusal log
+ *   gateway_proxy.c    --trust-proxy networks, the visitor's address from a PROXY v1
+ *                      line or X-Forwarded-For (gateway_proxy.h)
  *   gateway_stats.c    counters, /stats JSON and /metrics Prometheus text
  *   gateway_tls.c      wss: mbedTLS server side over memory buffers
  *   gateway_consent.c  POST /consent/{grant,session,revoke}, the consent checks at login

@@ -1091,6 +1091,10 @@ int gw_server_run(const gw_config *cfg)
            cfg->public_origin ? cfg->public_origin
                               : "the gateway's own origin (scheme://Host of each request)",
            cfg->n_origins ? s->frame_ancestors : "this gateway's own origin only (no --origin)");
+    if (cfg->n_trust_proxy)
+        gw_log("visitor addresses from PROXY v1 lines and X-Forwarded-For of peers in %zu "
+               "--trust-proxy networks; from other peers both are ignored",
+               cfg->n_trust_proxy);
     /* A line a test or a supervisor can wait for. */
     printf("gateway listening on %s:%d\n", cfg->listen_host, s->cfg.listen_port);
     fflush(stdout);
