@@ -76,8 +76,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t used = 0;
     struct sockaddr_storage src;
     char err[160];
-    gw_proxy_state ps = gw_proxy_v1_parse((const char *)data, size, &used, &src, NULL, err,
-                                          sizeof err);
+    gw_proxy_state ps =
+        gw_proxy_v1_parse((const char *)data, size, &used, &src, NULL, err, sizeof err);
     if (ps == GW_PROXY_MORE || ps == GW_PROXY_BAD)
         return 0;
     if (ps == GW_PROXY_OK) {
