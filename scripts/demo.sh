@@ -40,7 +40,7 @@ say "building the native CLI and the wasm runtime (first time: a few minutes)"
 bash scripts/build.sh native >/dev/null
 bash scripts/build.sh wasm >/dev/null
 node consent-ui/build.mjs --out "$dir/site" >/dev/null
-cp demo/index.html demo/demo.js demo/demo.css "$dir/site/"
+cp demo/index.html demo/demo.js demo/demo.css demo/favicon.svg "$dir/site/"
 
 mkdir -p "$dir"
 if [[ ! -s $dir/address.txt ]]; then

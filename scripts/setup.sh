@@ -40,6 +40,7 @@ APT_PACKAGES=(
                                         # MiniBrowser (WebKitWebDriver, under Xvfb)
   fonts-noto-cjk                        # Japanese text in the element and its screenshots
   procps psmisc curl python3 openssl     # test servers and tools
+  prometheus                            # promtool: the gateway's /metrics test
   python3-matplotlib                    # bench/plot.py: bench/results as SVG
 )
 

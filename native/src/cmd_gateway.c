@@ -54,6 +54,17 @@ static void usage(FILE *out)
             "                          from a PROXY v1 line or X-Forwarded-For (right-most\n"
             "                          untrusted) for per-IP limits and logs; from any other\n"
             "                          peer both are ignored and a PROXY line is refused\n\n"
+            "operations:\n"
+            "  --admin-listen HOST:PORT  serve /stats and /metrics here only (plain HTTP:\n"
+            "                          keep it private), and /healthz; without it they are\n"
+            "                          served on --listen, as /healthz always is\n"
+            "  --log-format text|json  log lines as text (default) or one JSON object each\n"
+            "                          (time, level, msg, fields); both start with UTC time\n"
+            "  --log-visitors MODE     what the log says about visitors (address, agent\n"
+            "                          string, consent grant id): full (as they are, the\n"
+            "                          default), hash (a keyed hash, key drawn at start:\n"
+            "                          one run's lines match, no address is recovered) or\n"
+            "                          none\n\n"
             "consent:\n"
             "  --consent-keys FILE     HMAC keys for consent tokens, lines \"KID HEXKEY\" (>= 32\n"
             "                          bytes); the first signs, all verify (rotation); share\n"
@@ -94,7 +105,8 @@ static void usage(FILE *out)
             "  -h, --help              show this help\n\n"
             "endpoints: /ws (stratum over WebSocket), /frame/ (the consent frame),\n"
             "           POST /consent/grant, /consent/session, /consent/revoke (consent tokens),\n"
-            "           /stats (JSON), /metrics (Prometheus)\n");
+            "           /stats (JSON), /metrics (Prometheus), /healthz (200 while an upstream is\n"
+            "           up, else 503 and why); /stats and /metrics on --admin-listen if given\n");
 }
 
 /* An origin as browsers send it: scheme://host[:port], nothing after (it also goes into
@@ -107,11 +119,13 @@ static int origin_ok(const char *v)
     return host && *host && !strpbrk(host, "/ \t;,'\"");
 }
 
-static int split_host_port(const char *text, char *host, size_t cap, int *port)
+static int split_host_port(const char *opt, const char *text, char *host, size_t cap, int *port)
 {
     const char *colon = strrchr(text, ':');
-    if (!colon || colon == text || (size_t)(colon - text) >= cap)
+    if (!colon || colon == text || (size_t)(colon - text) >= cap) {
+        fprintf(stderr, "consentminer gateway: %s %s: expected HOST:PORT\n", opt, text);
         return -1;
+    }
     size_t hl = (size_t)(colon - text);
     if (text[0] == '[' && hl >= 2 && text[hl - 1] == ']') {
         memcpy(host, text + 1, hl - 2);
@@ -121,7 +135,9 @@ static int split_host_port(const char *text, char *host, size_t cap, int *port)
         host[hl] = 0;
     }
     long p;
-    if (cm_arg_int("--listen port", colon + 1, 0, 65535, &p))
+    char what[40];
+    snprintf(what, sizeof what, "%s port", opt);
+    if (cm_arg_int(what, colon + 1, 0, 65535, &p))
         return -1;
     *port = (int)p;
     return 0;
@@ -132,7 +148,7 @@ int cm_cmd_gateway(int argc, char **argv)
     gw_config cfg;
     gw_config_defaults(&cfg);
     static const char *origins[MAX_ORIGINS];
-    static char host[256];
+    static char host[256], admin_host[256];
     static char static_real[PATH_MAX], frame_real[PATH_MAX];
     const char *listen = NULL;
     static gw_cidr trust[MAX_TRUST_PROXY];
@@ -214,6 +230,33 @@ int cm_cmd_gateway(int argc, char **argv)
             if (cm_arg_int(a, val, 10, 86400, &v))
                 return 2;
             cfg.session_ttl_s = (int)v;
+        } else if (!strcmp(a, "--admin-listen") || !strcmp(a, "--log-format") ||
+                   !strcmp(a, "--log-visitors")) {
+            /* operations (issue 16): admin listener and log */
+            VALUE();
+            if (a[2] == 'a') {
+                if (split_host_port(a, val, admin_host, sizeof admin_host, &cfg.admin_port))
+                    return 2;
+                cfg.admin_host = admin_host;
+            } else if (a[6] == 'f' && (cfg.log_json = !strcmp(val, "json")) == 0 &&
+                       strcmp(val, "text")) {
+                fprintf(stderr, "consentminer gateway: --log-format %s: expected text or json\n",
+                        val);
+                return 2;
+            } else if (a[6] == 'v') {
+                static const char *modes[] = {"full", "hash", "none"};
+                int m = 0;
+                while (m < 3 && strcmp(val, modes[m]))
+                    m++;
+                if (m == 3) {
+                    fprintf(stderr,
+                            "consentminer gateway: --log-visitors %s: expected full, hash or "
+                            "none\n",
+                            val);
+                    return 2;
+                }
+                cfg.log_visitors = m;
+            }
         } else if (!strcmp(a, "--origin")) {
             VALUE();
             if (cfg.n_origins == MAX_ORIGINS) {
@@ -356,7 +399,7 @@ int cm_cmd_gateway(int argc, char **argv)
         }
 #undef VALUE
     }
-    if (!listen || split_host_port(listen, host, sizeof host, &cfg.listen_port)) {
+    if (!listen || split_host_port("--listen", listen, host, sizeof host, &cfg.listen_port)) {
         fprintf(stderr, "consentminer gateway: --listen HOST:PORT is required\n");
         return 2;
     }

@@ -23,7 +23,9 @@
  *   gateway_limits.c   origin allow-list, per-IP counts, submit rate, refusal log
  *   gateway_proxy.c    --trust-proxy networks, the visitor's address from a PROXY v1
  *                      line or X-Forwarded-For (gateway_proxy.h)
- *   gateway_stats.c    counters, /stats JSON and /metrics Prometheus text
+ *   gateway_stats.c    counters, /stats JSON, /metrics Prometheus text, /healthz
+ *   gateway_admin.c    --admin-listen: /stats, /metrics, /healthz on their own listener
+ *   gateway_log.c      log lines (text or JSON) and what they say about visitors
  *   gateway_tls.c      wss: mbedTLS server side over memory buffers
  *   gateway_consent.c  POST /consent/{grant,session,revoke}, the consent checks at login
  *                      and renewal, grants' open sessions and revocations
@@ -120,11 +122,41 @@ typedef struct gw_config {
     const char *frame_dir;     /* real path of --frame-dir, or NULL */
     int max_threads;           /* highest thread ceiling a grant may carry */
     int session_ttl_s;         /* session tokens live this long */
+
+    /* operations (issue 16): the admin listener and the log */
+    const char *admin_host; /* --admin-listen: /stats, /metrics, /healthz there only */
+    int admin_port;
+    int log_json;     /* --log-format json: one JSON object per line */
+    int log_visitors; /* --log-visitors: a gw_log_visitors */
 } gw_config;
 
 void gw_config_defaults(gw_config *cfg);
 
-/* ---- log ---- */
+/* ---- log (gateway_log.c) ---- */
+
+/* What the log says about visitors (their address, their miner's agent string, their
+ * consent grant's id): as it is, a keyed hash (a key per run: lines of one run can be
+ * matched, no address recovered), or nothing. */
+typedef enum gw_log_visitors {
+    GW_VISITORS_FULL = 0,
+    GW_VISITORS_HASH,
+    GW_VISITORS_NONE
+} gw_log_visitors;
+
+/* Before the first line. -1 when no random key could be drawn for hashing. */
+int gw_log_setup(int json, gw_log_visitors visitors);
+gw_log_visitors gw_log_visitor_mode(void);
+/* text (an address, an agent string, a grant id) as the log may show it, written to out;
+ * NULL when it is not to be logged at all. */
+const char *gw_log_visitor(const char *text, char *out, size_t cap);
+/* One line at a level ("info", "warn", "error") with fields for the JSON format (taken
+ * over; NULL for none; text lines show the message only). String fields are escaped
+ * like the message, so outside text may go in with json_string_nocheck. */
+void gw_log_fields(const char *level, json_t *fields, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 void gw_log(const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))
@@ -182,6 +214,8 @@ typedef struct gw_http_env {
     /* Filled on demand: malloc'd body. NULL callbacks give 404. */
     char *(*stats_json)(void *ud, size_t *len);
     char *(*metrics_text)(void *ud, size_t *len);
+    /* /healthz: the body, and 200 or 503 in *status. NULL: 404. */
+    char *(*healthz)(void *ud, int *status, size_t *len);
     void *ud;
     /* The consent frame (issue 14): its files, who may embed it, the endpoints. */
     const char *frame_dir;       /* NULL: no /frame/ */
@@ -351,9 +385,10 @@ typedef struct gw_vreq {
     uint8_t claimed[32];
     /* results */
     uint8_t hash[32];
-    int match;     /* 1: hash == claimed */
-    int error;     /* a cm_err when the hash could not be computed */
-    int cancelled; /* taken out of the queue unhashed (gw_verify_cancel) */
+    int match;      /* 1: hash == claimed */
+    int error;      /* a cm_err when the hash could not be computed */
+    int cancelled;  /* taken out of the queue unhashed (gw_verify_cancel) */
+    double seconds; /* how long the RandomX hash took (the verification latency) */
     void *ud;
 } gw_vreq;
 

@@ -299,7 +299,13 @@ static void post_revoke(gw_server *srv, gw_consent *gc, json_t *body, int64_t no
             gw_conn_fail(c, NULL, CM_E_CONSENT_REVOKED,
                          "consent revoked: the visitor withdrew the yes", GW_R_CONSENT_REVOKED);
         }
-        gw_log("consent grant %.8s... revoked (site \"%.40s\")", g.id, g.site);
+        /* A grant's id stands for one visitor's yes: --log-visitors applies to it. */
+        char gid[40];
+        const char *shown = gw_log_visitor(g.id, gid, sizeof gid);
+        if (shown && gw_log_visitor_mode() == GW_VISITORS_FULL)
+            snprintf(gid, sizeof gid, "%.8s...", g.id);
+        gw_log("consent grant %s revoked (site \"%.40s\")", shown ? gid : "(id not logged)",
+               g.site);
     }
     json_ok(out, json_pack("{s:b}", "revoked", 1));
 }

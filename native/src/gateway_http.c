@@ -835,5 +835,22 @@ void gw_http_route(const gw_http_env *env, const gw_http_req *r, gw_http_resp *o
         route_generated(r, out, body, len, "text/plain; version=0.0.4; charset=utf-8");
         return;
     }
+    if (path_is(r->url, "/healthz") && env->healthz) {
+        int status = 503;
+        size_t len = 0;
+        char *body = env->healthz(env->ud, &status, &len);
+        if (!body) {
+            gw_http_error(500, "could not build the response", out);
+            return;
+        }
+        set_head(out, status, "text/plain; charset=utf-8", len, NULL);
+        if (r->method == HTTP_HEAD) {
+            free(body);
+            return;
+        }
+        out->body = body;
+        out->body_len = len;
+        return;
+    }
     route_static(env, r, out);
 }

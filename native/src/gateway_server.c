@@ -17,7 +17,6 @@
 
 #include "gateway_consent.h"
 #include "gateway_server.h"
-#include "safe_text.h"
 
 /* A browser that stops reading is dropped before its backlog grows past this. */
 #define GW_WRITE_BACKLOG_MAX (1u << 20)
@@ -31,35 +30,6 @@
  * however large the file and however slowly it is read. */
 #define GW_FILE_CHUNK (64u * 1024)
 #define GW_FILE_QUEUED (256u * 1024)
-
-/* ---- log ---- */
-
-void gw_vlog(const char *fmt, va_list ap)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    /* Lines quote outside text (Origin, agents, method names, pool and monerod errors):
-     * escaped here, once for every line, so none can forge a line or drive a terminal. */
-    char text[1024], line[4096];
-    int len = vsnprintf(text, sizeof text, fmt, ap);
-    if (len < 0)
-        return;
-    if ((size_t)len >= sizeof text)
-        len = (int)sizeof text - 1;
-    size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ gateway: ", &tm);
-    txt_log_escape(line + n, sizeof line - n, text, (size_t)len);
-    fprintf(stderr, "%s\n", line);
-}
-
-void gw_log(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    gw_vlog(fmt, ap);
-    va_end(ap);
-}
 
 int64_t gw_wall_ms(void)
 {
@@ -199,8 +169,12 @@ void gw_conn_close(gw_conn *c, const char *why)
     if (c->closing)
         return;
     c->closing = 1;
-    if (why && !c->srv->cfg.quiet && c->phase == GW_PHASE_WS)
-        gw_log("connection %s closed: %s", c->peer, why);
+    if (why && !c->srv->cfg.quiet && c->phase == GW_PHASE_WS) {
+        char who[160];
+        json_t *f = gw_conn_fields(c);
+        json_object_set_new(f, "why", json_string_nocheck(why));
+        gw_log_fields("info", f, "connection %s closed: %s", gw_conn_who(c, who, sizeof who), why);
+    }
     gw_session_end(c);
     uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
@@ -209,7 +183,13 @@ void gw_conn_refuse(gw_conn *c, gw_refusal why, const char *detail)
 {
     gw_server *s = c->srv;
     s->stats.refused[why]++;
-    gw_log("refused %s: %s (%s)", c->peer, gw_refusal_name(why), detail ? detail : "");
+    char who[160], text[300];
+    gw_conn_redact(c, detail, text, sizeof text);
+    json_t *f = gw_conn_fields(c);
+    json_object_set_new(f, "reason", json_string(gw_refusal_name(why)));
+    json_object_set_new(f, "detail", json_string_nocheck(text));
+    gw_log_fields("warn", f, "refused %s: %s (%s)", gw_conn_who(c, who, sizeof who),
+                  gw_refusal_name(why), text);
 }
 
 static void shutdown_done(uv_shutdown_t *req, int status)
@@ -333,7 +313,8 @@ static void file_read_done(uv_fs_t *req)
         if (n <= 0 || (uint64_t)n > f->size - f->off) {
             /* The head promised the size: a file that changed since can only be told to
              * the browser by ending the connection early. */
-            gw_log("static file for %s: %s at byte %llu of %llu", c->peer,
+            char who[160];
+            gw_log("static file for %s: %s at byte %llu of %llu", gw_conn_who(c, who, sizeof who),
                    n < 0 ? uv_strerror((int)n) : "the file changed size",
                    (unsigned long long)f->off, (unsigned long long)f->size);
             gw_conn_close(c, NULL);
@@ -371,7 +352,8 @@ static void file_pump(gw_conn *c)
     if (rc) {
         f->reading = 0;
         c->refs--;
-        gw_log("static file for %s: %s", c->peer, uv_strerror(rc));
+        char who[160];
+        gw_log("static file for %s: %s", gw_conn_who(c, who, sizeof who), uv_strerror(rc));
         gw_conn_close(c, NULL);
     }
 }
@@ -441,7 +423,8 @@ static void http_feed(gw_conn *c, const uint8_t *data, size_t len)
     gw_http_route(&c->srv->http_env, c->http, &resp);
     if (resp.status >= 400) {
         gw_refusal why = resp.status == 403 ? GW_R_ORIGIN : GW_R_BAD_REQUEST;
-        if (resp.status != 404 && resp.status != 405)
+        /* Not a refusal: a missing path, a wrong method, /healthz's 503 (no reason). */
+        if (resp.status != 404 && resp.status != 405 && resp.reason[0])
             gw_conn_refuse(c, why, resp.reason);
     }
     send_response(c, &resp);
@@ -837,6 +820,7 @@ static void stop_now(gw_server *s)
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sighup, NULL);
+    gw_admin_stop(s);
 }
 
 /* A browser told to go away hears it once its shares are answered, so none of its work
@@ -963,18 +947,26 @@ static void raise_nofile(const gw_config *cfg)
 
 static void verified(void *ud, gw_vreq *req)
 {
+    gw_server *s = ud;
+    if (!req->error && !req->cancelled)
+        gw_stats_verify_seconds(&s->stats, req->seconds);
     gw_session_verified(ud, req);
 }
 
 int gw_server_run(const gw_config *cfg)
 {
     signal(SIGPIPE, SIG_IGN);
+    if (gw_log_setup(cfg->log_json, (gw_log_visitors)cfg->log_visitors)) {
+        fprintf(stderr, "consentminer gateway: --log-visitors hash: no random key from the "
+                        "system (getrandom)\n");
+        return 1;
+    }
     /* First, before anything else is allocated: a bad key file ends the start here. */
     char kerr[300] = "";
     gw_keyring *ring = cfg->consent_keys ? gw_keyring_load(cfg->consent_keys, kerr, sizeof kerr)
                                          : gw_keyring_ephemeral(kerr, sizeof kerr);
     if (!ring) {
-        fprintf(stderr, "consentminer gateway: --consent-keys %s\n", kerr);
+        gw_log_fields("error", NULL, "--consent-keys %s", kerr);
         return 2;
     }
     if (cfg->consent_keys)
@@ -994,14 +986,17 @@ int gw_server_run(const gw_config *cfg)
     s->ips = gw_iptable_new();
     s->fair = gw_fair_new();
     if (!s->ips || !s->fair || gw_stats_init(&s->stats, gw_wall_ms())) {
-        fprintf(stderr, "consentminer gateway: out of memory\n");
+        gw_log_fields("error", NULL, "out of memory");
         return 1;
     }
     s->http_env.static_dir = cfg->static_dir;
     s->http_env.origins = cfg->origins;
     s->http_env.n_origins = cfg->n_origins;
-    s->http_env.stats_json = gw_stats_json;
-    s->http_env.metrics_text = gw_stats_metrics;
+    /* With an admin listener the figures are there only; without one they stay here,
+     * as before it existed (keep the port private, or put the proxy's rules in front). */
+    s->http_env.stats_json = cfg->admin_host ? NULL : gw_stats_json;
+    s->http_env.metrics_text = cfg->admin_host ? NULL : gw_stats_metrics;
+    s->http_env.healthz = gw_stats_health;
     s->http_env.ud = s;
     s->http_env.frame_dir = cfg->frame_dir;
     s->http_env.public_origin = cfg->public_origin;
@@ -1031,7 +1026,7 @@ int gw_server_run(const gw_config *cfg)
         char err[200] = "";
         s->tls_conf = gw_tls_conf_new(cfg->cert, cfg->key, err, sizeof err);
         if (!s->tls_conf) {
-            fprintf(stderr, "consentminer gateway: --cert/--key: %s\n", err);
+            gw_log_fields("error", NULL, "--cert/--key: %s", err);
             return 1;
         }
     }
@@ -1041,7 +1036,7 @@ int gw_server_run(const gw_config *cfg)
     if (rc)
         rc = uv_ip6_addr(cfg->listen_host, cfg->listen_port, (struct sockaddr_in6 *)&addr);
     if (rc) {
-        fprintf(stderr, "consentminer gateway: --listen %s: not an IP address\n", cfg->listen_host);
+        gw_log_fields("error", NULL, "--listen %s: not an IP address", cfg->listen_host);
         return 2;
     }
     uv_tcp_init(s->loop, &s->listener);
@@ -1050,8 +1045,8 @@ int gw_server_run(const gw_config *cfg)
     if (!rc)
         rc = uv_listen((uv_stream_t *)&s->listener, 4096, on_connection);
     if (rc) {
-        fprintf(stderr, "consentminer gateway: cannot listen on %s:%d: %s\n", cfg->listen_host,
-                cfg->listen_port, uv_strerror(rc));
+        gw_log_fields("error", NULL, "cannot listen on %s:%d: %s", cfg->listen_host,
+                      cfg->listen_port, uv_strerror(rc));
         return 1;
     }
     if (cfg->listen_port == 0) {
@@ -1063,7 +1058,7 @@ int gw_server_run(const gw_config *cfg)
 
     s->verify = gw_verify_new(s->loop, cfg->verify_threads, cfg->verify_queue, verified, s);
     if (!s->verify) {
-        fprintf(stderr, "consentminer gateway: cannot start verification threads\n");
+        gw_log_fields("error", NULL, "cannot start verification threads");
         return 1;
     }
     uv_timer_init(s->loop, &s->sweep);
@@ -1080,6 +1075,8 @@ int gw_server_run(const gw_config *cfg)
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
 
     if (gw_upstream_start(s))
+        return 1;
+    if (cfg->admin_host && gw_admin_start(s, cfg->admin_host, cfg->admin_port))
         return 1;
     gw_log("listening on %s://%s:%d/ws%s%s; %d verification threads", s->tls_conf ? "wss" : "ws",
            cfg->listen_host, s->cfg.listen_port, cfg->static_dir ? "; static files from " : "",
@@ -1107,6 +1104,7 @@ int gw_server_run(const gw_config *cfg)
            (unsigned long long)s->stats.conns_total,
            (unsigned long long)s->stats.shares[GW_O_ACCEPTED],
            (unsigned long long)s->stats.blocks_accepted);
+    gw_admin_free(s);
     gw_stats_free(&s->stats);
     gw_iptable_free(s->ips);
     gw_fair_free(s->fair);

@@ -70,6 +70,10 @@ typedef struct gw_stats {
      * browser thread's, on the same template) got there first. Not a rejection. */
     uint64_t blocks_stale;
     cm_stats *rate; /* accepted difficulty as hashes: the verified hash rate */
+    /* The RandomX hash of each verified share, as a histogram (gw_stats_verify_seconds). */
+    uint64_t verify_buckets[16];
+    uint64_t verify_count;
+    double verify_sum_s;
     int64_t started_ms;
 } gw_stats;
 
@@ -205,7 +209,8 @@ typedef struct gw_server {
     char *frame_ancestors;      /* the CSP source list for /frame/ */
     int stopping;               /* 1: draining after a signal, 2: closing everything */
     int daemon_mode;
-    char read_buf[65536]; /* every read lands here; it is consumed before the next */
+    struct gw_admin *admin; /* --admin-listen (gateway_admin.c), or NULL */
+    char read_buf[65536];   /* every read lands here; it is consumed before the next */
 } gw_server;
 
 /* gateway_server.c */
@@ -247,6 +252,23 @@ int gw_stats_init(gw_stats *st, int64_t now_ms);
 void gw_stats_free(gw_stats *st);
 char *gw_stats_json(void *server, size_t *len);
 char *gw_stats_metrics(void *server, size_t *len);
+
+/* Counts one verification's hash time in the latency histogram. */
+void gw_stats_verify_seconds(gw_stats *st, double seconds);
+/* /healthz: 200 "ok" while an upstream connection is up, else 503 and why. */
+char *gw_stats_health(void *server, int *status, size_t *len);
+
+/* gateway_admin.c: the --admin-listen listener (/stats, /metrics, /healthz only). */
+int gw_admin_start(gw_server *s, const char *host, int port);
+void gw_admin_stop(gw_server *s);
+void gw_admin_free(gw_server *s); /* after the loop has closed its handles */
+
+/* gateway_log.c: what the log says about a connection's visitor (--log-visitors): its
+ * "ip:port#id", "h:HASH#id" or "#id"; and the JSON fields conn and visitor. */
+const char *gw_conn_who(const gw_conn *c, char *out, size_t cap);
+json_t *gw_conn_fields(const gw_conn *c);
+/* text with the connection's address (and per-IP key) replaced as --log-visitors says. */
+const char *gw_conn_redact(const gw_conn *c, const char *text, char *out, size_t cap);
 
 /* gateway_tls.c */
 void *gw_tls_conf_new(const char *cert, const char *key, char *err, size_t errlen);

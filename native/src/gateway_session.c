@@ -256,10 +256,21 @@ static void handle_login(gw_conn *c, gw_msg *m)
     if (!s->cfg.quiet) {
         char until[32];
         format_time(ss->consent_expires_ms, until, sizeof until);
-        gw_log("login %s: agent \"%.40s\", %d threads at %d%%, consent until %s; upstream %d "
-               "byte %d, difficulty %" PRIu64 "%s",
-               c->peer, ss->agent, ss->threads, ss->throttle, until, ss->slot->index,
-               ss->nonce_byte, ss->vd.diff, job ? "" : "; no job yet (upstream not ready)");
+        char who[160], agent[64];
+        const char *ag = gw_log_visitor(ss->agent, agent, sizeof agent);
+        json_t *f = gw_conn_fields(c);
+        if (ag)
+            json_object_set_new(f, "agent", json_string_nocheck(ag));
+        json_object_set_new(f, "threads", json_integer(ss->threads));
+        json_object_set_new(f, "throttle", json_integer(ss->throttle));
+        json_object_set_new(f, "upstream", json_integer(ss->slot->index));
+        json_object_set_new(f, "difficulty", json_integer((json_int_t)ss->vd.diff));
+        gw_log_fields("info", f,
+                      "login %s: agent \"%.40s\", %d threads at %d%%, consent until %s; upstream "
+                      "%d byte %d, difficulty %" PRIu64 "%s",
+                      gw_conn_who(c, who, sizeof who), ag ? ag : "(not logged)", ss->threads,
+                      ss->throttle, until, ss->slot->index, ss->nonce_byte, ss->vd.diff,
+                      job ? "" : "; no job yet (upstream not ready)");
     }
 }
 
@@ -304,8 +315,11 @@ static void count_invalid(gw_conn *c, int code)
     int cool = ss->ipst &&
                gw_fair_invalid(ss->ipst, gw_now(s), s->cfg.max_invalid, s->cfg.invalid_cooldown_ms);
     if (cool) {
-        gw_log("address %s cooling down for %d s after %d invalid shares", c->ip,
-               s->cfg.invalid_cooldown_ms / 1000, s->cfg.max_invalid);
+        char who[160];
+        gw_log_fields("warn", gw_conn_fields(c),
+                      "address of %s cooling down for %d s after %d invalid shares",
+                      gw_conn_who(c, who, sizeof who), s->cfg.invalid_cooldown_ms / 1000,
+                      s->cfg.max_invalid);
         snprintf(why, sizeof why,
                  "%d invalid shares from this address: disconnected, no login for %d s",
                  s->cfg.max_invalid, s->cfg.invalid_cooldown_ms / 1000);
@@ -522,8 +536,10 @@ void gw_session_upstream_result(gw_server *s, gw_share *sh, cm_submit_outcome o,
         s->stats.up_accepted++;
         if (sh->block) {
             s->stats.blocks_accepted++;
-            gw_log("block accepted at height %" PRIu64 " (share from %s)", sh->up->job.height,
-                   sh->c->peer);
+            char who[160];
+            gw_log_fields("info", gw_conn_fields(sh->c),
+                          "block accepted at height %" PRIu64 " (share from %s)",
+                          sh->up->job.height, gw_conn_who(sh->c, who, sizeof who));
         }
         gw_share_finish(s, sh, GW_O_ACCEPTED, NULL);
         break;

@@ -91,8 +91,9 @@ static void on_state(void *ud, int up, const char *where, const char *reason)
              reason ? reason : "connection lost");
     txt_utf8_cut(sl->reason, sizeof sl->reason, full);
     if (sl->up || sl->job)
-        gw_log("upstream %d: down (%s); %d browsers stay connected and wait for work", sl->index,
-               sl->reason, sl->count);
+        gw_log_fields("warn", json_pack("{s:i}", "upstream", sl->index),
+                      "upstream %d: down (%s); %d browsers stay connected and wait for work",
+                      sl->index, sl->reason, sl->count);
     sl->up = 0;
     /* The job is dead with its connection: shares for it are answered stale, and the
      * next job after reconnecting replaces it. */
@@ -310,8 +311,10 @@ const char *gw_upstream_submit(gw_server *s, gw_share *sh)
     if (s->daemon_mode) {
         sh->block = 1;
         s->stats.blocks_submitted++;
-        gw_log("block candidate at height %" PRIu64 " from %s submitted to monerod",
-               sh->up->job.height, sh->c->peer);
+        char who[160];
+        gw_log_fields("info", gw_conn_fields(sh->c),
+                      "block candidate at height %" PRIu64 " from %s submitted to monerod",
+                      sh->up->job.height, gw_conn_who(sh->c, who, sizeof who));
     }
     return NULL;
 }

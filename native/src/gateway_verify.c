@@ -184,8 +184,10 @@ static void verify_one(vthread *t, gw_vreq *req)
                 cm_hasher_hash(t->h, t->consent, gw_wall_ms(), req->blob, req->blob_len, req->hash);
         double dt = mono_s() - t0, dc = thread_cpu_s() - c0;
         uv_mutex_lock(&v->mu);
-        if (!rc)
+        if (!rc) {
             v->hashes++;
+            req->seconds = dt;
+        }
         v->busy_s += dt;
         v->cpu_s += dc;
         uv_mutex_unlock(&v->mu);

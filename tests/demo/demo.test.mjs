@@ -87,6 +87,10 @@ test('a visitor consents on the demo page and mines a block the daemon accepts',
     const page = context.pages()[0] || await context.newPage();
     const pageErrors = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
+    // Console errors from the page and its frame (a 404 for /favicon.ico was one): a
+    // visitor's console should show none (issue 23).
+    const consoleErrors = [];
+    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${m.text()} (${m.location()?.url || '?'})`); });
     await page.goto(`http://127.0.0.1:${port}/`);
     assert.equal(await page.evaluate(() => typeof PressureObserver), 'undefined');
     // The consent form is a frame from the gateway's origin, not the page's.
@@ -114,6 +118,8 @@ test('a visitor consents on the demo page and mines a block the daemon accepts',
     const info = await rpc(rpcPort, 'get_info');
     assert.ok(info.height > height0, `chain grew from ${height0} to ${info.height}`);
     assert.equal(stats.blocks.rejected, 0, 'no block was rejected');
+    assert.deepEqual(consoleErrors, [], 'console errors on the demo page or in its frame');
+    assert.deepEqual(pageErrors, [], 'uncaught errors on the demo page or in its frame');
     assert.ok(stats.shares.accepted >= 1, 'the gateway verified the browser\'s shares');
     // The page shows it too.
     await page.waitForFunction(() => Number(document.getElementById('blocks').textContent) >= 1, null, { timeout: 10000 });

@@ -102,8 +102,10 @@ export class Gateway {
     });
     this.port = await new Promise((resolve, reject) => {
       let out = '';
+      this.stdout = '';
       this.proc.stdout.on('data', (d) => {
         out += d;
+        this.stdout += d;
         const m = out.match(/gateway listening on [\d.]+:(\d+)/);
         if (m) resolve(Number(m[1]));
       });
