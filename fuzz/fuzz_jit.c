@@ -133,8 +133,6 @@ static int fuzz_program(reader *r, int tame, cm_wbuf *out)
     cm_jit_prog_input in;
     memset(&in, 0, sizeof in);
     uint8_t shape = byte(r);
-    in.simd = shape & 1;
-    in.float_helpers = in.simd && (shape & 8); /* the form the runtime uses */
     in.shared_memory = (shape >> 1) & 1;
     in.size = tame || !(shape & 4) ? PROGRAM_SIZE : byte(r) % MAX;
     in.emask[0] = u64(r);

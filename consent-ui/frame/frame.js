@@ -12,10 +12,13 @@
 // rule 1). The runtime is imported after the gateway issued the grant.
 //
 // Query parameters (set by the element from its attributes): site, threads, throttle,
-// remember ("30m", "24h", "7d", or hours), lang, theme (light | dark), origin (the
-// embedding page's origin, where browsers cannot tell it: location.ancestorOrigins).
+// remember ("30m", "24h", "7d", or hours), lang, theme (light | dark; else the visitor's
+// prefers-color-scheme), origin (the embedding page's origin, where browsers cannot tell
+// it: location.ancestorOrigins); and from the element's CSS custom properties accent,
+// background, color, radius, font (theme.js checks them).
 
 import { languages } from '../texts.js';
+import { applyTheme } from './theme.js';
 
 const RUNTIME_URL = new URL('../../wasm/js/miner.mjs', import.meta.url).href;
 const MINUTE = 60e3;
@@ -157,6 +160,8 @@ class ConsentFrame {
     this.#parentOrigin = window.parent === window ? '' : (ancestors && ancestors.length ? ancestors[0] : this.#params.get('origin') || '');
     const theme = this.#params.get('theme');
     if (theme === 'dark' || theme === 'light') document.documentElement.dataset.theme = theme;
+    this.#theme();
+    matchMedia('(prefers-color-scheme: dark)').addEventListener?.('change', () => this.#theme());
     root.addEventListener('click', this.#onClick);
     root.addEventListener('change', this.#onChange);
     root.addEventListener('input', this.#onInput);
@@ -177,6 +182,13 @@ class ConsentFrame {
   }
 
   // --- configuration -------------------------------------------------------------------
+  // The site's palette is checked against the background in force, so again when the
+  // visitor's colour scheme changes; what fails is refused and the page is told why.
+  #theme() {
+    const refused = applyTheme(this.#params);
+    if (refused.length) this.#emit('error', { reason: 'refused-theme', message: `the consent frame keeps its own look: ${refused.join('; ')}`, fatal: false });
+  }
+
   get language() {
     const wanted = [this.#params.get('lang'), ...(navigator.languages || [navigator.language])];
     for (const tag of wanted) {

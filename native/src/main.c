@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_config.h"
 #include "commands.h"
 
 static const struct {
@@ -23,7 +24,10 @@ static void usage(FILE *out)
                  "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\n`consentminer COMMAND --help` explains each command's options.\n");
+    fprintf(out, "\n`consentminer COMMAND --help` explains each command's options. Every command\n"
+                 "also takes --name=value for --name value, and --config FILE: a JSON object of\n"
+                 "long options without their dashes ({\"threads\": 2, \"pool\": [\"a:3333\"],\n"
+                 "\"tls\": true}); options after --config override the file's.\n");
 }
 
 int main(int argc, char **argv)
@@ -41,8 +45,19 @@ int main(int argc, char **argv)
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name))
-            return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], commands[i].name)) {
+            int n;
+            char **args, *source;
+            if (cli_expand(commands[i].name, argc - 1, argv + 1, &n, &args, &source) != 0)
+                return 2;
+            int rc = commands[i].run(n, args);
+            /* An option error may come from the file: say where the options came from. */
+            if (rc == 2 && source != NULL)
+                fprintf(stderr, "consentminer %s: (options were read from --config %s)\n",
+                        commands[i].name, source);
+            cli_expanded_free(n, args, source);
+            return rc;
+        }
     fprintf(stderr, "consentminer: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

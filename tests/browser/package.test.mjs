@@ -21,7 +21,7 @@ test('npm pack ships dist/ with the element, its types, the manifest and the fra
   const report = JSON.parse(r.stdout.slice(r.stdout.search(/^\[/m)));
   const files = report[0].files.map((f) => f.path);
   for (const f of ['dist/consent-miner.js', 'dist/consent-miner.d.ts', 'dist/miner.d.ts', 'dist/custom-elements.json',
-    'dist/example/index.html', 'dist/frame/index.html', 'dist/frame/frame.js', 'dist/frame/miner.mjs',
+    'dist/example/index.html', 'dist/frame/index.html', 'dist/frame/frame.js', 'dist/frame/theme.js', 'dist/frame/miner.mjs',
     'dist/frame/worker.mjs', 'dist/frame/consentminer.wasm', 'package.json']) {
     assert.ok(files.includes(f), `${f} not in the package: ${files.join(' ')}`);
   }

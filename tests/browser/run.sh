@@ -8,6 +8,8 @@
 #   attacks.test.mjs  issue 14: what a page's scripts and styles try, and that it starts nothing
 #   frame.test.mjs    the frame: remembered choices, languages, pauses, tabs, small screens, a11y
 #   e2e.test.mjs      the honest path: a real click mines; stop, revoke, renewal, page limits
+#   site.test.mjs     React 19 and Vue 3 apps drive the element by properties; Coinhive-style
+#                     figures; dark scheme and theming; a static site set up from the README
 # Exits non-zero when a test fails; node --test prints the summary.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,4 +40,4 @@ export CHROMIUM
 # One file at a time: the machine has two cores and the tests measure CPU time.
 exec node --test --test-concurrency=1 --test-timeout=240000 \
   tests/browser/package.test.mjs tests/browser/attacks.test.mjs tests/browser/frame.test.mjs \
-  tests/browser/e2e.test.mjs "$@"
+  tests/browser/e2e.test.mjs tests/browser/site.test.mjs "$@"

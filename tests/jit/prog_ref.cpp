@@ -9,7 +9,8 @@
  * (item_word below) that run_prog.mjs computes identically; the scratchpad starts from a
  * hash of its word index and a per-program seed, also recomputed by the script.
  *
- * Usage: prog_ref SEED COUNT SIMD
+ * Usage: prog_ref SEED COUNT    (the records)
+ *        prog_ref float         (the float module the programs import)
  */
 #include "fmix32.h"
 #include <cstdint>
@@ -124,7 +125,7 @@ static_assert(RANDOMX_PROGRAM_ITERATIONS == 2048, "iterations");
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "float") == 0) {
-        /* the float module (cm_jit_float), which SIMD 2's programs import */
+        /* the float module (cm_jit_float), which the programs import */
         cm_wbuf fm;
         cm_wbuf_init(&fm);
         if (cm_jit_float(0, &fm) != 0) {
@@ -135,14 +136,12 @@ int main(int argc, char **argv)
         cm_wbuf_free(&fm);
         return 0;
     }
-    if (argc != 4) {
-        fprintf(stderr, "usage: prog_ref SEED COUNT SIMD (0 scalar, 1 SIMD, 2 SIMD + float "
-                        "module)\n       prog_ref float\n");
+    if (argc != 3) {
+        fprintf(stderr, "usage: prog_ref SEED COUNT\n       prog_ref float\n");
         return 2;
     }
     uint64_t state = strtoull(argv[1], nullptr, 0);
     unsigned count = (unsigned)strtoul(argv[2], nullptr, 0);
-    int simd = atoi(argv[3]);
 
     RefVm *vm = new RefVm();
     vm->allocate();
@@ -177,8 +176,6 @@ int main(int argc, char **argv)
         in.dataset_offset = (uint32_t)vm->offset0;
         in.mode_addr = kMode;
         in.item_scratch = kItem;
-        in.simd = simd != 0;
-        in.float_helpers = simd == 2;
         cm_wbuf_reset(&out);
         int rc = cm_jit_program(&in, &out);
         if (rc != 0) {

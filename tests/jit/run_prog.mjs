@@ -2,7 +2,7 @@
 // test. prog_ref (tests/jit/prog_ref.cpp) runs RandomX's interpreter on random programs
 // and translates each with cm_jit_program; this script runs every module in node against
 // a memory holding the same initial state and compares r, f, e, the scratchpad, mx, ma and
-// the rounding mode bit for bit, with SIMD and without.
+// the rounding mode bit for bit.
 //
 // Usage: node run_prog.mjs PROG_REF FROUND_WASM [--long] [--count N] [--seed S]
 //   FROUND_WASM: wasm/src/fround.c built with emcc; its cm_fround_slow is env.fround_slow.
@@ -22,15 +22,15 @@ const opt = (name, dflt) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : dflt;
 };
-// 200 programs per mode (3 modes) keep the CI run near 30 s; --long is for a soak.
-const count = Number(opt('--count', argv.includes('--long') ? 3000 : 200));
+// 600 programs keep the CI run near 30 s; --long is for a soak.
+const count = Number(opt('--count', argv.includes('--long') ? 9000 : 600));
 const seed0 = BigInt(opt('--seed', '20240611'));
 const BATCH = 10;
 const ITERS = 2048n;
 
 const fround = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(froundPath)), {});
 const froundSlow = fround.exports.cm_fround_slow;
-// The float module (cm_jit_float) that "SIMD 2" programs import; its fround_slow is
+// The float module (cm_jit_float) that the programs import; its fround_slow is
 // counted like the programs' own.
 const floatRes = spawnSync(refExe, ['float'], { maxBuffer: 1 << 24 });
 if (floatRes.status !== 0) { console.error(`prog_ref float failed: ${floatRes.stderr}`); process.exit(1); }
@@ -60,8 +60,7 @@ function itemStandIn(n, out) {
 const env = (lay) => ({
   memory,
   ...floatHelpers,
-  item: itemStandIn,
-  item4: itemStandIn, // the import of modules with float helpers (item with run's type)
+  item4: itemStandIn, // the SuperscalarHash module's item with run's type
   fround_slow(op, a, b, r, mode) {
     slowHere++;
     if (!Number.isFinite(a) || !Number.isFinite(r)) { infHere = true; stats.slowInf++; }
@@ -83,8 +82,8 @@ function check(name, got, want, what) {
   return false;
 }
 
-function runBatch(seed, n, simd, dir) {
-  const res = spawnSync(refExe, [String(seed), String(n), String(simd)],
+function runBatch(seed, n, dir) {
+  const res = spawnSync(refExe, [String(seed), String(n)],
     { maxBuffer: 1 << 30 });
   if (res.status !== 0) {
     console.error(`prog_ref failed (${res.status}): ${res.stderr}`);
@@ -103,11 +102,11 @@ function runBatch(seed, n, simd, dir) {
     const wantRegs = take(192);
     const wantMx = rd32(), wantMa = rd32(), wantMode = rd32();
     const wantPad = take(2097152);
-    const name = `seed ${seed} #${p} simd ${simd}`;
-    // The form with float helpers declares two function types (program.c, cm_jit_program:
-    // node 20's V8 keeps every type of every module it compiles). The type section comes
-    // first: id 1, its size (LEB128), then the count.
-    if (simd === 2) {
+    const name = `seed ${seed} #${p}`;
+    // A program module declares two function types (program.c, write_module: node 20's
+    // V8 keeps every type of every module it compiles). The type section comes first:
+    // id 1, its size (LEB128), then the count.
+    {
       let at = 9;
       while (mod[at] & 0x80) at++;
       const ntypes = mod[8] === 1 ? mod[at + 1] : -1;
@@ -189,14 +188,12 @@ if (process.env.WASM_VALIDATE) {
   const v = spawnSync(process.env.WASM_VALIDATE, ['--enable-all', f]);
   if (v.status !== 0) { console.error(`FAIL float module: wasm-validate: ${v.stderr}${v.stdout}`); failures++; }
 }
-for (const simd of [2, 1, 0]) {
-  for (let done = 0; done < count; done += BATCH) {
-    runBatch(seed0 + BigInt(simd) * 1000000n + BigInt(done), Math.min(BATCH, count - done), simd, dir);
-  }
+for (let done = 0; done < count; done += BATCH) {
+  runBatch(seed0 + BigInt(done), Math.min(BATCH, count - done), dir);
 }
 rmSync(dir, { recursive: true, force: true });
 const per = (x) => (x / stats.programs).toFixed(2);
-console.log(`${stats.programs} programs (${count} each: SIMD calling the float module, SIMD inline, scalar), ` +
+console.log(`${stats.programs} programs, ` +
   `${((performance.now() - tStart) / 1000).toFixed(1)} s: ${failures} failed`);
 console.log(`slow rounding: ${stats.slow} calls in ${stats.slowPrograms} programs; ` +
   `${stats.infPrograms} programs reached infinity (${stats.slowInf} slow calls on infinities)`);

@@ -87,8 +87,11 @@ function startSite(dist) {
     log.push({ path: url.pathname, at: Date.now() });
     const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp',
       'Cross-Origin-Resource-Policy': 'same-origin', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
-    const send = (status, type, body) => { res.writeHead(status, { 'Content-Type': type, ...headers }); res.end(body); };
-    if (pages.has(url.pathname)) return send(200, TYPES['.html'], pages.get(url.pathname));
+    const send = (status, type, body, extra = {}) => { res.writeHead(status, { 'Content-Type': type, ...headers, ...extra }); res.end(body); };
+    if (pages.has(url.pathname)) {
+      const page = pages.get(url.pathname);
+      return typeof page === 'string' ? send(200, TYPES['.html'], page) : send(200, page.type, page.body, page.headers);
+    }
     let file = null;
     if (url.pathname === '/consent-miner.js') file = path.join(dist, 'consent-miner.js');
     else if (url.pathname.startsWith('/copy/')) file = path.join(dist, 'frame', path.basename(url.pathname));
@@ -180,6 +183,12 @@ export async function startStack({ log = !!process.env.CM_TEST_LOG, gatewayArgs 
         const name = `/p${++pages}.html`;
         site.pages.set(name, sitePage({ gateway: `ws://127.0.0.1:${port}/ws`, ...attrs }, opts));
         return `${site.origin}${name}`;
+      },
+      /** Serves `body` at `pathname` on the site's origin (a test's own page or script),
+       * with these headers besides the site's own (COOP, COEP, ...). */
+      serve(pathname, body, { type = TYPES[path.extname(pathname)] || 'application/octet-stream', headers = {} } = {}) {
+        site.pages.set(pathname, { type, body, headers });
+        return `${site.origin}${pathname}`;
       },
       stats: () => fetch(`${origin}/stats`).then((r) => r.json()),
       /** Stops the gateway (SIGTERM: it drains) and starts it again on the same port. */

@@ -2,7 +2,7 @@
 //
 // jit_compiler_wasm.cpp translates RandomX code into module bytes in wasm memory; these
 // functions compile and instantiate them against the same memory and wire them up:
-//  - a SuperscalarHash module per cache seed, whose "item" export program modules import;
+//  - a SuperscalarHash module per cache seed, whose "item4" export program modules import;
 //  - a program module per RandomX program, whose "run" export goes into this instance's
 //    function table, where C calls it through an ordinary function pointer.
 // Compilation is synchronous (new WebAssembly.Module), which browsers allow in workers for
@@ -98,9 +98,8 @@ mergeInto(LibraryManager.library, {
     try {
       var ss = cmJit.ss[ssHandle];
       if (!ss) throw new Error('no SuperscalarHash instance ' + ssHandle);
-      // item4 for program modules with float helpers, item and fround_slow for the others
-      // (wasm/src/jit/program.c, cm_jit_program)
-      var env = { item: ss.item, item4: ss.item4, fround_slow: Module['asm']['cm_fround_slow'] };
+      // item4 and the float module's functions (wasm/src/jit/jit.h, cm_jit_program)
+      var env = { item4: ss.item4 };
       if (cmJit.float) for (var k in cmJit.float) env[k] = cmJit.float[k];
       cmJit.setV8Flags();
       var inst = cmJit.instantiate(ptr, len, env);

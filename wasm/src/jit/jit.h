@@ -52,38 +52,30 @@ int cm_jit_superscalar(const cm_jit_ss_input *in, cm_wbuf *out);
 
 /* --- a RandomX program (specs.md 4.6, 5): one module per program ----------------------
  *
- * Imports, in this order:
+ * Imports, in this order (two function types in all, see program.c, write_module):
  *   env.memory
- * without float_helpers:
- *   env.item:       (func (param i32 i32))            the SuperscalarHash module's "item"
- *   env.fround_slow: (func (param i32 f64 f64 f64 i32) (result f64))
- *                   cm_fround_slow(op, a, b, r, mode) of wasm/src/fround.h, for the
- *                   operands the inline rounding declines
- * with float_helpers (two function types in all, see cm_jit_program):
  *   env.item4:      (func (param i32 i32 i32 i64))     the SuperscalarHash module's "item4"
- *   env.fadd .. env.fsqrt (see cm_jit_float)
+ *   env.fadd, env.fsub, env.fmul, env.fdiv, env.fdiv_any, env.fsqrt: the float module's
+ *                   functions (cm_jit_float), which do the program's exact rounding
  * Exports "run": (func (param $reg i32) (param $mem i32) (param $sp i32) (param $iters i64))
  * with the meaning of randomx::ProgramFunc in light mode: $reg is a randomx::RegisterFile
  * (r[8] at 0, f[4] at 64, e[4] at 128, a[4] at 192; a is read), $mem a
  * randomx::MemoryRegisters (mx u32 at 0, ma u32 at 4; read at entry, written at exit),
  * $sp the scratchpad. It runs $iters iterations of the loop in specs.md 4.6.2, with the
  * integer registers starting at 0 (as vm_interpreted.cpp), reads dataset items through
- * env.item at item_scratch, and leaves r, f, e in the register file. The rounding mode
+ * env.item4 at item_scratch, and leaves r, f, e in the register file. The rounding mode
  * (0..3, fround.h's numbering = RandomX's fprc) is read from mode_addr at entry and
- * written there at exit. Results are bit-identical to RandomX's interpreter. */
+ * written there at exit. Results are bit-identical to RandomX's interpreter. The float
+ * registers are SIMD128 values: the runtime uses this translator only where the engine
+ * validates SIMD128, and RandomX's interpreter elsewhere. */
 typedef struct cm_jit_prog_input {
     const cm_jit_instr *code; /* RANDOMX_PROGRAM_SIZE instructions */
     uint32_t size;
-    uint64_t emask[2];        /* randomx::ProgramConfiguration::eMask */
-    uint32_t read_reg[4];     /* ProgramConfiguration::readReg0..3 */
-    uint32_t dataset_offset;  /* the VM's datasetOffset (bytes) */
-    uint32_t mode_addr;       /* address of the u32 rounding mode */
-    uint32_t item_scratch;    /* 64 bytes the item function may write */
-    int simd;                 /* 1: use SIMD128 for the float registers */
-    int float_helpers;        /* 1 (needs simd): FADD/FSUB/FMUL/FDIV/FSQRT call the float
-                                 module's functions (cm_jit_float), imported as env.fadd,
-                                 env.fsub, env.fmul, env.fdiv, env.fdiv_any, env.fsqrt
-                                 after item4 */
+    uint64_t emask[2];       /* randomx::ProgramConfiguration::eMask */
+    uint32_t read_reg[4];    /* ProgramConfiguration::readReg0..3 */
+    uint32_t dataset_offset; /* the VM's datasetOffset (bytes) */
+    uint32_t mode_addr;      /* address of the u32 rounding mode */
+    uint32_t item_scratch;   /* 64 bytes the item function may write */
     int shared_memory;
 } cm_jit_prog_input;
 

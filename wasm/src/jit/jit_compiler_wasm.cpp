@@ -23,14 +23,6 @@ extern "C" void cm_jit_js_release(int ss_handle, int slot);
 extern "C" int cm_jit_js_have_float(void);
 extern "C" int cm_jit_js_load_float(const uint8_t *bytes, uint32_t len);
 
-/* Whether program modules call the float module (1, the default) or carry their own
- * rounding code inline (0): a switch for the benchmark (bench/wasm-bench.mjs). */
-static int useFloatModule = 1;
-extern "C" EMSCRIPTEN_KEEPALIVE void cm_wasm_jit_float_module(int on)
-{
-    useFloatModule = on != 0;
-}
-
 namespace randomx {
 
 static_assert(sizeof(Instruction) == sizeof(cm_jit_instr), "cm_jit_instr mirrors Instruction");
@@ -118,7 +110,7 @@ void JitCompilerWasm::generateProgramLight(Program &program, ProgramConfiguratio
     shared = 1;
 #endif
     cm_wbuf *b = static_cast<cm_wbuf *>(buffer);
-    if (useFloatModule && !cm_jit_js_have_float()) {
+    if (!cm_jit_js_have_float()) {
         cm_wbuf_reset(b);
         if (cm_jit_float(shared, b) != 0)
             fail("out of memory translating the float module");
@@ -137,8 +129,6 @@ void JitCompilerWasm::generateProgramLight(Program &program, ProgramConfiguratio
     in.dataset_offset = datasetOffset;
     in.mode_addr = (uint32_t)(uintptr_t)&cm_fround_mode; /* this thread's mode */
     in.item_scratch = (uint32_t)(uintptr_t)itemScratch;
-    in.simd = 1;
-    in.float_helpers = useFloatModule;
     in.shared_memory = shared;
     cm_wbuf_reset(b);
     double t0 = emscripten_get_now();

@@ -218,79 +218,94 @@ static void emit_instr(cm_wbuf *b, const cm_jit_instr *ins, const uint64_t *reci
     }
 }
 
-int cm_jit_superscalar(const cm_jit_ss_input *in, cm_wbuf *out)
+static int input_ok(const cm_jit_ss_input *in)
 {
     uint64_t lines = (uint64_t)in->cache_line_mask + 1;
     if ((lines & (lines - 1)) != 0 || (uint64_t)in->cache_base + lines * 64 > 0x100000000ULL)
-        return -1;
+        return 0;
     for (int p = 0; p < 8; p++) {
         if (in->size[p] > SS_MAX_SIZE || in->addr_reg[p] > 7 || (in->size[p] && !in->code[p]))
-            return -1;
+            return 0;
         for (uint32_t j = 0; j < in->size[p]; j++)
             if (!valid(&in->code[p][j], in->reciprocals ? in->nreciprocals : 0))
-                return -1;
+                return 0;
     }
+    return 1;
+}
 
-    cm_wbuf body;
-    cm_wbuf_init(&body);
+/* Program p of the 8: its cache line's first word, the program, then the line mixed in. */
+static void emit_round(cm_wbuf *body, const cm_jit_ss_input *in, int p)
+{
+    /* The line: (registerValue & mask) * 64; registerValue is the item number, then
+     * the previous program's address register. */
+    if (p == 0) {
+        get(body, L_ITEM);
+    } else {
+        get(body, L_R0 + in->addr_reg[p - 1]);
+        cm_w_u8(body, CM_OP_I32_WRAP_I64);
+    }
+    cm_w_i32_const(body, (int32_t)in->cache_line_mask);
+    cm_w_u8(body, CM_OP_I32_AND);
+    cm_w_i32_const(body, 6);
+    cm_w_u8(body, CM_OP_I32_SHL);
+    tee(body, L_ADDR);
+    cm_w_mem(body, CM_OP_I64_LOAD, 3, in->cache_base);
+    set(body, L_PRE);
+
+    for (uint32_t j = 0; j < in->size[p]; j++)
+        emit_instr(body, &in->code[p][j], in->reciprocals);
+
+    for (int q = 0; q < 8; q++) {
+        get(body, L_R0 + q);
+        if (q == 0) {
+            get(body, L_PRE);
+        } else {
+            get(body, L_ADDR);
+            cm_w_mem(body, CM_OP_I64_LOAD, 3, in->cache_base + 8 * (uint32_t)q);
+        }
+        cm_w_u8(body, CM_OP_I64_XOR);
+        set(body, L_R0 + q);
+    }
+}
+
+/* The body of "item": initDatasetItem. */
+static void emit_item(cm_wbuf *body, const cm_jit_ss_input *in)
+{
     const cm_wlocals locals[2] = {{N_I64_LOCALS, CM_WT_I64}, {N_I32_LOCALS, CM_WT_I32}};
-    cm_wfunc_begin(&body, locals, 2);
+    cm_wfunc_begin(body, locals, 2);
 
     /* rl[0] = (itemNumber + 1) * superscalarMul0, the others rl[0] ^ superscalarAdd<i>;
      * the item number is an unsigned 64-bit value in RandomX. */
-    get(&body, L_ITEM);
-    cm_w_u8(&body, CM_OP_I64_EXTEND_I32_U);
-    op_const(&body, CM_OP_I64_ADD, 1);
-    op_const(&body, CM_OP_I64_MUL, (int64_t)SS_MUL0);
-    set(&body, L_R0);
+    get(body, L_ITEM);
+    cm_w_u8(body, CM_OP_I64_EXTEND_I32_U);
+    op_const(body, CM_OP_I64_ADD, 1);
+    op_const(body, CM_OP_I64_MUL, (int64_t)SS_MUL0);
+    set(body, L_R0);
     for (int q = 1; q < 8; q++) {
-        get(&body, L_R0);
-        op_const(&body, CM_OP_I64_XOR, (int64_t)ss_add[q]);
-        set(&body, L_R0 + q);
+        get(body, L_R0);
+        op_const(body, CM_OP_I64_XOR, (int64_t)ss_add[q]);
+        set(body, L_R0 + q);
     }
-
-    for (int p = 0; p < 8; p++) {
-        /* The line: (registerValue & mask) * 64; registerValue is the item number, then
-         * the previous program's address register. */
-        if (p == 0) {
-            get(&body, L_ITEM);
-        } else {
-            get(&body, L_R0 + in->addr_reg[p - 1]);
-            cm_w_u8(&body, CM_OP_I32_WRAP_I64);
-        }
-        cm_w_i32_const(&body, (int32_t)in->cache_line_mask);
-        cm_w_u8(&body, CM_OP_I32_AND);
-        cm_w_i32_const(&body, 6);
-        cm_w_u8(&body, CM_OP_I32_SHL);
-        tee(&body, L_ADDR);
-        cm_w_mem(&body, CM_OP_I64_LOAD, 3, in->cache_base);
-        set(&body, L_PRE);
-
-        for (uint32_t j = 0; j < in->size[p]; j++)
-            emit_instr(&body, &in->code[p][j], in->reciprocals);
-
-        for (int q = 0; q < 8; q++) {
-            get(&body, L_R0 + q);
-            if (q == 0) {
-                get(&body, L_PRE);
-            } else {
-                get(&body, L_ADDR);
-                cm_w_mem(&body, CM_OP_I64_LOAD, 3, in->cache_base + 8 * (uint32_t)q);
-            }
-            cm_w_u8(&body, CM_OP_I64_XOR);
-            set(&body, L_R0 + q);
-        }
-    }
-
+    for (int p = 0; p < 8; p++)
+        emit_round(body, in, p);
     for (int q = 0; q < 8; q++) {
-        get(&body, L_OUT);
-        get(&body, L_R0 + q);
-        cm_w_mem(&body, CM_OP_I64_STORE, 3, 8 * (uint32_t)q);
+        get(body, L_OUT);
+        get(body, L_R0 + q);
+        cm_w_mem(body, CM_OP_I64_STORE, 3, 8 * (uint32_t)q);
     }
-    cm_wfunc_end(&body);
+    cm_wfunc_end(body);
+}
+
+int cm_jit_superscalar(const cm_jit_ss_input *in, cm_wbuf *out)
+{
+    if (!input_ok(in))
+        return -1;
+    cm_wbuf body;
+    cm_wbuf_init(&body);
+    emit_item(&body, in);
 
     /* item4(n, out, i32, i64): item with the type of a program's run, which is how
-     * program modules with float helpers import it (program.c, cm_jit_program). */
+     * program modules import it (program.c, write_module). */
     cm_wbuf body4;
     cm_wbuf_init(&body4);
     cm_wfunc_begin(&body4, NULL, 0);
