@@ -4,7 +4,8 @@
  * piece size, as TCP would split it), then routed: static files from a small directory
  * made once (with a symlink pointing out of it), /stats and /metrics from fixed bodies,
  * the upgrade with an origin allow-list. Whatever the bytes, no crash, no leak, and a
- * static answer never comes from outside the directory.
+ * static answer never comes from outside the directory. A PROXY v1 line may come first
+ * and X-Forwarded-For is read, as from a --trust-proxy peer.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "gateway.h"
+#include "gateway_proxy.h"
 
 static char root[PATH_MAX];
 
@@ -70,6 +72,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t piece = 1 + data[0] % 64;
     data++;
     size--;
+    /* As from a trusted proxy: a PROXY line first, when there is one. */
+    size_t used = 0;
+    struct sockaddr_storage src;
+    char err[160];
+    gw_proxy_state ps =
+        gw_proxy_v1_parse((const char *)data, size, &used, &src, NULL, err, sizeof err);
+    if (ps == GW_PROXY_MORE || ps == GW_PROXY_BAD)
+        return 0;
+    if (ps == GW_PROXY_OK) {
+        if (used > size || used > GW_PROXY_V1_MAX)
+            abort();
+        data += used;
+        size -= used;
+    }
     gw_http_req *r = gw_http_req_new(8192);
     size_t off = 0;
     while (off < size && gw_http_req_state(r) == GW_HTTP_MORE) {
@@ -78,6 +94,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (used > n)
             abort();
         off += n;
+    }
+    const char *xff = gw_http_req_xff(r);
+    if (xff) {
+        static gw_cidr trusted[2];
+        if (!trusted[0].family && (gw_cidr_parse("127.0.0.0/8", &trusted[0], err, sizeof err) ||
+                                   gw_cidr_parse("fd00::/8", &trusted[1], err, sizeof err)))
+            abort();
+        if (strlen(xff) >= GW_HTTP_XFF_MAX)
+            abort();
+        gw_xff_pick(xff, trusted, 2, &src, err, sizeof err);
     }
     static const char *origins[] = {"http://good.example", "https://b.example:8443"};
     gw_http_env env = {.static_dir = root,

@@ -6,7 +6,8 @@
 Writes OUT_DIR/http, OUT_DIR/ws and OUT_DIR/msg, one file per case: every request of
 gateway_http.txt, every frame sequence of gateway_frames.txt (and every message of
 gateway_messages.txt as a masked text frame), every message of gateway_messages.txt
-(its ${TOKEN ...} consent tokens signed with fuzz_msg.c's key).
+(its ${TOKEN ...} consent tokens signed with fuzz_msg.c's key); and for http, every
+PROXY line and X-Forwarded-For value of gateway_proxy.txt before a request.
 The http and ws targets read their first byte as the read size, so seeds get one.
 """
 import os
@@ -36,6 +37,17 @@ def main():
 
     for no, (_, request) in cases(os.path.join(vectors, 'gateway_http.txt'), 2):
         put('http', no, bytes([no % 64]) + unescape(repeat_macros(request)))
+    request = 'GET /ws HTTP/1.1\\r\\nHost: x\\r\\nX-Forwarded-For: %s\\r\\n\\r\\n'
+    with open(os.path.join(vectors, 'gateway_proxy.txt'), encoding='utf-8') as f:
+        for no, line in enumerate(f, 1):
+            field = line.rstrip('\n').split(' | ')
+            if field[0] == 'proxy':
+                text = field[1] + request % '203.0.113.7'
+            elif field[0] == 'xff':
+                text = request % field[2]
+            else:
+                continue
+            put('http', 2000 + no, bytes([no % 64]) + unescape(repeat_macros(text)))
     for no, (_, spec) in cases(os.path.join(vectors, 'gateway_frames.txt'), 2):
         raw = b''.join(bytes.fromhex(repeat_macros(p).replace(' ', '')) for p in spec.split('|'))
         put('ws', no, bytes([no % 200]) + raw)

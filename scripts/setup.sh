@@ -24,6 +24,8 @@ GATEWAY_PACKAGES=(
   librandomx-dev                        # RandomX for the native build
   libuv1-dev libmbedtls-dev libwslay-dev libhttp-parser-dev libjansson-dev
   libcrypto++-dev                       # Keccak-256 for Monero address checksums
+  nginx                                 # the reverse proxy the README's production section
+                                        # puts in front (tests/gateway/nginx.mjs runs it)
 )
 
 APT_PACKAGES=(

@@ -15,6 +15,8 @@
 #include "gateway_server.h"
 
 #define MAX_ORIGINS 32
+#define MAX_TRUST_PROXY 64
+#define MAX_POOLS 16
 
 static void usage(FILE *out)
 {
@@ -25,7 +27,10 @@ static void usage(FILE *out)
             "WebSocket at /ws, log in with their consent record, and get their own work; every\n"
             "share is verified with RandomX before it counts. The reward goes to --wallet only.\n\n"
             "upstream (one of):\n"
-            "  --pool HOST:PORT        a stratum pool (stratum+tls:// or --tls for TLS)\n"
+            "  --pool HOST:PORT        a stratum pool (stratum+tls:// or --tls for TLS); repeat\n"
+            "                          for failover, tried in order\n"
+            "  --failback S            while on a later --pool, try the first again every S\n"
+            "                          seconds and go back once it logs in (default 60)\n"
             "  --daemon URL            monerod's RPC (http://127.0.0.1:18081): solo mining\n"
             "  --wallet ADDRESS        payout address (required; browsers cannot change it)\n"
             "  --pass TEXT             stratum password (default x)\n"
@@ -43,6 +48,12 @@ static void usage(FILE *out)
             "                          default http(s)://<Host of the request>); WebSocket\n"
             "                          logins and /consent/ requests must come from it\n"
             "  --cert FILE --key FILE  serve https/wss with this PEM certificate and key\n\n"
+            "behind a reverse proxy:\n"
+            "  --trust-proxy CIDR      a proxy's network (127.0.0.1/32, fd00::/8; repeat for\n"
+            "                          more): from a peer in it the visitor's address comes\n"
+            "                          from a PROXY v1 line or X-Forwarded-For (right-most\n"
+            "                          untrusted) for per-IP limits and logs; from any other\n"
+            "                          peer both are ignored and a PROXY line is refused\n\n"
             "operations:\n"
             "  --admin-listen HOST:PORT  serve /stats and /metrics here only (plain HTTP:\n"
             "                          keep it private), and /healthz; without it they are\n"
@@ -140,6 +151,10 @@ int cm_cmd_gateway(int argc, char **argv)
     static char host[256], admin_host[256];
     static char static_real[PATH_MAX], frame_real[PATH_MAX];
     const char *listen = NULL;
+    static gw_cidr trust[MAX_TRUST_PROXY];
+    size_t n_trust = 0;
+    static const char *pools[MAX_POOLS];
+    size_t n_pools = 0;
     long v;
     double d;
     for (int i = 1; i < argc; i++) {
@@ -158,7 +173,12 @@ int cm_cmd_gateway(int argc, char **argv)
             listen = val;
         } else if (!strcmp(a, "--pool")) {
             VALUE();
-            cfg.pool = val;
+            if (n_pools == MAX_POOLS) {
+                fprintf(stderr, "consentminer gateway: at most %d --pool\n", MAX_POOLS);
+                return 2;
+            }
+            pools[n_pools++] = val;
+            cfg.pool = pools[0];
         } else if (!strcmp(a, "--daemon")) {
             VALUE();
             cfg.daemon = val;
@@ -351,6 +371,27 @@ int cm_cmd_gateway(int argc, char **argv)
             cfg.max_upstreams = (int)v;
         } else if (!strcmp(a, "--quiet")) {
             cfg.quiet = 1;
+        } else if (!strcmp(a, "--trust-proxy")) { /* behind a reverse proxy */
+            VALUE();
+            char err[160];
+            if (n_trust == MAX_TRUST_PROXY) {
+                fprintf(stderr, "consentminer gateway: at most %d --trust-proxy\n",
+                        MAX_TRUST_PROXY);
+                return 2;
+            }
+            if (gw_cidr_parse(val, &trust[n_trust], err, sizeof err)) {
+                fprintf(stderr,
+                        "consentminer gateway: --trust-proxy %s: %s; expected a network such "
+                        "as 127.0.0.1/32 or fd00::/8\n",
+                        val, err);
+                return 2;
+            }
+            n_trust++;
+        } else if (!strcmp(a, "--failback")) { /* with several --pool */
+            VALUE();
+            if (cm_arg_int(a, val, 1, 86400, &v))
+                return 2;
+            cfg.pool_failback_s = (int)v;
         } else {
             fprintf(stderr, "consentminer gateway: unknown option '%s'\n\n", a);
             usage(stderr);
@@ -390,6 +431,10 @@ int cm_cmd_gateway(int argc, char **argv)
         return 2;
     }
     cfg.origins = origins;
+    cfg.trust_proxy = trust;
+    cfg.n_trust_proxy = n_trust;
+    cfg.pools = pools;
+    cfg.n_pools = n_pools;
     return gw_server_run(&cfg);
 }
 

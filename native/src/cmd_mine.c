@@ -147,6 +147,8 @@ static void usage(FILE *out)
         "  --keepalive SEC         send keepalived after SEC idle seconds (default 60)\n"
         "  --failback SEC          while on a failover pool, try the first one again every\n"
         "                          SEC seconds (default 60)\n"
+        "  --rig-id ID             this machine's name at the pool (sent as rigid in the\n"
+        "                          login, as xmrig does), 1..64 printable characters\n"
         "\n"
         "Solo mining (monerod):\n"
         "  --daemon URL            monerod RPC, http://HOST:PORT; work comes from\n"
@@ -497,10 +499,10 @@ int cm_cmd_mine(int argc, char **argv)
     const char *pools[MAX_POOLS];
     size_t pool_count = 0;
     const char *user = NULL, *pass = NULL, *fingerprint = NULL, *daemon_url = NULL, *wallet = NULL,
-               *mode_name = "auto";
+               *mode_name = "auto", *rig_id = NULL;
     int tls = 0, yes = 0, large_pages = 1;
-    long threads = cm_cpu_count(), init_threads = cm_cpu_count(), throttle = 100,
-         keepalive = 60, failback = 60;
+    long threads = cm_cpu_count(), init_threads = cm_cpu_count(), throttle = 100, keepalive = 60,
+         failback = 60;
     double status_interval = 10;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -533,6 +535,9 @@ int cm_cmd_mine(int argc, char **argv)
         } else if (!strcmp(a, "--failback")) {
             if (!(v = cm_arg_value(argc, argv, &i)) ||
                 cm_arg_int("--failback", v, 1, 86400, &failback))
+                return 2;
+        } else if (!strcmp(a, "--rig-id")) {
+            if (!(rig_id = cm_arg_value(argc, argv, &i)))
                 return 2;
         } else if (!strcmp(a, "--daemon")) {
             if (!(daemon_url = cm_arg_value(argc, argv, &i)))
@@ -745,7 +750,8 @@ int cm_cmd_mine(int argc, char **argv)
                              .tls = tls,
                              .tls_fingerprint = fingerprint,
                              .keepalive_ms = (uint32_t)keepalive * 1000,
-                             .primary_retry_ms = (uint32_t)failback * 1000};
+                             .primary_retry_ms = (uint32_t)failback * 1000,
+                             .rig_id = rig_id};
         m.up = cm_upstream_pool_new(&loop, &pc, &ev, &m, &err);
         snprintf(m.where, sizeof m.where, "%s", pools[0]);
     }

@@ -21,6 +21,8 @@
  *   gateway_upstream.c upstream connections, each serving up to 256 browsers (one
  *                      nonce byte each), and what reaches the pool or monerod
  *   gateway_limits.c   origin allow-list, per-IP counts, submit rate, refusal log
+ *   gateway_proxy.c    --trust-proxy networks, the visitor's address from a PROXY v1
+ *                      line or X-Forwarded-For (gateway_proxy.h)
  *   gateway_stats.c    counters, /stats JSON, /metrics Prometheus text, /healthz
  *   gateway_admin.c    --admin-listen: /stats, /metrics, /healthz on their own listener
  *   gateway_log.c      log lines (text or JSON) and what they say about visitors
@@ -72,7 +74,10 @@ typedef enum gw_code {
 typedef struct gw_config {
     const char *listen_host;
     int listen_port;
-    const char *pool;             /* host:port, or NULL */
+    const char *pool;         /* host:port, or NULL (the first of pools) */
+    const char *const *pools; /* --pool in failover order (the stratum client's list) */
+    size_t n_pools;
+    int pool_failback_s;          /* while on a later pool, try the first again this often */
     const char *daemon;           /* http://host:port, or NULL */
     const char *wallet;           /* payout address: always the gateway's */
     const char *pool_pass;        /* stratum password ("x" by default) */
@@ -105,6 +110,11 @@ typedef struct gw_config {
     int per_upstream; /* browsers per upstream connection, at most 256 */
     int max_upstreams;
     int quiet; /* fewer log lines (benchmarks) */
+
+    /* behind a reverse proxy (--trust-proxy, gateway_proxy.h): peers in these networks
+     * pass the visitor's address on (PROXY v1 line, X-Forwarded-For) */
+    const struct gw_cidr *trust_proxy;
+    size_t n_trust_proxy;
 
     /* consent (issue 14) */
     const char *consent_keys;  /* --consent-keys FILE, or NULL: one ephemeral key */
@@ -162,6 +172,8 @@ int64_t gw_wall_ms(void);
 #define GW_HTTP_URL_MAX 2048
 /* A POST body (the /consent/ endpoints' JSON: two tokens of about 400 bytes at most). */
 #define GW_HTTP_BODY_MAX 4096
+/* X-Forwarded-For kept (its right end): room for 20 IPv6 hops. */
+#define GW_HTTP_XFF_MAX 1024
 
 typedef enum gw_http_state {
     GW_HTTP_MORE = 0, /* need more bytes */
@@ -220,6 +232,9 @@ void gw_http_route(const gw_http_env *env, const gw_http_req *r, gw_http_resp *o
 const char *gw_http_req_url(const gw_http_req *r);
 const char *gw_http_req_origin(const gw_http_req *r);
 const char *gw_http_req_body(const gw_http_req *r, size_t *len);
+/* Every X-Forwarded-For header of the request joined by ", " (its right end when long),
+ * or NULL when there was none. */
+const char *gw_http_req_xff(const gw_http_req *r);
 /* The consent frame's origin for this request: env->public_origin, else
  * http(s)://<Host>. 0, or -1 when there is none (no Host) or it does not fit. */
 int gw_frame_origin(const gw_http_env *env, const gw_http_req *r, char *out, size_t cap);

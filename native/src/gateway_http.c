@@ -53,6 +53,12 @@ struct gw_http_req {
     char duplicate_name[32];
     unsigned method;
     int is_upgrade;
+    /* X-Forwarded-For (--trust-proxy): every such header joined by ", ", its last
+     * GW_HTTP_XFF_MAX - 1 bytes when longer (the right end is the part a trusted proxy
+     * wrote) */
+    char xff[GW_HTTP_XFF_MAX];
+    size_t xff_len;
+    int xff_seen, xff_cut, in_xff;
     /* a POST's body (the /consent/ endpoints' JSON), read after the head; allocated
      * then, so a connection waiting for its head holds no room for one */
     int in_body;
@@ -86,6 +92,25 @@ static int on_url(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+static void xff_append(gw_http_req *r, const char *at, size_t len)
+{
+    size_t cap = sizeof r->xff - 1;
+    if (len >= cap) {
+        at += len - cap;
+        len = cap;
+        r->xff_len = 0;
+        r->xff_cut = 1;
+    } else if (r->xff_len + len > cap) {
+        size_t drop = r->xff_len + len - cap;
+        memmove(r->xff, r->xff + drop, r->xff_len - drop);
+        r->xff_len -= drop;
+        r->xff_cut = 1;
+    }
+    memcpy(r->xff + r->xff_len, at, len);
+    r->xff_len += len;
+    r->xff[r->xff_len] = 0;
+}
+
 /* Chooses where the value of the header just named goes; unknown headers are skipped. */
 static void pick_value_dst(gw_http_req *r)
 {
@@ -105,8 +130,16 @@ static void pick_value_dst(gw_http_req *r)
 #undef K
     };
     r->value_dst = NULL;
+    r->in_xff = 0;
     if (r->field_truncated)
         return;
+    if (!strcasecmp(r->field, "x-forwarded-for")) {
+        r->in_xff = 1;
+        if (r->xff_seen)
+            xff_append(r, ", ", 2);
+        r->xff_seen = 1;
+        return;
+    }
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
         if (strcasecmp(r->field, known[i].name))
             continue;
@@ -166,6 +199,10 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
     if (!r->in_value) {
         r->in_value = 1;
         pick_value_dst(r);
+    }
+    if (r->in_xff) {
+        xff_append(r, at, len);
+        return 0;
     }
     if (!r->value_dst)
         return 0;
@@ -308,6 +345,17 @@ const char *gw_http_req_url(const gw_http_req *r)
 const char *gw_http_req_origin(const gw_http_req *r)
 {
     return r->origin_seen ? r->origin : NULL;
+}
+
+const char *gw_http_req_xff(const gw_http_req *r)
+{
+    if (!r->xff_seen)
+        return NULL;
+    if (!r->xff_cut)
+        return r->xff;
+    /* Cut on the left: the first entry may be a piece of an address. */
+    const char *comma = strchr(r->xff, ',');
+    return comma ? comma + 1 : r->xff;
 }
 
 const char *gw_http_req_body(const gw_http_req *r, size_t *len)

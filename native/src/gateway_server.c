@@ -156,7 +156,8 @@ static void on_closed(uv_handle_t *h)
         s->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    gw_iptable_remove(s->ips, c->ip_key);
+    if (c->counted)
+        gw_iptable_remove(s->ips, c->ip_key);
     s->stats.conns_open--;
     if (c->ws)
         s->stats.ws_open--;
@@ -169,7 +170,7 @@ void gw_conn_close(gw_conn *c, const char *why)
         return;
     c->closing = 1;
     if (why && !c->srv->cfg.quiet && c->phase == GW_PHASE_WS) {
-        char who[80];
+        char who[160];
         json_t *f = gw_conn_fields(c);
         json_object_set_new(f, "why", json_string_nocheck(why));
         gw_log_fields("info", f, "connection %s closed: %s", gw_conn_who(c, who, sizeof who), why);
@@ -182,7 +183,7 @@ void gw_conn_refuse(gw_conn *c, gw_refusal why, const char *detail)
 {
     gw_server *s = c->srv;
     s->stats.refused[why]++;
-    char who[80], text[300];
+    char who[160], text[300];
     gw_conn_redact(c, detail, text, sizeof text);
     json_t *f = gw_conn_fields(c);
     json_object_set_new(f, "reason", json_string(gw_refusal_name(why)));
@@ -312,7 +313,7 @@ static void file_read_done(uv_fs_t *req)
         if (n <= 0 || (uint64_t)n > f->size - f->off) {
             /* The head promised the size: a file that changed since can only be told to
              * the browser by ending the connection early. */
-            char who[80];
+            char who[160];
             gw_log("static file for %s: %s at byte %llu of %llu", gw_conn_who(c, who, sizeof who),
                    n < 0 ? uv_strerror((int)n) : "the file changed size",
                    (unsigned long long)f->off, (unsigned long long)f->size);
@@ -351,7 +352,7 @@ static void file_pump(gw_conn *c)
     if (rc) {
         f->reading = 0;
         c->refs--;
-        char who[80];
+        char who[160];
         gw_log("static file for %s: %s", gw_conn_who(c, who, sizeof who), uv_strerror(rc));
         gw_conn_close(c, NULL);
     }
@@ -408,11 +409,15 @@ static void start_ws(gw_conn *c, const uint8_t *rest, size_t rest_len)
         ws_feed(c, rest, rest_len);
 }
 
+static int proxied_request(gw_conn *c);
+
 static void http_feed(gw_conn *c, const uint8_t *data, size_t len)
 {
     size_t used = gw_http_req_feed(c->http, (const char *)data, len);
     gw_http_state st = gw_http_req_state(c->http);
     if (st == GW_HTTP_MORE)
+        return;
+    if (st == GW_HTTP_DONE && !c->counted && proxied_request(c))
         return;
     gw_http_resp resp;
     gw_http_route(&c->srv->http_env, c->http, &resp);
@@ -446,6 +451,125 @@ static int conn_plain(void *ud, const uint8_t *data, size_t len)
     return c->closing ? -1 : 0;
 }
 
+/* Bytes from the wire after any PROXY line: through TLS, if on, to the phase. */
+static void conn_bytes(gw_conn *c, const uint8_t *data, size_t len)
+{
+    if (c->closing || !len)
+        return;
+    if (c->tls) {
+        if (gw_tls_feed(c->tls, data, len, conn_plain, raw_write, c) && !c->closing) {
+            gw_conn_refuse(c, GW_R_TLS, "TLS handshake or record failed");
+            gw_conn_close(c, "TLS failure");
+        }
+    } else {
+        conn_plain(c, data, len);
+    }
+}
+
+/* ---- behind a proxy (--trust-proxy) ---- */
+
+static void refuse_early(gw_conn *c, gw_refusal why, int status, const char *detail);
+
+/* Counts the connection under its address for --max-per-ip; -1 when that refused it. */
+static int conn_count(gw_conn *c)
+{
+    gw_server *s = c->srv;
+    int per_ip = gw_iptable_add(s->ips, c->ip_key);
+    c->counted = 1;
+    if (s->cfg.max_per_ip > 0 && per_ip > s->cfg.max_per_ip) {
+        char why[128];
+        snprintf(why, sizeof why, "%d connections from %s (limit %d)", per_ip, c->ip_key,
+                 s->cfg.max_per_ip);
+        refuse_early(c, GW_R_PER_IP, 429, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* The visitor's address as a trusted proxy passed it on: limits, /64 keys and logs use
+ * it from now on; the log names the proxy too ("203.0.113.7 via 127.0.0.1:41234#7"). */
+static void conn_visitor(gw_conn *c, const struct sockaddr *sa)
+{
+    gw_server *s = c->srv;
+    char ip[sizeof c->ip] = "?", key[sizeof c->ip_key] = "?", was[sizeof c->peer];
+    if (sa->sa_family == AF_INET)
+        uv_ip4_name((const struct sockaddr_in *)sa, ip, sizeof ip);
+    else
+        uv_ip6_name((const struct sockaddr_in6 *)sa, ip, sizeof ip);
+    gw_ip_key(sa, s->cfg.ipv6_prefix, key, sizeof key);
+    memcpy(was, c->peer, sizeof was);
+    snprintf(c->peer, sizeof c->peer, "%s via %.*s", ip, 80, was);
+    memcpy(c->ip, ip, sizeof c->ip);
+    memcpy(c->ip_key, key, sizeof c->ip_key);
+    c->trusted = gw_cidr_match(s->cfg.trust_proxy, s->cfg.n_trust_proxy, sa);
+}
+
+/* The request head of a connection from a trusted proxy: its X-Forwarded-For names the
+ * visitor, who is then counted. -1 when the connection was refused. */
+static int proxied_request(gw_conn *c)
+{
+    gw_server *s = c->srv;
+    const char *xff = gw_http_req_xff(c->http);
+    if (c->trusted && xff) {
+        struct sockaddr_storage ss;
+        char err[120], why[320];
+        int rc = gw_xff_pick(xff, s->cfg.trust_proxy, s->cfg.n_trust_proxy, &ss, err, sizeof err);
+        if (rc < 0) {
+            snprintf(why, sizeof why, "malformed header from trusted proxy: %s", err);
+            refuse_early(c, GW_R_BAD_REQUEST, 400, why);
+            return -1;
+        }
+        if (rc == 0)
+            conn_visitor(c, (struct sockaddr *)&ss);
+    }
+    return conn_count(c);
+}
+
+/* The first bytes of a connection: a PROXY v1 line from a trusted proxy gives the
+ * visitor's address; from anyone else it is refused, since it would be a visitor
+ * choosing its own address. Anything else goes on to TLS or HTTP as it came. */
+static void prelude_feed(gw_conn *c, const uint8_t *data, size_t len)
+{
+    size_t old = c->pre_len;
+    size_t take = len < sizeof c->pre - old ? len : sizeof c->pre - old;
+    memcpy(c->pre + old, data, take);
+    c->pre_len += take;
+    size_t used = 0;
+    struct sockaddr_storage src;
+    int is_proxy;
+    char err[160], why[320];
+    gw_proxy_state st =
+        gw_proxy_v1_parse(c->pre, c->pre_len, &used, &src, &is_proxy, err, sizeof err);
+    if (is_proxy && !c->trusted) {
+        refuse_early(c, GW_R_BAD_REQUEST, 400,
+                     "PROXY protocol line from a peer no --trust-proxy network covers");
+        return;
+    }
+    if (st == GW_PROXY_MORE)
+        return;
+    if (st == GW_PROXY_BAD) {
+        snprintf(why, sizeof why, "malformed PROXY line from trusted proxy: %s", err);
+        refuse_early(c, GW_R_BAD_REQUEST, 400, why);
+        return;
+    }
+    c->prelude = 0;
+    if (st == GW_PROXY_NONE) {
+        char head[sizeof c->pre];
+        memcpy(head, c->pre, old);
+        conn_bytes(c, (const uint8_t *)head, old);
+        conn_bytes(c, data, len);
+        return;
+    }
+    if (src.ss_family != AF_UNSPEC) {
+        conn_visitor(c, (struct sockaddr *)&src);
+        /* A visitor outside the trusted networks is known now; a proxy behind another
+         * proxy still has its X-Forwarded-For to come. */
+        if (!c->trusted && conn_count(c))
+            return;
+    }
+    conn_bytes(c, data + (used - old), len - (used - old));
+}
+
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
@@ -466,15 +590,10 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
     if (c->phase == GW_PHASE_DRAIN || c->phase == GW_PHASE_FILE)
         return; /* one request a connection: what follows it is not read */
     c->refs++;  /* the connection outlives a close requested while handling these bytes */
-    if (c->tls) {
-        if (gw_tls_feed(c->tls, (const uint8_t *)buf->base, (size_t)n, conn_plain, raw_write, c) &&
-            !c->closing) {
-            gw_conn_refuse(c, GW_R_TLS, "TLS handshake or record failed");
-            gw_conn_close(c, "TLS failure");
-        }
-    } else {
-        conn_plain(c, (const uint8_t *)buf->base, (size_t)n);
-    }
+    if (c->prelude)
+        prelude_feed(c, (const uint8_t *)buf->base, (size_t)n);
+    else
+        conn_bytes(c, (const uint8_t *)buf->base, (size_t)n);
     gw_conn_unref(c);
 }
 
@@ -549,6 +668,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
     int sl = sizeof ss;
     snprintf(c->ip, sizeof c->ip, "?");
     snprintf(c->ip_key, sizeof c->ip_key, "?");
@@ -570,7 +690,15 @@ static void on_connection(uv_stream_t *server, int status)
     s->conns = c;
     s->stats.conns_total++;
     s->stats.conns_open++;
-    int per_ip = gw_iptable_add(s->ips, c->ip_key);
+    /* A trusted proxy's connection counts under the visitor it names, once named. */
+    c->trusted = s->cfg.n_trust_proxy &&
+                 gw_cidr_match(s->cfg.trust_proxy, s->cfg.n_trust_proxy, (struct sockaddr *)&ss);
+    c->prelude = 1;
+    int per_ip = 0;
+    if (!c->trusted) {
+        per_ip = gw_iptable_add(s->ips, c->ip_key);
+        c->counted = 1;
+    }
     c->phase = GW_PHASE_HTTP;
     c->deadline_ms = gw_now(s) + s->cfg.handshake_timeout_ms;
     uv_tcp_nodelay(&c->tcp, 1);
@@ -960,6 +1088,10 @@ int gw_server_run(const gw_config *cfg)
            cfg->public_origin ? cfg->public_origin
                               : "the gateway's own origin (scheme://Host of each request)",
            cfg->n_origins ? s->frame_ancestors : "this gateway's own origin only (no --origin)");
+    if (cfg->n_trust_proxy)
+        gw_log("visitor addresses from PROXY v1 lines and X-Forwarded-For of peers in %zu "
+               "--trust-proxy networks; from other peers both are ignored",
+               cfg->n_trust_proxy);
     /* A line a test or a supervisor can wait for. */
     printf("gateway listening on %s:%d\n", cfg->listen_host, s->cfg.listen_port);
     fflush(stdout);

@@ -12,6 +12,7 @@
 #include "gateway.h"
 #include "gateway_acct.h"
 #include "gateway_fair.h"
+#include "gateway_proxy.h"
 #include "upstream.h"
 
 /* Why a connection was refused or ended by the gateway; each one is logged and counted. */
@@ -152,7 +153,7 @@ typedef struct gw_conn {
     uint64_t id;
     char ip[46];
     char ip_key[GW_IP_KEY_MAX]; /* what the per-IP limit counts it under (gw_ip_key) */
-    char peer[64];
+    char peer[128];
     int phase;
     int closing;          /* uv_close called */
     int refs;             /* the handle plus shares in flight */
@@ -165,6 +166,12 @@ typedef struct gw_conn {
     gw_tls *tls;
     struct gw_file_send *file; /* in GW_PHASE_FILE */
     gw_session s;
+    /* behind a proxy (--trust-proxy) */
+    int trusted; /* the address so far is a trusted proxy's: the visitor's is to come */
+    int counted; /* counted in the per-IP table under ip_key */
+    int prelude; /* the first bytes are still to show whether they are a PROXY line */
+    char pre[GW_PROXY_V1_MAX];
+    size_t pre_len;
 } gw_conn;
 
 /* A share between its submit and its answer. */

@@ -256,7 +256,7 @@ static void handle_login(gw_conn *c, gw_msg *m)
     if (!s->cfg.quiet) {
         char until[32];
         format_time(ss->consent_expires_ms, until, sizeof until);
-        char who[80], agent[64];
+        char who[160], agent[64];
         const char *ag = gw_log_visitor(ss->agent, agent, sizeof agent);
         json_t *f = gw_conn_fields(c);
         if (ag)
@@ -315,7 +315,7 @@ static void count_invalid(gw_conn *c, int code)
     int cool = ss->ipst &&
                gw_fair_invalid(ss->ipst, gw_now(s), s->cfg.max_invalid, s->cfg.invalid_cooldown_ms);
     if (cool) {
-        char who[80];
+        char who[160];
         gw_log_fields("warn", gw_conn_fields(c),
                       "address of %s cooling down for %d s after %d invalid shares",
                       gw_conn_who(c, who, sizeof who), s->cfg.invalid_cooldown_ms / 1000,
@@ -536,7 +536,7 @@ void gw_session_upstream_result(gw_server *s, gw_share *sh, cm_submit_outcome o,
         s->stats.up_accepted++;
         if (sh->block) {
             s->stats.blocks_accepted++;
-            char who[80];
+            char who[160];
             gw_log_fields("info", gw_conn_fields(sh->c),
                           "block accepted at height %" PRIu64 " (share from %s)",
                           sh->up->job.height, gw_conn_who(sh->c, who, sizeof who));

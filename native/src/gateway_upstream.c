@@ -137,10 +137,12 @@ static int slot_open(gw_server *s, gw_slot *sl)
         dc.extra_nonce_len = sizeof extra;
         sl->u = cm_upstream_daemon_new(s->loop, &dc, &events, sl, &err);
     } else {
-        const char *urls[1] = {s->cfg.pool};
+        const char *first[1] = {s->cfg.pool};
         cm_pool_config pc = {0};
-        pc.urls = urls;
-        pc.url_count = 1;
+        /* Failover and failback are the stratum client's, as for `mine -o A -o B`. */
+        pc.urls = s->cfg.n_pools ? s->cfg.pools : first;
+        pc.url_count = s->cfg.n_pools ? s->cfg.n_pools : 1;
+        pc.primary_retry_ms = (uint32_t)s->cfg.pool_failback_s * 1000;
         pc.user = s->cfg.wallet;
         pc.pass = s->cfg.pool_pass;
         pc.agent = "consentminer-gateway/" CM_VERSION;
@@ -309,7 +311,7 @@ const char *gw_upstream_submit(gw_server *s, gw_share *sh)
     if (s->daemon_mode) {
         sh->block = 1;
         s->stats.blocks_submitted++;
-        char who[80];
+        char who[160];
         gw_log_fields("info", gw_conn_fields(sh->c),
                       "block candidate at height %" PRIu64 " from %s submitted to monerod",
                       sh->up->job.height, gw_conn_who(sh->c, who, sizeof who));

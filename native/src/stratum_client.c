@@ -91,6 +91,7 @@ struct stratum {
     pool_url *urls;
     size_t url_count;
     char *user, *pass, *agent, *ca_file;
+    char *rig_id; /* NULL: no rigid in the login */
     int pinned;
     uint8_t pin[32];
     uint32_t keepalive_ms, reply_timeout_ms, primary_retry_ms;
@@ -789,6 +790,9 @@ static void on_open(void *ud)
     json_t *msg = json_pack("{s:I, s:s, s:s, s:{s:s, s:s, s:s, s:[s]}}", "id", (json_int_t)p->id,
                             "jsonrpc", "2.0", "method", "login", "params", "login", st->user,
                             "pass", st->pass, "agent", st->agent, "algo", "rx/0");
+    /* Pools show workers by it (xmrig's --rig-id); the login stays the wallet. */
+    if (msg && st->rig_id)
+        json_object_set_new(json_object_get(msg, "params"), "rigid", json_string(st->rig_id));
     if (msg == NULL || conn_send_json(c, msg) != 0)
         conn_fail(c, "cannot send login");
 }
@@ -942,6 +946,7 @@ static void stratum_free(stratum *st)
     free(st->user);
     free(st->pass);
     free(st->agent);
+    free(st->rig_id);
     free(st->ca_file);
     free(st);
 }
@@ -1009,8 +1014,9 @@ cm_upstream *cm_upstream_pool_new(uv_loop_t *loop, const cm_pool_config *cfg,
     st->pass = dupstr(cfg->pass ? cfg->pass : "x");
     st->agent = dupstr(cfg->agent ? cfg->agent : "consentminer/" CM_VERSION);
     st->ca_file = dupstr(cfg->ca_file);
+    st->rig_id = dupstr(cfg->rig_id);
     if (st->urls == NULL || st->user == NULL || st->pass == NULL || st->agent == NULL ||
-        (cfg->ca_file && st->ca_file == NULL)) {
+        (cfg->ca_file && st->ca_file == NULL) || (cfg->rig_id && st->rig_id == NULL)) {
         stratum_free(st);
         cm_error_set(err, CM_E_NOMEM, "out of memory");
         return NULL;
@@ -1032,6 +1038,19 @@ cm_upstream *cm_upstream_pool_new(uv_loop_t *loop, const cm_pool_config *cfg,
             return NULL;
         }
         st->pinned = 1;
+    }
+    if (cfg->rig_id) {
+        /* It goes into pools' dashboards and logs: keep it to a short visible word. */
+        size_t n = strlen(cfg->rig_id), ok = n >= 1 && n <= 64;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = cfg->rig_id[i] > 0x20 && cfg->rig_id[i] < 0x7f;
+        if (!ok) {
+            cm_error_set(err, CM_E_INVAL,
+                         "rig id '%.80s' is not 1..64 printable ASCII characters without spaces",
+                         cfg->rig_id);
+            stratum_free(st);
+            return NULL;
+        }
     }
     st->keepalive_ms = cfg->keepalive_ms ? cfg->keepalive_ms : 60000;
     st->reply_timeout_ms = cfg->reply_timeout_ms ? cfg->reply_timeout_ms : 30000;

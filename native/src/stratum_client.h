@@ -35,10 +35,11 @@ typedef struct cm_pool_config {
      * "stratum+ssl://" or "stratum+tls://" prefix sets TLS for that entry). At least one. */
     const char *const *urls;
     size_t url_count;
-    const char *user;  /* the login: usually the wallet address; required */
-    const char *pass;  /* NULL: "x" */
-    const char *agent; /* NULL: "consentminer/<version>" */
-    int tls;           /* 1: TLS for every entry */
+    const char *user;   /* the login: usually the wallet address; required */
+    const char *pass;   /* NULL: "x" */
+    const char *agent;  /* NULL: "consentminer/<version>" */
+    const char *rig_id; /* sent as the login's params.rigid (xmrig's name); NULL: none */
+    int tls;            /* 1: TLS for every entry */
     /* SHA-256 of the server certificate (DER), 64 hex characters (colons allowed), or
      * NULL to verify against ca_file. With a pin, the pin alone decides, and every entry
      * uses TLS. */

@@ -18,6 +18,6 @@ check "the unit raises the open-files limit" 'grep -q "^LimitNOFILE=" "$unit"'
 check "the unit may bind port 443 without root" 'grep -q "^AmbientCapabilities=CAP_NET_BIND_SERVICE" "$unit"'
 check "the unit runs as a user of its own" 'grep -q "^DynamicUser=yes" "$unit"'
 check "no placeholder left in the unit" '! grep -q "@" "$unit"'
-check "the docs and the licence are installed" '[[ -f $tmp/usr/share/doc/consentminer/LICENSE && -f $tmp/usr/share/doc/consentminer/design.md && -f $tmp/usr/share/doc/consentminer/gateway.env.example ]]'
+check "the docs and the licence are installed" '[[ -f $tmp/usr/share/doc/consentminer/LICENSE && -f $tmp/usr/share/doc/consentminer/design.md && -f $tmp/usr/share/doc/consentminer/gateway.env.example && -f $tmp/usr/share/doc/consentminer/nginx-consentminer.conf ]]'
 echo "$pass passed, $fail failed"
 ((fail == 0))

@@ -336,6 +336,8 @@ def scenario_full(cli, vectors):
         # 1. The first pool refuses the login.
         c = primary.accept()
         login = c.wait_for("login")
+        if "rigid" in login["params"]:
+            fail("a login without --rig-id carries rigid: %r" % login["params"])
         c.send({"id": login["id"], "jsonrpc": "2.0",
                 "error": {"code": -1, "message": "Invalid payment address provided"}})
         miner.expect("login refused: Invalid payment address provided")
@@ -454,10 +456,15 @@ def scenario_reconnect(cli, vectors):
     other.settimeout(0.5)
     O = other.getsockname()[1]
     miner = Miner(cli, ["-o", "127.0.0.1:%d" % P, "-u", WALLET, "--yes", "--mode", "light",
-                        "-t", "1", "--no-large-pages", "--status-interval", "3"])
+                        "-t", "1", "--no-large-pages", "--status-interval", "3",
+                        "--rig-id", "rig-7"])
     try:
         c = primary.accept()
-        c.login_ok(c.wait_for("login"), make_job("A", EASY, 1))
+        login = c.wait_for("login")
+        # --rig-id goes out as rigid, beside the wallet login (as xmrig sends it).
+        if login["params"].get("rigid") != "rig-7" or login["params"].get("login") != WALLET:
+            fail("login without rigid rig-7 and the wallet: %r" % login["params"])
+        c.login_ok(login, make_job("A", EASY, 1))
         miner.expect("connected to 127.0.0.1:%d" % P)
         # Elsewhere: logged, ignored, and the miner stays on its connection.
         at = miner.mark()
@@ -486,7 +493,10 @@ def scenario_reconnect(cli, vectors):
                 "params": {"host": "127.0.0.1", "port": P, "wait": 0}})
         miner.expect("asked us to reconnect to 127.0.0.1:%d" % P)
         c = primary.accept(15)
-        c.login_ok(c.wait_for("login"), make_job("B", EASY, 2))
+        login = c.wait_for("login")
+        if login["params"].get("rigid") != "rig-7":
+            fail("the login after client.reconnect lost its rigid: %r" % login["params"])
+        c.login_ok(login, make_job("B", EASY, 2))
         c.answer_share(c.wait_for("submit", 60))
         miner.expect("share accepted (job B")
     except (TimeoutError, EOFError) as e:
@@ -494,6 +504,12 @@ def scenario_reconnect(cli, vectors):
     other.close()
     if miner.stop() != 0:
         fail("miner did not exit cleanly after the reconnect scenario")
+    # A rig id a pool's dashboard could not show is refused before any connection.
+    bad = subprocess.run([cli, "mine", "-o", "127.0.0.1:%d" % P, "-u", WALLET, "--yes", "--mode",
+                          "light", "-t", "1", "--no-large-pages", "--rig-id", "rig 7"],
+                         capture_output=True, text=True, timeout=60)
+    if bad.returncode != 2 or "rig id 'rig 7' is not 1..64 printable ASCII" not in bad.stderr:
+        fail("--rig-id 'rig 7' gave %s: %s" % (bad.returncode, bad.stderr.strip()))
 
 
 def scenario_stop(cli, vectors):

@@ -7,14 +7,17 @@
 // token before it expires. Callbacks, not events, so the miner decides what the visitor
 // sees.
 
-const KEEPALIVE_MS = 60 * 1000; // the gateway's idle timeout is 300 s by default
+// Under the gateway's idle timeout (300 s by default) and, with room, under the 60 s
+// nginx closes a proxied WebSocket after by default (proxy_read_timeout): the gateway's
+// answer is what nginx sees (tests/gateway/nginx.mjs).
+const KEEPALIVE_MS = 30 * 1000;
 const CONNECT_TIMEOUT_MS = 15 * 1000;
 
 export class GatewaySession {
   // opts: { url, WebSocket, origin (node's `ws` only), token (the session token string),
   //         threads, throttle (asked for; at most the token's ceilings), agent,
   //         onJob(job, nicehash), onShareResult(share, accepted, error),
-  //         onGone(reason, message, closeCode) }
+  //         onGone(reason, message, closeCode), keepaliveMs (tests; default 30 s) }
   constructor(opts) {
     this.opts = opts;
     this.ws = null;
@@ -67,7 +70,7 @@ export class GatewaySession {
           this.sessionId = result.id;
           const ext = Array.isArray(result.extensions) ? result.extensions.map(String) : [];
           this.nicehash = ext.some((e) => e.toLowerCase() === 'nicehash') || result.nicehash === true;
-          this.keepalive = setInterval(() => this.request('keepalived', { id: this.sessionId }).catch(() => {}), KEEPALIVE_MS);
+          this.keepalive = setInterval(() => this.request('keepalived', { id: this.sessionId }).catch(() => {}), this.opts.keepaliveMs || KEEPALIVE_MS);
           resolve(result);
           if (result.job) this.opts.onJob(result.job, this.nicehash);
           // A job notification can arrive in the same read as the login reply and so be
