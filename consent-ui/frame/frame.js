@@ -573,7 +573,7 @@ class ConsentFrame {
     const on = (type, fn) => miner.addEventListener(type, (e) => { if (this.#miner === miner) fn(e.detail || {}); });
     on('hashrate', (d) => {
       this.#stats.hashrate = Number(d.hashrate);
-      if (!d.paused && !this.#reasons.size) this.#pressureRule?.rate(Number(d.hashrate));
+      if (!d.paused && !this.#reasons.size) this.#pressureRule?.hashes(Number(d.hashes));
       this.#paintStats();
       this.#emit('hashrate', d);
     });

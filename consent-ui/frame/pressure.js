@@ -12,9 +12,9 @@
 // 3. It stays up through the probe: another program is busy. Stay paused ("busy") until it
 //    has been calm for CALM_MS.
 // 4. While the load counts as ours, the miner's own hash rate is watched: when another
-//    program takes the CPU, the rate falls (the kernel shares the cores). A 10-second rate
-//    under CONTENDED of the best one since mining resumed probes at once, so a new load
-//    pauses mining within seconds rather than at the end of the hold.
+//    program takes the CPU, the rate falls (the kernel shares the cores). A rate over the
+//    last RATE_SPAN_MS under CONTENDED of the best one since mining resumed probes at
+//    once, so a new load pauses mining within seconds rather than at the end of the hold.
 //
 // Pure logic with an injectable clock and timers, so node can test it (tests/wasm or
 // tests/browser run it against a fake clock; the frame feeds it the real signal).
@@ -25,7 +25,8 @@ export const RECENT_MS = 20000;
 export const OWN_HOLD_MS = 90000;
 export const CALM_MS = 3000;
 export const CONTENDED = 0.75;
-const WARMUP_MS = 12000; // the 10-second rate still counts the pause before this
+export const RATE_SPAN_MS = 4000;
+const WARMUP_MS = 3000; // the first seconds after a resume run below speed
 const RATE_WINDOW_MS = 90000;
 
 export class PressureRule {
@@ -36,6 +37,7 @@ export class PressureRule {
   #ownUntil = 0;
   #resumedAt = 0;
   #samples = [];
+  #low = 0;
   #timer = 0;
   #calm = 0;
 
@@ -65,19 +67,24 @@ export class PressureRule {
     }
   }
 
-  /** The miner's hash rate over its last 10 s, while it mines. */
-  rate(hashrate) {
-    if (this.#mode !== 'mining' || !Number.isFinite(hashrate)) return;
+  /** The miner's total hashes so far (the runtime reports them about once a second),
+   * while it mines. */
+  hashes(total) {
+    if (this.#mode !== 'mining' || !Number.isFinite(total)) return;
     const now = this.#now();
-    this.#samples.push({ t: now, r: hashrate });
+    if (now < this.#resumedAt + WARMUP_MS) return;
+    this.#samples.push({ t: now, h: total });
     while (this.#samples.length && this.#samples[0].t < now - RATE_WINDOW_MS) this.#samples.shift();
-    if (this.#level >= 2 && this.#contended()) this.#probe();
+    // Two low readings in a row: one is often a pause in the browser, not a new program.
+    this.#low = this.#level >= 2 && this.#contended() ? this.#low + 1 : 0;
+    if (this.#low >= 2) this.#probe();
   }
 
   /** What the miner's rate is compared with starts again (fewer threads, a lower throttle,
    * a pause for another reason). */
   restart() {
     this.#samples = [];
+    this.#low = 0;
     this.#resumedAt = this.#now();
   }
 
@@ -86,12 +93,17 @@ export class PressureRule {
     this.#clearTimer(this.#calm);
   }
 
+  // Rates over RATE_SPAN_MS ending at each sample; the last against the best.
   #contended() {
-    const from = this.#resumedAt + WARMUP_MS;
-    const usable = this.#samples.filter((s) => s.t >= from);
-    if (usable.length < 3) return false;
-    const best = Math.max(...usable.map((s) => s.r));
-    return usable[usable.length - 1].r < CONTENDED * best;
+    const rates = [];
+    for (let i = 0, j = 0; i < this.#samples.length; i++) {
+      const s = this.#samples[i];
+      while (j < i && s.t - this.#samples[j + 1].t >= RATE_SPAN_MS) j++;
+      const base = this.#samples[j];
+      if (s.t - base.t >= RATE_SPAN_MS) rates.push(((s.h - base.h) * 1000) / (s.t - base.t));
+    }
+    if (rates.length < 2) return false;
+    return rates[rates.length - 1] < CONTENDED * Math.max(...rates);
   }
 
   #set(mode) {

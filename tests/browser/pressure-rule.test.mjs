@@ -85,12 +85,15 @@ test('a new load during the hold: the miner\'s own rate falls, and it probes at 
   rule.record('critical');
   rule.record('fair');
   rule.record('critical');
-  for (let i = 0; i < 20; i++) { c.advance(1000); rule.rate(14 + (i % 3)); }
+  let total = 0;
+  for (let i = 0; i < 30; i++) { c.advance(1000); total += 14 + (i % 3); rule.hashes(total); }
   assert.equal(rule.mode, 'mining', 'steady rates: no probe');
-  c.advance(1000); rule.rate(12.5); // noise, not a new load
+  c.advance(1000); total += 12; rule.hashes(total); // noise, not a new load
   assert.equal(rule.mode, 'mining');
-  c.advance(1000); rule.rate(9); // a program took half the CPU
-  assert.equal(rule.mode, 'probe');
+  let seconds = 0;
+  while (rule.mode === 'mining' && seconds < 10) { c.advance(1000); total += 7.5; rule.hashes(total); seconds++; }
+  assert.equal(rule.mode, 'probe', 'a program took half the CPU');
+  assert.ok(seconds <= 4, `noticed after ${seconds} s`);
   c.advance(PROBE_MS);
   assert.equal(rule.mode, 'busy');
 });
@@ -100,10 +103,10 @@ test('rates from before the warm-up or after restart() are not compared', () => 
   rule.record('critical');
   rule.record('fair');
   rule.record('critical');
-  for (let i = 0; i < 5; i++) { c.advance(1000); rule.rate(i < 4 ? 16 : 4); }
-  assert.equal(rule.mode, 'mining', 'inside the warm-up the 10-second rate is not the miner\'s');
-  rule.restart(); // e.g. the visitor lowered the throttle
-  for (let i = 0; i < 20; i++) { c.advance(1000); rule.rate(4); }
+  let total = 0;
+  for (let i = 0; i < 3; i++) { c.advance(1000); total += 16; rule.hashes(total); }
+  rule.restart(); // e.g. the visitor lowered the throttle to a quarter
+  for (let i = 0; i < 20; i++) { c.advance(1000); total += 4; rule.hashes(total); }
   assert.equal(rule.mode, 'mining');
 });
 

@@ -5,6 +5,8 @@
 # tests/browser/lib/engines.mjs. In each: the official RandomX vectors through the JIT
 # and the interpreter, and stop giving the CPU back within 100 ms (tests/engines/
 # engines.test.mjs). CM_ENGINES=firefox,webkit picks engines. Needs build/wasm.
+# tests/engines/pressure.test.mjs: Chromium's real Compute Pressure signal and the pause rule
+# (60 s smoke here; CM_PRESSURE_SECONDS=120 for the 2-minute comparison).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -27,4 +29,4 @@ if ((${#missing[@]})); then
   exit 1
 fi
 # One engine at a time: the machine has two cores and the tests measure CPU time.
-exec node --test --test-concurrency=1 --test-timeout=600000 tests/engines/engines.test.mjs "$@"
+exec node --test --test-concurrency=1 --test-timeout=600000 tests/engines/engines.test.mjs tests/engines/pressure.test.mjs "$@"
