@@ -11,7 +11,7 @@
 //    critical as ours for OWN_HOLD_MS, then probe again.
 // 3. It stays up through the probe: another program is busy. Stay paused ("busy") until it
 //    has been calm for CALM_MS.
-// 4. While the load counts as ours, the miner's own hash rate is watched: when another
+// 4. While it mines, the miner's own hash rate is watched: when another
 //    program takes the CPU, the rate falls (the kernel shares the cores). A rate over the
 //    last RATE_SPAN_MS under CONTENDED of the best one since mining resumed probes at
 //    once, so a new load pauses mining within seconds rather than at the end of the hold.
@@ -25,6 +25,7 @@ export const RECENT_MS = 20000;
 export const OWN_HOLD_MS = 90000;
 export const CALM_MS = 3000;
 export const CONTENDED = 0.75;
+export const BUSY_RETRY_MS = 30000;
 export const RATE_SPAN_MS = 4000;
 const WARMUP_MS = 3000; // the first seconds after a resume run below speed
 const RATE_WINDOW_MS = 90000;
@@ -76,8 +77,10 @@ export class PressureRule {
     this.#samples.push({ t: now, h: total });
     while (this.#samples.length && this.#samples[0].t < now - RATE_WINDOW_MS) this.#samples.shift();
     // Two low readings in a row: one is often a pause in the browser, not a new program.
-    this.#low = this.#level >= 2 && this.#contended() ? this.#low + 1 : 0;
-    if (this.#low >= 2) this.#probe();
+    // The last reported level may be old (browsers limit how often the state may change,
+    // and a probe changes it twice), so a falling rate probes whatever it says.
+    this.#low = this.#contended() ? this.#low + 1 : 0;
+    if (this.#low >= 2) this.#probe('rate');
   }
 
   /** What the miner's rate is compared with starts again (fewer threads, a lower throttle,
@@ -112,13 +115,17 @@ export class PressureRule {
     this.#onChange(mode);
   }
 
-  #probe() {
+  // cause 'rate': the miner's own rate fell, which only another program explains when
+  // the pause brings no fall in pressure.
+  #probe(cause = 'pressure') {
     this.#clearTimer(this.#timer);
     this.#probeAt = this.#now();
     this.#set('probe');
     this.#timer = this.#setTimer(() => {
-      if (this.#level >= 2) this.#set('busy');
-      else this.#ours();
+      if (this.#level < 2 && cause !== 'rate') { this.#ours(); return; }
+      this.#set('busy');
+      // No report of a fall may ever come if the level said low already: look again.
+      if (this.#level < 2) this.#timer = this.#setTimer(() => { if (this.#mode === 'busy') this.#resume(0); }, BUSY_RETRY_MS);
     }, PROBE_MS);
   }
 

@@ -4,7 +4,7 @@
 // real PressureObserver; frame.test.mjs drives it in Chromium with a stand-in signal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PressureRule, PROBE_MS, RECENT_MS, OWN_HOLD_MS, CALM_MS } from '../../consent-ui/frame/pressure.js';
+import { PressureRule, PROBE_MS, RECENT_MS, OWN_HOLD_MS, CALM_MS, BUSY_RETRY_MS } from '../../consent-ui/frame/pressure.js';
 
 function clock() {
   let now = 0, seq = 0;
@@ -126,4 +126,18 @@ test('two minutes of only the miner\'s own load: mining at least 90% of the time
     if (want !== signal) { signal = want; rule.record(signal); }
   }
   assert.ok(mined / 120000 >= 0.9, `mined ${(100 * mined / 120000).toFixed(1)}% of the time`);
+});
+
+test('a falling rate with no pressure report (the browser held it back): paused, then looked at again', () => {
+  const { c, rule } = setup();
+  rule.record('critical');
+  rule.record('fair'); // the last report: mining again raised nothing the browser told
+  let total = 0;
+  for (let i = 0; i < 20; i++) { c.advance(1000); total += 15; rule.hashes(total); }
+  for (let i = 0; i < 6 && rule.mode === 'mining'; i++) { c.advance(1000); total += 7; rule.hashes(total); }
+  assert.equal(rule.mode, 'probe');
+  c.advance(PROBE_MS);
+  assert.equal(rule.mode, 'busy', 'no fall during the probe: another program');
+  c.advance(BUSY_RETRY_MS);
+  assert.equal(rule.mode, 'mining', 'with nothing reported, mining is tried again');
 });
