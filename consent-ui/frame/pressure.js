@@ -39,6 +39,7 @@ export class PressureRule {
   #resumedAt = 0;
   #samples = [];
   #low = 0;
+  #sawHigh = false;
   #timer = 0;
   #calm = 0;
 
@@ -57,6 +58,7 @@ export class PressureRule {
   /** A PressureRecord's state, as the observer delivers it. */
   record(state) {
     const high = (this.#level = LEVEL[state] ?? 0) >= 2;
+    if (high) this.#sawHigh = true;
     const now = this.#now();
     if (this.#mode === 'probe' || (this.#mode === 'busy' && now - this.#probeAt < RECENT_MS)) {
       if (!high) this.#ours();
@@ -77,9 +79,11 @@ export class PressureRule {
     this.#samples.push({ t: now, h: total });
     while (this.#samples.length && this.#samples[0].t < now - RATE_WINDOW_MS) this.#samples.shift();
     // Two low readings in a row: one is often a pause in the browser, not a new program.
-    // The last reported level may be old (browsers limit how often the state may change,
-    // and a probe changes it twice), so a falling rate probes whatever it says.
-    this.#low = this.#contended() ? this.#low + 1 : 0;
+    // Only on a device that has reported high pressure (the last report may be an old
+    // "fair": browsers limit how often the state may change, and each probe changes it
+    // twice). Where no pressure was ever reported, a slower miner is not a busy device.
+    const watched = this.#level >= 2 || this.#sawHigh;
+    this.#low = watched && this.#contended() ? this.#low + 1 : 0;
     if (this.#low >= 2) this.#probe('rate');
   }
 

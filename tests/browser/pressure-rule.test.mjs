@@ -141,3 +141,22 @@ test('a falling rate with no pressure report (the browser held it back): paused,
   c.advance(BUSY_RETRY_MS);
   assert.equal(rule.mode, 'mining', 'with nothing reported, mining is tried again');
 });
+
+test('no pressure reported at all: a slower miner is not a busy device', () => {
+  const { c, rule } = setup();
+  let total = 0;
+  for (let i = 0; i < 20; i++) { c.advance(1000); total += 15; rule.hashes(total); }
+  for (let i = 0; i < 20; i++) { c.advance(1000); total += 5; rule.hashes(total); }
+  assert.equal(rule.mode, 'mining');
+});
+
+test('after the hold, with an old "fair" as the last report, a new load is still caught', () => {
+  const { c, rule } = setup();
+  rule.record('critical');
+  rule.record('fair');
+  let total = 0;
+  for (let i = 0; i < 120; i++) { c.advance(1000); total += 15; rule.hashes(total); }
+  assert.equal(rule.mode, 'mining', 'the hold ended with nothing new reported');
+  for (let i = 0; i < 6 && rule.mode === 'mining'; i++) { c.advance(1000); total += 7; rule.hashes(total); }
+  assert.equal(rule.mode, 'probe');
+});
