@@ -7,14 +7,7 @@ set -uo pipefail
 CLI="$1"
 TMP=$(mktemp -d /tmp/cm-config.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
-pass=0; fail=0
-expect() { # name want-exit want-text command...
-  local name="$1" want="$2" text="$3"; shift 3
-  local out rc
-  out=$(timeout 60 "$@" </dev/null 2>&1); rc=$?
-  if [[ $rc -eq $want && $out == *"$text"* ]]; then pass=$((pass + 1)); echo "ok - $name"
-  else fail=$((fail + 1)); echo "not ok - $name (exit $rc, wanted $want and \"$text\")"; echo "$out" | head -5; fi
-}
+. "$(dirname "$0")/expect.bash"
 
 # The file's values reach the command: bench reports the threads, mode and hashes it got.
 cat >"$TMP/bench.json" <<'JSON'

@@ -6,14 +6,7 @@ set -uo pipefail
 CLI="$1"
 GOOD=49UeoKgmn6qhAZ5RKAjBd82ZFpe546QehMmZr66afY3XG5rsGAqjay2TJtLPoTU8VobsP8N9GcLSEUmRPUQFTuyk7UYvZPY
 TYPO=49UeoKgmn6qhAZ5RKAjBd82ZFpe546QehMmZr66afY3XG5rsGAqjay2TJtLPoTU8VobsP8N9GcLSEUmRPUQFTuyk7UYvZQY
-pass=0; fail=0
-expect() { # name want-exit want-text command...
-  local name="$1" want="$2" text="$3"; shift 3
-  local out rc
-  out=$(timeout 10 "$@" </dev/null 2>&1); rc=$?
-  if [[ $rc -eq $want && $out == *"$text"* ]]; then pass=$((pass + 1)); echo "ok - $name"
-  else fail=$((fail + 1)); echo "not ok - $name (exit $rc, wanted $want and \"$text\")"; echo "$out" | head -5; fi
-}
+. "$(dirname "$0")/expect.bash"
 expect "gateway refuses a mistyped wallet" 2 "--wallet $TYPO: its checksum does not match" \
   "$CLI" gateway --listen 127.0.0.1:0 --daemon http://127.0.0.1:9 --wallet "$TYPO"
 expect "gateway refuses a short wallet" 2 "94 characters; a Monero address has 95" \
