@@ -314,6 +314,18 @@ class Miner extends EventTarget {
     if (!this.#session || this.#state === 'stopped' || this.#state === 'idle') {
       throw Object.assign(new Error('renew() while not mining'), { reason: 'not-running' });
     }
+    const read = this.#readRenewal(token);
+    const run = this.#run;
+    const session = this.#session;
+    const result = await session.renew(token);
+    if (run !== this.#run) return result;
+    this.#adoptRenewal(read, token);
+    this.#armExpiry(run);
+    return result;
+  }
+
+  // A renewed session token must be well formed, of this grant and a valid consent.
+  #readRenewal(token) {
     const read = readToken(token, 'session');
     if (read.reason) throw Object.assign(new Error(read.message), { reason: read.reason });
     if (read.payload.grant !== this.#grantId) {
@@ -321,33 +333,22 @@ class Miner extends EventTarget {
     }
     const problem = checkConsent(read.record);
     if (problem) throw Object.assign(new Error(problem.message), { reason: problem.reason });
-    const run = this.#run;
-    const session = this.#session;
-    const result = await session.renew(token);
-    if (run !== this.#run) return result;
-    // Ceilings never rise mid-session: the lower of the old and new token holds.
+    return read;
+  }
+
+  // Ceilings never rise mid-session: the lower of the old and new token holds.
+  #adoptRenewal(read, token) {
     this.#ceiling = { threads: Math.min(this.#ceiling.threads, read.record.threads), throttle: Math.min(this.#ceiling.throttle, read.record.throttle) };
     this.#token = token;
     this.#consent = { ...read.record, threads: Math.min(this.#threads, this.#ceiling.threads), throttle: Math.min(this.#throttle, this.#ceiling.throttle) };
     this.#postAll({ type: 'consent', consent: this.#consent });
-    this.#armExpiry(run);
-    return result;
   }
 
   // While reconnecting there is no gateway to ask: the newer token of the same grant is
   // kept for the next login, which the gateway checks as it checks every login.
   #renewOffline(token) {
-    const read = readToken(token, 'session');
-    if (read.reason) throw Object.assign(new Error(read.message), { reason: read.reason });
-    if (read.payload.grant !== this.#grantId) {
-      throw Object.assign(new Error('the renewed session token belongs to another grant'), { reason: 'consent-invalid' });
-    }
-    const problem = checkConsent(read.record);
-    if (problem) throw Object.assign(new Error(problem.message), { reason: problem.reason });
-    this.#ceiling = { threads: Math.min(this.#ceiling.threads, read.record.threads), throttle: Math.min(this.#ceiling.throttle, read.record.throttle) };
-    this.#token = token;
-    this.#consent = { ...read.record, threads: Math.min(this.#threads, this.#ceiling.threads), throttle: Math.min(this.#throttle, this.#ceiling.throttle) };
-    this.#postAll({ type: 'consent', consent: this.#consent });
+    const read = this.#readRenewal(token);
+    this.#adoptRenewal(read, token);
     this.#armExpiry(this.#run);
     return { status: 'PENDING', expires_at: read.record.expires_at };
   }
