@@ -109,14 +109,16 @@ static void usage(FILE *out)
             "           up, else 503 and why); /stats and /metrics on --admin-listen if given\n");
 }
 
-/* An origin as browsers send it: scheme://host[:port], nothing after (it also goes into
- * a CSP header, where a space or ';' would start another source or directive). */
+/* An origin as browsers send it: scheme://host[:port], nothing after. It also goes into
+ * a CSP header, where a space or ';' would start another source or directive, and a '*'
+ * would be a wildcard letting every https site embed the frame. A DNS name is at most
+ * 253 characters; with a port, 262 covers every host. */
 static int origin_ok(const char *v)
 {
     const char *host = !strncmp(v, "http://", 7)    ? v + 7
                        : !strncmp(v, "https://", 8) ? v + 8
                                                     : NULL;
-    return host && *host && !strpbrk(host, "/ \t;,'\"");
+    return host && *host && strlen(host) <= 262 && !strpbrk(host, "/ \t;,'\"*");
 }
 
 static int split_host_port(const char *opt, const char *text, char *host, size_t cap, int *port)
@@ -215,7 +217,7 @@ int cm_cmd_gateway(int argc, char **argv)
             if (!origin_ok(val)) {
                 fprintf(stderr,
                         "consentminer gateway: --public-origin %s: expected http://host[:port] "
-                        "or https://host[:port] (no path), as browsers send it\n",
+                        "or https://host[:port] (no path, no wildcard), as browsers send it\n",
                         val);
                 return 2;
             }
@@ -266,7 +268,7 @@ int cm_cmd_gateway(int argc, char **argv)
             if (!origin_ok(val)) {
                 fprintf(stderr,
                         "consentminer gateway: --origin %s: expected http://host[:port] or "
-                        "https://host[:port] (no path), as browsers send it\n",
+                        "https://host[:port] (no path, no wildcard), as browsers send it\n",
                         val);
                 return 2;
             }

@@ -54,6 +54,12 @@ gw_consent *gw_consent_new(gw_keyring *ring, int max_threads, int session_ttl_s)
     return gc;
 }
 
+void gw_consent_set_ring(gw_consent *gc, gw_keyring *ring)
+{
+    gw_keyring_free(gc->ring);
+    gc->ring = ring;
+}
+
 void gw_consent_free(gw_consent *gc)
 {
     if (!gc)

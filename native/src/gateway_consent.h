@@ -22,6 +22,9 @@ typedef struct gw_consent gw_consent;
 /* Takes ownership of ring. NULL when out of memory. */
 gw_consent *gw_consent_new(gw_keyring *ring, int max_threads, int session_ttl_s);
 void gw_consent_free(gw_consent *gc);
+/* Replaces the keys (SIGHUP: --consent-keys read again); takes ownership of ring. Grants,
+ * revocations and open sessions are kept. */
+void gw_consent_set_ring(gw_consent *gc, gw_keyring *ring);
 
 /* gw_http_env.consent: ud is the gw_server. */
 void gw_consent_http(void *server, const gw_http_req *r, gw_http_resp *out);

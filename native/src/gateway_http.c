@@ -436,20 +436,21 @@ static const char *status_text(int status)
 static void set_head_with(gw_http_resp *out, int status, const char *type, size_t body_len,
                           const char *security, const char *extra)
 {
-    char buf[4096];
-    int n = snprintf(buf, sizeof buf,
-                     "HTTP/1.1 %d %s\r\n"
-                     "Server: consentminer\r\n"
-                     "Content-Type: %s\r\n"
-                     "Content-Length: %zu\r\n"
-                     "Cache-Control: no-cache\r\n"
-                     "Connection: close\r\n"
-                     "%s%s\r\n",
-                     status, status_text(status), type, body_len, security, extra ? extra : "");
+    static const char fmt[] = "HTTP/1.1 %d %s\r\n"
+                              "Server: consentminer\r\n"
+                              "Content-Type: %s\r\n"
+                              "Content-Length: %zu\r\n"
+                              "Cache-Control: no-cache\r\n"
+                              "Connection: close\r\n"
+                              "%s%s\r\n";
+    const char *more = extra ? extra : "";
+    /* Sized to fit: the frame's headers grow with the --origin list. */
+    int n = snprintf(NULL, 0, fmt, status, status_text(status), type, body_len, security, more);
     out->status = status;
-    out->head = malloc((size_t)n + 1);
+    out->head = n < 0 ? NULL : malloc((size_t)n + 1);
     if (out->head) {
-        memcpy(out->head, buf, (size_t)n + 1);
+        snprintf(out->head, (size_t)n + 1, fmt, status, status_text(status), type, body_len,
+                 security, more);
         out->head_len = (size_t)n;
     }
     out->close = 1;
@@ -719,19 +720,28 @@ static void route_static(const gw_http_env *env, const gw_http_req *r, gw_http_r
  * (COEP/COOP), so its workers still get SharedArrayBuffer. */
 static void route_frame(const gw_http_env *env, const gw_http_req *r, gw_http_resp *out)
 {
-    char security[1024];
-    snprintf(security, sizeof security,
-             "Cross-Origin-Opener-Policy: same-origin\r\n"
-             "Cross-Origin-Embedder-Policy: require-corp\r\n"
-             "Cross-Origin-Resource-Policy: cross-origin\r\n"
-             "Content-Security-Policy: default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; "
-             "worker-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
-             "style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors %.600s\r\n"
-             "X-Content-Type-Options: nosniff\r\n"
-             "Referrer-Policy: no-referrer\r\n",
-             env->frame_ancestors ? env->frame_ancestors : "'self'");
+    static const char fmt[] =
+        "Cross-Origin-Opener-Policy: same-origin\r\n"
+        "Cross-Origin-Embedder-Policy: require-corp\r\n"
+        "Cross-Origin-Resource-Policy: cross-origin\r\n"
+        "Content-Security-Policy: default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; "
+        "worker-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+        "style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors %s\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        "Referrer-Policy: no-referrer\r\n";
+    const char *ancestors = env->frame_ancestors ? env->frame_ancestors : "'self'";
+    /* The whole --origin list, never cut short: a cut origin could name another host. */
+    size_t cap = sizeof fmt + strlen(ancestors);
+    char *security = malloc(cap);
+    if (!security) {
+        gw_http_resp_init(out);
+        text_response(out, 503, "text/plain", "out of memory\n", NULL);
+        return;
+    }
+    snprintf(security, cap, fmt, ancestors);
     /* "/frame/x" is the file x under --frame-dir. */
     serve_file(env->frame_dir, r->url + strlen("/frame"), security, r, out);
+    free(security);
 }
 
 void gw_http_json(gw_http_resp *out, int status, const char *json)

@@ -885,20 +885,13 @@ static void on_signal(uv_signal_t *sig, int signum)
     uv_timer_start(&s->stop_timer, stop_tick, 0, 50);
 }
 
-/* SIGHUP (systemd's ExecReload, a certificate renewal): read --cert/--key again for new
- * connections; open ones keep the configuration they started with. A file that no longer
- * parses leaves the running configuration in place, and says why. The gateway logs to
- * standard error only, so there is no log file to reopen. */
-static void on_reload(uv_signal_t *sig, int signum)
+/* SIGHUP (systemd's ExecReload, a certificate renewal, a key rotation): read --cert/--key
+ * again for new connections, and --consent-keys for the tokens signed and checked from now
+ * on; open connections keep the certificate they started with, and sessions, grants and
+ * revocations are kept. A file that no longer parses leaves the running one in place, and
+ * says why. The gateway logs to standard error only, so there is no log file to reopen. */
+static void reload_certificate(gw_server *s)
 {
-    (void)signum;
-    gw_server *s = sig->data;
-    if (s->stopping)
-        return;
-    if (!s->cfg.cert || !s->cfg.key) {
-        gw_log("reload (SIGHUP): nothing to reload (no --cert/--key)");
-        return;
-    }
     char err[200] = "";
     void *conf = gw_tls_conf_new(s->cfg.cert, s->cfg.key, err, sizeof err);
     if (!conf) {
@@ -909,6 +902,36 @@ static void on_reload(uv_signal_t *sig, int signum)
     s->tls_conf = conf;
     gw_log("reload (SIGHUP): certificate %s and key %s loaded for new connections", s->cfg.cert,
            s->cfg.key);
+}
+
+static void reload_consent_keys(gw_server *s)
+{
+    char err[300] = "";
+    gw_keyring *ring = gw_keyring_load(s->cfg.consent_keys, err, sizeof err);
+    if (!ring) {
+        gw_log("reload (SIGHUP): keeping the running consent keys: --consent-keys: %s", err);
+        return;
+    }
+    size_t n = gw_keyring_count(ring);
+    gw_log("reload (SIGHUP): consent keys from %s: %zu key%s, signing with \"%s\"",
+           s->cfg.consent_keys, n, n == 1 ? "" : "s", gw_keyring_signer(ring));
+    gw_consent_set_ring(s->consent, ring);
+}
+
+static void on_reload(uv_signal_t *sig, int signum)
+{
+    (void)signum;
+    gw_server *s = sig->data;
+    if (s->stopping)
+        return;
+    if (!(s->cfg.cert && s->cfg.key) && !s->cfg.consent_keys) {
+        gw_log("reload (SIGHUP): nothing to reload (no --cert/--key, no --consent-keys)");
+        return;
+    }
+    if (s->cfg.cert && s->cfg.key)
+        reload_certificate(s);
+    if (s->cfg.consent_keys)
+        reload_consent_keys(s);
 }
 
 /* With the usual soft limit of 1024 descriptors the gateway would stop accepting near

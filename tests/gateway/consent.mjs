@@ -316,6 +316,55 @@ test('defaults: an ephemeral key said at start, frames embeddable by the gateway
   }
 });
 
+test('SIGHUP reads --consent-keys again: rotation in two steps without a restart', async () => {
+  // Step 1 of a rotation on every gateway: the new key added second (verifies, does not
+  // sign), so a gateway not yet reloaded still accepts everything the others sign.
+  const file = writeKeyFile(join(dir, 'keys-rotating'), [['k1', OLD_KEY]]);
+  const g = await startGateway(['--consent-keys', file, '--frame-dir', frameDir]);
+  const o = frameOrigin(g.wsUrl);
+  const ok = async (token, what) => {
+    const r = await login(token, { o, wsUrl: g.wsUrl });
+    assert.equal(r.reply.result && r.reply.result.status, 'OK', `${what}: ${JSON.stringify(r.reply)}`);
+    r.ws.close();
+    await r.closedP;
+  };
+  const reload = async (want) => {
+    const before = g.stderr.length;
+    g.proc.kill('SIGHUP');
+    await waitFor('the reload line', () => want.test(g.stderr.slice(before)), 10000, 50);
+    assert.equal(g.proc.exitCode, null, 'SIGHUP keeps the gateway running');
+  };
+  try {
+    const old = await grantConsent(g.wsUrl, { threads: 2 });
+    assert.equal(tokenPayload(old.grant).kid, 'k1');
+    const held = await login(old.session, { o, wsUrl: g.wsUrl });
+    assert.equal(held.reply.result.status, 'OK');
+    await refused(mintToken('k2', NEW_KEY), -13, /under key "k2", which this gateway does not have/, { o, wsUrl: g.wsUrl });
+    writeKeyFile(file, [['k1', OLD_KEY], ['k2', NEW_KEY]]);
+    await reload(/consent keys from .*: 2 keys, signing with "k1"/);
+    await ok(mintToken('k2', NEW_KEY), 'a token under the added key');
+    assert.equal(tokenPayload((await grantConsent(g.wsUrl)).grant).kid, 'k1', 'the added key does not sign yet');
+    // Step 2, once every gateway has the new key: it moves first and signs.
+    writeKeyFile(file, [['k2', NEW_KEY], ['k1', OLD_KEY]]);
+    await reload(/signing with "k2"/);
+    assert.equal(tokenPayload((await grantConsent(g.wsUrl)).grant).kid, 'k2');
+    const renewed = await consentPost(g.wsUrl, 'session', { grant: old.grant });
+    assert.equal(renewed.status, 200, 'a grant under the old key still gives sessions');
+    await ok(renewed.body.session, 'a session from the old grant');
+    // A key file that no longer parses keeps the keys in use, and says so.
+    writeFileSync(file, 'not a key file\n');
+    await reload(/keeping the running consent keys: --consent-keys: /);
+    await ok(mintToken('k2', NEW_KEY), 'after a bad reload');
+    // Sessions opened before the reloads go on.
+    const alive = await send(held.ws, { id: 2, jsonrpc: '2.0', method: 'keepalived', params: {} });
+    assert.equal(alive.result && alive.result.status, 'KEEPALIVED', JSON.stringify(alive));
+    held.ws.close();
+    await held.closedP;
+  } finally {
+    await stopClean(g);
+  }
+});
+
 test('--public-origin: the frame origin is that, not the Host', async () => {
   const pub = 'https://miner.example';
   const g = await startGateway(['--public-origin', pub]);
@@ -351,4 +400,27 @@ test('bad key files and origins stop the gateway at start, naming the problem', 
   r = run('--public-origin', 'miner.example');
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--public-origin miner\.example: expected/);
+  // A wildcard would let every site embed the frame.
+  for (const o of ['https://*', 'https://*.example']) {
+    r = run('--origin', o);
+    assert.equal(r.status, 2, o);
+    assert.match(r.stderr, /expected .*no wildcard/, o);
+  }
+  r = run('--origin', `https://${'a'.repeat(263)}`);
+  assert.equal(r.status, 2);
+});
+
+test('frame-ancestors carries every --origin, however long the list', async () => {
+  // 32 origins of 262-character hosts: about 8.7 KB of header, never cut short.
+  const origins = Array.from({ length: 32 }, (_, i) => `https://${`${i}`.padStart(2, '0')}${'x'.repeat(252)}.example`);
+  const g = await startGateway(['--frame-dir', frameDir, ...origins.flatMap((o) => ['--origin', o])]);
+  try {
+    const r = await fetch(`${frameOrigin(g.wsUrl)}/frame/`);
+    assert.equal(r.status, 200);
+    const csp = r.headers.get('content-security-policy');
+    assert.equal(csp.split('frame-ancestors ')[1], origins.join(' '));
+    assert.equal(r.headers.get('referrer-policy'), 'no-referrer', 'the headers after it are whole too');
+  } finally {
+    await stopClean(g);
+  }
 });
