@@ -171,6 +171,17 @@ int cm_consent_check(const cm_consent *c, int64_t now_ms)
     return CM_OK;
 }
 
+int cm_consent_check_use(const cm_consent *c, int64_t now_ms, int thread_index, int throttle_pct)
+{
+    int rc = cm_consent_check(c, now_ms);
+    if (rc)
+        return rc;
+    if (thread_index < 0 || thread_index >= c->threads || throttle_pct < 1 ||
+        throttle_pct > c->throttle_pct)
+        return CM_E_CONSENT_EXCEEDED;
+    return CM_OK;
+}
+
 int64_t cm_consent_granted_at(const cm_consent *c)
 {
     return c != NULL && c->granted ? c->granted_at_ms : 0;

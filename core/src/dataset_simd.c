@@ -113,7 +113,15 @@ SSH_INLINE void run_program(v8u r[8][SSH_VECS], const ssh_program *p)
     }
 }
 
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void
+/* On x86-64 one copy per vector width (AVX-512, AVX2, baseline), chosen at load time by
+ * the CPU; elsewhere the compiler's own vectors for the target. */
+#if defined(__x86_64__)
+#define SSH_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SSH_CLONES
+#endif
+
+SSH_CLONES void
 ssh_init_items(const ssh_program progs[SSH_PROGRAMS], const uint8_t *cache_memory, uint8_t *out,
                uint64_t start, uint64_t count)
 {

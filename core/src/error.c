@@ -23,6 +23,8 @@ const char *cm_strerror(int code)
         return "the consent to mine was revoked";
     case CM_E_CONSENT_INVALID:
         return "the consent record is invalid";
+    case CM_E_CONSENT_EXCEEDED:
+        return "more threads or a higher throttle than the consent allows";
     case CM_E_HEX_ODD:
         return "hex field has an odd number of characters";
     case CM_E_HEX_CHAR:
@@ -73,6 +75,8 @@ const char *cm_err_name(int code)
         return "CM_E_CONSENT_REVOKED";
     case CM_E_CONSENT_INVALID:
         return "CM_E_CONSENT_INVALID";
+    case CM_E_CONSENT_EXCEEDED:
+        return "CM_E_CONSENT_EXCEEDED";
     case CM_E_HEX_ODD:
         return "CM_E_HEX_ODD";
     case CM_E_HEX_CHAR:

@@ -398,7 +398,8 @@ int cm_hasher_mine(cm_hasher *h, cm_batch *b)
     if (!h || !b->job || !b->nonces || !b->clock)
         return CM_E_INVAL;
     const cm_job *job = b->job;
-    int rc = cm_consent_check(b->consent, b->clock(b->clock_ud));
+    const int throttle = b->throttle_pct ? b->throttle_pct : 100;
+    int rc = cm_consent_check_use(b->consent, b->clock(b->clock_ud), b->thread_index, throttle);
     if (rc)
         return rc;
     if (!seed_matches(h, job))
@@ -424,9 +425,10 @@ int cm_hasher_mine(cm_hasher *h, cm_batch *b)
 
     uint8_t hash[CM_HASH_SIZE];
     for (;;) {
-        /* Consent rule 4: checked before every hash, so a revoke or an expiry stops the
-         * batch before the next hash is computed (the pending one is discarded). */
-        rc = cm_consent_check(b->consent, b->clock(b->clock_ud));
+        /* Consent rule 4: checked before every hash, so a revoke, an expiry or a use
+         * beyond the ceilings stops the batch before the next hash is computed (the
+         * pending one is discarded). */
+        rc = cm_consent_check_use(b->consent, b->clock(b->clock_ud), b->thread_index, throttle);
         if (rc == CM_OK && b->should_stop && b->should_stop(b->stop_ud))
             rc = CM_E_STOPPED;
         if (rc) {

@@ -212,6 +212,8 @@ static void worker_main(void *arg)
             cm_batch b = {.job = &job,
                           .nonces = &k->nonces,
                           .consent = w->cfg.consent,
+                          .thread_index = k->index,
+                          .throttle_pct = pct,
                           .clock = clock_cb,
                           .on_share = share_cb,
                           .share_ud = k,

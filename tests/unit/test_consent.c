@@ -223,6 +223,24 @@ static void test_revoke_from_another_thread(void **state)
     assert_int_equal(h.result, CM_E_CONSENT_REVOKED);
 }
 
+/* The ceilings, as the mining loop checks them before every hash: a thread beyond the
+ * record's threads, or a throttle above its own, is refused; expiry comes first. */
+static void test_check_use_ceilings(void **state)
+{
+    cm_consent *c = *state;
+    assert_int_equal(cm_consent_check_use(c, NOW, 0, 50), CM_E_NO_CONSENT);
+    assert_int_equal(cm_consent_grant(c, NOW, DAY_MS, 2, 60, NULL), CM_OK);
+    assert_int_equal(cm_consent_check_use(c, NOW, 0, 60), CM_OK);
+    assert_int_equal(cm_consent_check_use(c, NOW, 1, 1), CM_OK);
+    assert_int_equal(cm_consent_check_use(c, NOW, 2, 60), CM_E_CONSENT_EXCEEDED);
+    assert_int_equal(cm_consent_check_use(c, NOW, -1, 60), CM_E_CONSENT_EXCEEDED);
+    assert_int_equal(cm_consent_check_use(c, NOW, 0, 61), CM_E_CONSENT_EXCEEDED);
+    assert_int_equal(cm_consent_check_use(c, NOW, 0, 0), CM_E_CONSENT_EXCEEDED);
+    assert_int_equal(cm_consent_check_use(c, NOW + DAY_MS, 0, 60), CM_E_CONSENT_EXPIRED);
+    cm_consent_revoke(c);
+    assert_int_equal(cm_consent_check_use(c, NOW, 0, 60), CM_E_CONSENT_REVOKED);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -236,6 +254,7 @@ int main(void)
         T(test_restore),
         T(test_restore_expired_and_after_revoke),
         T(test_revoke_from_another_thread),
+        T(test_check_use_ceilings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

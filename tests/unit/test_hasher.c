@@ -319,6 +319,29 @@ static void test_mine_refuses_without_consent(void **state)
     assert_int_equal(c.log.shares, 0);
 }
 
+/* The loop checks the consent's ceilings before every hash: the fixture's record allows
+ * one thread at 100%, so a second thread, or a lower ceiling, gets no hash. */
+static void test_mine_refuses_beyond_ceilings(void **state)
+{
+    fixture *f = *state;
+    mine_case c;
+    mine_case_init(f, &c, seed32, 1, 2);
+    c.b.thread_index = 1;
+    assert_int_equal(cm_hasher_mine(f->hasher, &c.b), CM_E_CONSENT_EXCEEDED);
+    assert_int_equal(c.b.hashes, 0);
+    c.b.thread_index = 0;
+    c.b.throttle_pct = 100;
+    assert_int_equal(cm_consent_grant(f->consent, NOW, 60000, 1, 40, NULL), CM_OK);
+    assert_int_equal(cm_hasher_mine(f->hasher, &c.b), CM_E_CONSENT_EXCEEDED);
+    c.b.throttle_pct = 0; /* 0 is 100%: still above 40 */
+    assert_int_equal(cm_hasher_mine(f->hasher, &c.b), CM_E_CONSENT_EXCEEDED);
+    assert_int_equal(c.b.hashes, 0);
+    assert_int_equal(c.log.shares, 0);
+    c.b.throttle_pct = 40;
+    assert_int_equal(cm_hasher_mine(f->hasher, &c.b), CM_OK);
+    assert_int_equal(c.b.hashes, 2);
+}
+
 /* A job for another seed than the cache's is refused, not hashed with the wrong key. */
 static void test_mine_refuses_seed_mismatch(void **state)
 {
@@ -356,6 +379,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_revoke_mid_batch_stops_before_next_hash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry_mid_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mine_refuses_without_consent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mine_refuses_beyond_ceilings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mine_refuses_seed_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mine_nicehash_exhaustion, setup, teardown),
     };

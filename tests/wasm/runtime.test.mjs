@@ -142,6 +142,29 @@ describe('consent comes first', () => {
     inst.revoke();
     assert.throws(() => inst.setSeed(new Uint8Array(32)), (e) => e.name === 'CM_E_CONSENT_REVOKED');
   });
+
+  test('core refuses a thread or throttle above the consent\'s ceilings before every hash', async () => {
+    // What a host that bypassed the runtime's own checks would get: no hash from core.
+    const inst = await instantiate(pathToFileURL(path.join(buildDir, 'consentminer.mjs')).href, await compileWasm(wasmUrl));
+    inst.consent(recordOf(consent({ threads: 2, throttle: 50 })));
+    const job = testJob();
+    inst.setSeed(fromHex(job.seed_hash));
+    inst.job(job);
+    const refused = (what) => {
+      const r = inst.mine(1);
+      assert.equal(r.hashes, 0, what);
+      assert.equal(r.name, 'CM_E_CONSENT_EXCEEDED', `${what}: ${r.rc} ${r.message}`);
+    };
+    refused('the default 100% throttle, above the 50% ceiling');
+    inst.setThrottle(50);
+    inst.setThreadIndex(2);
+    refused('a third thread under a two-thread consent');
+    inst.setThreadIndex(1);
+    const ok = inst.mine(1);
+    assert.equal(ok.hashes, 1, `${ok.rc} ${ok.message}`);
+    inst.setThrottle(51);
+    refused('throttle raised to 51%');
+  });
 });
 
 describe('mining through a gateway', () => {

@@ -182,6 +182,12 @@ export class Instance {
     return out;
   }
 
+  // Which of the page's mining threads this instance hashes for (from 0): core checks it
+  // against the consent's thread ceiling before every hash.
+  setThreadIndex(index) {
+    return this.check(this.M._cm_wasm_set_thread_index(index));
+  }
+
   setThrottle(pct) {
     return this.check(this.M._cm_wasm_throttle_set(pct));
   }

@@ -45,7 +45,8 @@
 //   share        { job_id, nonce, result }           a hash below the job's target
 //   share-result { job_id, nonce, accepted, error }  the gateway's verdict on it
 //   error        { reason, message, fatal }   reasons: no-consent, consent-invalid,
-//                consent-expired, consent-revoked, wrong-origin, no-webassembly, no-workers,
+//                consent-expired, consent-revoked, consent-exceeded (core refused a thread
+//                or throttle above the consent's ceilings), wrong-origin, no-webassembly, no-workers,
 //                no-websocket, not-enough-memory, bad-job, gateway-unreachable,
 //                gateway-refused, gateway-gone, worker-failed, init-failed, mining-failed
 // start() rejects (with an Error carrying .reason) when mining cannot begin; the same
@@ -336,11 +337,15 @@ class Miner extends EventTarget {
     return read;
   }
 
-  // Ceilings never rise mid-session: the lower of the old and new token holds.
+  // Ceilings never rise mid-session: the lower of the old and new token holds. Core gets
+  // the ceilings (it refuses a thread or throttle above them before every hash), so what
+  // runs is lowered to them first.
   #adoptRenewal(read, token) {
     this.#ceiling = { threads: Math.min(this.#ceiling.threads, read.record.threads), throttle: Math.min(this.#ceiling.throttle, read.record.throttle) };
     this.#token = token;
-    this.#consent = { ...read.record, threads: Math.min(this.#threads, this.#ceiling.threads), throttle: Math.min(this.#throttle, this.#ceiling.throttle) };
+    if (this.#throttle > this.#ceiling.throttle) this.setThrottle(this.#ceiling.throttle);
+    if (this.#threads > this.#ceiling.threads) this.setThreads(this.#ceiling.threads);
+    this.#consent = { ...read.record, ...this.#ceiling };
     this.#postAll({ type: 'consent', consent: this.#consent });
   }
 
@@ -411,7 +416,6 @@ class Miner extends EventTarget {
       return;
     }
     this.#throttle = p;
-    if (this.#consent) this.#consent.throttle = p;
     this.#postAll({ type: 'throttle', pct: p });
   }
 
@@ -425,7 +429,6 @@ class Miner extends EventTarget {
       this.#emitError('bad-setting', `${t} threads is above the ${this.#ceiling.threads} the consent allows`, false);
       return;
     }
-    if (this.#consent) this.#consent.threads = t;
     if (this.#state === 'idle' || this.#state === 'stopped' || this.#state === 'starting') {
       this.#threads = t;
       return;

@@ -24,7 +24,7 @@ import { instantiate, nonceHex, toHex, WasmError } from './instance.mjs';
 
 const port = await workerPort();
 const STATS_MS = 500;
-const CONSENT_ERRORS = { CM_E_NO_CONSENT: 'no-consent', CM_E_CONSENT_EXPIRED: 'consent-expired', CM_E_CONSENT_REVOKED: 'consent-revoked', CM_E_CONSENT_INVALID: 'consent-invalid' };
+const CONSENT_ERRORS = { CM_E_NO_CONSENT: 'no-consent', CM_E_CONSENT_EXPIRED: 'consent-expired', CM_E_CONSENT_REVOKED: 'consent-revoked', CM_E_CONSENT_INVALID: 'consent-invalid', CM_E_CONSENT_EXCEEDED: 'consent-exceeded' };
 
 let engine = null;
 let instance = null; // the module instance whose consent record core checks
@@ -87,6 +87,7 @@ class SingleEngine {
 
   start(inst) {
     this.inst = inst;
+    inst.setThreadIndex(this.index);
     inst.setThrottle(this.throttlePct);
     this.statsTimer = setInterval(() => this.postStats(), STATS_MS);
     this.loop().catch((e) => this.fatal(e, 'worker-failed'));

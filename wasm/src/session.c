@@ -28,6 +28,7 @@ static struct {
     uint32_t share_nonce[CM_WASM_BATCH_MAX];
     uint8_t share_hash[CM_WASM_BATCH_MAX][CM_HASH_SIZE];
     cm_throttle throttle;
+    int thread_index; /* this worker's place among the page's mining threads */
     cm_error err;
     int jit;
 } S = {.throttle = {.pct = 100}};
@@ -247,6 +248,8 @@ EMSCRIPTEN_KEEPALIVE int cm_wasm_mine(int max_hashes)
     cm_batch b = {.job = &S.job,
                   .nonces = &S.nonces,
                   .consent = cm_wasm_consent_record(),
+                  .thread_index = S.thread_index,
+                  .throttle_pct = S.throttle.pct,
                   .clock = clock_cb,
                   .max_hashes = (uint64_t)max_hashes,
                   .on_share = on_share};
@@ -284,6 +287,16 @@ EMSCRIPTEN_KEEPALIVE int cm_wasm_throttle_set(int pct)
 {
     if (cm_throttle_set(&S.throttle, pct))
         return cm_wasm_fail(CM_E_INVAL, "throttle out of range 1..100 percent");
+    return CM_OK;
+}
+
+/* Which of the page's mining threads this instance is (from 0); core checks it against
+ * the consent's thread ceiling before every hash. */
+EMSCRIPTEN_KEEPALIVE int cm_wasm_set_thread_index(int index)
+{
+    if (index < 0 || index >= 256)
+        return cm_wasm_fail(CM_E_INVAL, "thread index out of range 0..255");
+    S.thread_index = index;
     return CM_OK;
 }
 

@@ -179,6 +179,8 @@ static void *thread_main(void *arg)
         cm_batch b = {.job = &job,
                       .nonces = &nonces,
                       .consent = cm_wasm_consent_record(),
+                      .thread_index = t->index,
+                      .throttle_pct = atomic_load(&M.throttle),
                       .clock = clock_cb,
                       .max_hashes = 1,
                       .on_share = on_share,

@@ -55,6 +55,13 @@ void cm_consent_revoke(cm_consent *c);
  * granted), CM_E_CONSENT_REVOKED or CM_E_CONSENT_EXPIRED. */
 int cm_consent_check(const cm_consent *c, int64_t now_ms);
 
+/* cm_consent_check, then the record's ceilings for one mining thread: thread_index (from
+ * 0) must be below cm_consent_threads and throttle_pct (1..100) at most
+ * cm_consent_throttle, else CM_E_CONSENT_EXCEEDED. The mining loop calls it before every
+ * hash (cm_batch), so a host that starts more threads or raises the throttle past what
+ * the visitor agreed to gets no hash out of core. */
+int cm_consent_check_use(const cm_consent *c, int64_t now_ms, int thread_index, int throttle_pct);
+
 int64_t cm_consent_granted_at(const cm_consent *c);
 int64_t cm_consent_expires_at(const cm_consent *c);
 int cm_consent_threads(const cm_consent *c);

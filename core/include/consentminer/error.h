@@ -23,6 +23,7 @@ typedef enum cm_err {
     CM_E_CONSENT_EXPIRED = -11, /* the record's expiry time has passed */
     CM_E_CONSENT_REVOKED = -12, /* the record was revoked */
     CM_E_CONSENT_INVALID = -13, /* grant arguments out of range (duration, threads, throttle) */
+    CM_E_CONSENT_EXCEEDED = -14, /* more threads, or a higher throttle, than the record allows */
     /* job fields, one code per field so tests and logs can tell them apart */
     CM_E_HEX_ODD = -20,         /* a hex field has an odd number of characters */
     CM_E_HEX_CHAR = -21,        /* a hex field has a character outside 0-9a-fA-F */

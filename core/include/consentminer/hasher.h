@@ -118,7 +118,10 @@ typedef int (*cm_stop_fn)(void *ud);
 typedef struct cm_batch {
     const cm_job *job;          /* the work; its seed must match the VM's cache/dataset */
     cm_nonce_range *nonces;     /* this worker's slice; advanced by the loop */
-    const cm_consent *consent;  /* checked before every hash */
+    const cm_consent *consent;  /* checked before every hash, with the two fields below */
+    int thread_index;           /* this mining thread, from 0: below the consent's threads */
+    int throttle_pct;           /* the duty cycle the caller runs it at, 1..100 (0: 100), at
+                                 * most the consent's throttle (cm_consent_check_use) */
     cm_clock_fn clock;          /* required */
     void *clock_ud;
     uint64_t max_hashes;        /* stop after this many hashes (0: until stopped) */
@@ -136,7 +139,8 @@ typedef struct cm_batch {
 /* The mining loop: hashes consecutive nonces of b->nonces with RandomX's pipelined
  * first/next calls, reports shares, and returns CM_OK after max_hashes, or
  * CM_E_STOPPED, CM_E_NONCE_EXHAUSTED, or a consent error (checked before each hash, so
- * a revoke or an expiry stops the batch before its next hash). */
+ * a revoke, an expiry, or a thread or throttle beyond the record's ceilings
+ * (CM_E_CONSENT_EXCEEDED) stops the batch before its next hash). */
 int cm_hasher_mine(cm_hasher *h, cm_batch *b);
 
 #ifdef __cplusplus
