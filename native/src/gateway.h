@@ -428,9 +428,6 @@ int gw_iptable_add(gw_iptable *t, const char *ip);
 int gw_ip_key(const struct sockaddr *sa, int v6_prefix, char *out, size_t cap);
 void gw_iptable_remove(gw_iptable *t, const char *ip);
 
-/* 1 when origin (may be NULL) is allowed by the list (an empty list allows any). */
-int gw_origin_allowed(const char **origins, size_t n, const char *origin);
-
 typedef struct gw_bucket {
     double tokens;
     int64_t last_ms;

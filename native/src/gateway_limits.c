@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "gateway.h"
 
@@ -142,28 +141,6 @@ int gw_ip_key(const struct sockaddr *sa, int v6_prefix, char *out, size_t cap)
         return -1;
     int n = snprintf(out, cap, "%s/%d", text, bits);
     return n < 0 || (size_t)n >= cap ? -1 : 0;
-}
-
-/* ---- origins ---- */
-
-int gw_origin_allowed(const char **origins, size_t n, const char *origin)
-{
-    if (n == 0)
-        return 1;
-    if (!origin)
-        return 0; /* with a list, a connection must say where it comes from */
-    size_t ol = strlen(origin);
-    while (ol && origin[ol - 1] == '/')
-        ol--;
-    for (size_t i = 0; i < n; i++) {
-        size_t l = strlen(origins[i]);
-        while (l && origins[i][l - 1] == '/')
-            l--;
-        /* RFC 6454: scheme and host are case-insensitive. */
-        if (l == ol && !strncasecmp(origins[i], origin, l))
-            return 1;
-    }
-    return 0;
 }
 
 /* ---- submit rate: a token bucket ---- */

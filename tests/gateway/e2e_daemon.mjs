@@ -227,8 +227,10 @@ async function main() {
         `blocks: ${st.blocks.submitted} submitted = ${st.blocks.accepted} accepted + ${st.blocks.rejected} rejected + ${st.blocks.stale} stale`);
   check(st.blocks.rejected === 0, `no block rejected by monerod (${st.blocks.rejected}); orphans count as stale (${st.blocks.stale})`);
   const metrics = await gw.metrics();
-  check(metrics.includes(`consentminer_gateway_blocks_total{result="accepted"} ${st.blocks.accepted}`),
-        '/metrics reports the blocks accepted');
+  for (const result of ['accepted', 'rejected', 'stale']) {
+    check(metrics.includes(`consentminer_gateway_blocks_total{result="${result}"} ${st.blocks[result]}`),
+          `/metrics reports the blocks ${result} as /stats does (${st.blocks[result]})`);
+  }
   console.log(`summary: ${JSON.stringify({ shares: st.shares, blocks: st.blocks,
     hashrate: st.hashrate, verification: st.verification })}`);
 

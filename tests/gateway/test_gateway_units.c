@@ -89,23 +89,6 @@ static void test_bucket(void **state)
     assert_int_equal(gw_bucket_take(&b, 1, 3, 100000), 0);
 }
 
-static void test_origin(void **state)
-{
-    (void)state;
-    const char *list[] = {"https://shop.example", "http://localhost:8080/"};
-    assert_true(gw_origin_allowed(NULL, 0, NULL));
-    assert_true(gw_origin_allowed(NULL, 0, "http://any.example"));
-    assert_true(gw_origin_allowed(list, 2, "https://shop.example"));
-    assert_true(gw_origin_allowed(list, 2, "HTTPS://SHOP.EXAMPLE"));
-    assert_true(gw_origin_allowed(list, 2, "http://localhost:8080"));
-    assert_false(gw_origin_allowed(list, 2, NULL));
-    assert_false(gw_origin_allowed(list, 2, "null"));
-    assert_false(gw_origin_allowed(list, 2, "http://shop.example"));
-    assert_false(gw_origin_allowed(list, 2, "https://shop.example.evil"));
-    assert_false(gw_origin_allowed(list, 2, "https://shop.exampl"));
-    assert_false(gw_origin_allowed(list, 2, "http://localhost:8081"));
-}
-
 static void test_iptable(void **state)
 {
     (void)state;
@@ -177,7 +160,6 @@ int main(void)
         cmocka_unit_test(test_vardiff_converges),
         cmocka_unit_test(test_vardiff_limits),
         cmocka_unit_test(test_bucket),
-        cmocka_unit_test(test_origin),
         cmocka_unit_test(test_iptable),
         cmocka_unit_test(test_accept_key),
         cmocka_unit_test(test_static),
