@@ -46,7 +46,11 @@ for t in $thread_list; do
     ref_v+=("$(awk '/Memory initialized in/ {print $4}' <<<"$out")")
     ref_hs+=("$(awk '/Performance:/ {print $2}' <<<"$out")")
     out=$("$cm" bench --mode fast --threads 1 --init-threads "$t" --hashes "$hashes" --json 2>/dev/null)
-    read -r i d h < <(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["init_seconds"], r["dataset_seconds"], r["hashrate"])' "$out")
+    read -r i d h b < <(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["init_seconds"], r["dataset_seconds"], r["hashrate"], r["dataset_init"])' "$out")
+    if [[ $b != batched ]]; then
+      echo "dataset-init: consentminer built the dataset with RandomX's own code ($b), so this would compare RandomX with itself; build with third_party/randomx (scripts/fetch-randomx-source.sh)" >&2
+      exit 1
+    fi
     thp_v+=("$i"); thp_ds+=("$d"); thp_hs+=("$h")
     out=$("$cm" bench --mode fast --threads 1 --init-threads "$t" --hashes "$hashes" --json --no-large-pages 2>/dev/null)
     none_v+=("$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["init_seconds"])' "$out")")

@@ -62,7 +62,9 @@ def native_rows(results):
     """(group label, series, median, runs) from native-vs-reference*.json: the full run
     first, then files of single rows, a row measured twice keeping the full run's."""
     rows, seen = [], set()
-    files = sorted(glob.glob(os.path.join(results, "native-vs-reference*.json")))
+    # The full run's file first whatever the names of the others sort as.
+    files = sorted(glob.glob(os.path.join(results, "native-vs-reference*.json")),
+                   key=lambda p: (os.path.basename(p) != "native-vs-reference.json", p))
     for path in files:
         data = load(path)
         for r in data or []:
