@@ -11,8 +11,23 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import WebSocket from 'ws';
+
+// playwright-core and ws come from npm (the repository's node_modules, or beside an
+// installed audit/); loaded when a browser is needed, so --help works without them and a
+// missing one is named with what to do.
+let deps = null;
+async function npmDeps() {
+  if (deps) return deps;
+  try {
+    const [{ chromium }, { default: WebSocket }] = await Promise.all([import('playwright-core'), import('ws')]);
+    deps = { chromium, WebSocket };
+    return deps;
+  } catch (err) {
+    const here = path.dirname(new URL(import.meta.url).pathname);
+    throw Object.assign(new Error(`consentminer audit needs the npm packages playwright-core and ws: ${err.message}. ` +
+      `In the repository run scripts/setup.sh; for an installed audit, npm install --prefix ${here} playwright-core ws`), { exitCode: 2 });
+  }
+}
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // The flags every consentminer browser test uses (docs/design.md); the debugging port is ours.
@@ -27,6 +42,7 @@ class Devtools {
   #ws; #next = 1; #pending = new Map(); #handlers = [];
   static async connect(url) {
     const d = new Devtools();
+    const { WebSocket } = await npmDeps();
     d.#ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
     await new Promise((resolve, reject) => { d.#ws.once('open', resolve); d.#ws.once('error', reject); });
     d.#ws.on('message', (data) => d.#onMessage(JSON.parse(data)));
@@ -59,6 +75,7 @@ class Devtools {
  * rec.request(...), rec.websocket(...), rec.frameSent(...), rec.wasmCompiled(...).
  */
 export async function launchAudited({ rec, chromiumPath = CHROMIUM, locale = 'en-US', viewport = { width: 1000, height: 900 } }) {
+  const { chromium } = await npmDeps();
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-audit-'));
   let context;
   try {

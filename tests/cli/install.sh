@@ -19,5 +19,10 @@ check "the unit may bind port 443 without root" 'grep -q "^AmbientCapabilities=C
 check "the unit runs as a user of its own" 'grep -q "^DynamicUser=yes" "$unit"'
 check "no placeholder left in the unit" '! grep -q "@" "$unit"'
 check "the docs and the licence are installed" '[[ -f $tmp/usr/share/doc/consentminer/LICENSE && -f $tmp/usr/share/doc/consentminer/design.md && -f $tmp/usr/share/doc/consentminer/gateway.env.example && -f $tmp/usr/share/doc/consentminer/nginx-consentminer.conf ]]'
+if command -v node >/dev/null; then
+  check "the installed audit runs: --help" '"$tmp/usr/bin/consentminer" audit --help | grep -q "consentminer audit"'
+  check "the installed audit names the npm packages it lacks" \
+    'out=$("$tmp/usr/bin/consentminer" audit http://127.0.0.1:9/ --seconds 1 2>&1); [[ $? == 2 && $out == *"needs the npm packages playwright-core and ws"* ]]'
+fi
 echo "$pass passed, $fail failed"
 ((fail == 0))
