@@ -41,6 +41,7 @@ APT_PACKAGES=(
   fonts-noto-cjk                        # Japanese text in the element and its screenshots
   procps psmisc curl python3 openssl     # test servers and tools
   prometheus                            # promtool: the gateway's /metrics test
+  systemd                               # systemd-analyze verify: the unit's install test
   python3-matplotlib                    # bench/plot.py: bench/results as SVG
 )
 
