@@ -66,6 +66,7 @@ const char *gw_refusal_name(gw_refusal r)
         "consent_revoked",
         "consent_replay",
         "cooldown",
+        "proxy",
     };
     return (unsigned)r < GW_R_COUNT ? names[r] : "unknown";
 }
@@ -516,7 +517,7 @@ static int proxied_request(gw_conn *c)
         int rc = gw_xff_pick(xff, s->cfg.trust_proxy, s->cfg.n_trust_proxy, &ss, err, sizeof err);
         if (rc < 0) {
             snprintf(why, sizeof why, "malformed header from trusted proxy: %s", err);
-            refuse_early(c, GW_R_BAD_REQUEST, 400, why);
+            refuse_early(c, GW_R_PROXY, 400, why);
             return -1;
         }
         if (rc == 0)
@@ -541,7 +542,7 @@ static void prelude_feed(gw_conn *c, const uint8_t *data, size_t len)
     gw_proxy_state st =
         gw_proxy_v1_parse(c->pre, c->pre_len, &used, &src, &is_proxy, err, sizeof err);
     if (is_proxy && !c->trusted) {
-        refuse_early(c, GW_R_BAD_REQUEST, 400,
+        refuse_early(c, GW_R_PROXY, 400,
                      "PROXY protocol line from a peer no --trust-proxy network covers");
         return;
     }
@@ -549,7 +550,7 @@ static void prelude_feed(gw_conn *c, const uint8_t *data, size_t len)
         return;
     if (st == GW_PROXY_BAD) {
         snprintf(why, sizeof why, "malformed PROXY line from trusted proxy: %s", err);
-        refuse_early(c, GW_R_BAD_REQUEST, 400, why);
+        refuse_early(c, GW_R_PROXY, 400, why);
         return;
     }
     c->prelude = 0;

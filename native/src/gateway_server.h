@@ -37,6 +37,8 @@ typedef enum gw_refusal {
     GW_R_CONSENT_REVOKED,   /* a session token from a revoked grant, or revoked meanwhile */
     GW_R_CONSENT_REPLAY,    /* more sessions from one grant than its thread ceiling */
     GW_R_COOLDOWN,          /* login from an address cooling down after invalid shares */
+    GW_R_PROXY,             /* a PROXY line from an untrusted peer, or a malformed PROXY
+                             * line or X-Forwarded-For from a trusted proxy */
     GW_R_COUNT
 } gw_refusal;
 

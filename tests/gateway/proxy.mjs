@@ -89,7 +89,7 @@ async function main() {
 
   // From a peer outside --trust-proxy: a PROXY line is refused, X-Forwarded-For ignored.
   const forged = await send(gw.port, '127.0.0.2', proxyLine('198.51.100.50') + whole());
-  check(forged.status === 400 && await logged(/refused 127\.0\.0\.2:\d+#\d+: bad_request \(PROXY protocol line from a peer no --trust-proxy network covers\)/),
+  check(forged.status === 400 && await logged(/refused 127\.0\.0\.2:\d+#\d+: proxy \(PROXY protocol line from a peer no --trust-proxy network covers\)/),
         `an untrusted peer's PROXY line is refused (got ${forged.status})`);
   const own = await send(gw.port, '127.0.0.2', partial);
   check(own.status === 0, 'an untrusted peer is let in under its own address');
@@ -100,6 +100,13 @@ async function main() {
   // A trusted peer's own request (a health check): counted under its own address.
   const health = await send(gw.port, '127.0.0.1', 'PROXY UNKNOWN\r\n' + whole());
   check(health.status === 200, `PROXY UNKNOWN: the proxy's own request is answered (got ${health.status})`);
+
+  // The three proxy refusals above have a reason of their own in /stats and /metrics.
+  const st = await gw.stats();
+  check(st.refused.proxy === 3 && st.refused.bad_request === 0,
+        `refused: proxy ${st.refused.proxy} (expected 3), bad_request ${st.refused.bad_request} (expected 0)`);
+  const metrics = await gw.metrics();
+  check(metrics.includes('consentminer_gateway_refused_total{reason="proxy"} 3'), '/metrics: refused_total{reason="proxy"} 3');
 
   for (const s of held) s.destroy();
   const ex = await gw.stop();
