@@ -18,9 +18,10 @@
 #include <stdio.h>
 
 /* Stores one option in opts: key is the option's val in the table (its short letter, or
- * a number above 255 for a long-only option), arg its value (NULL for a flag) and name
- * its long form ("--threads", also for -t) for messages. Returns 0, or prints what is
- * wrong (naming the option and what was expected) and returns 2. */
+ * a number above 255 for a long-only option), arg its value (NULL for a flag; else a
+ * word of argv, kept as long as argv is) and name its long form ("--threads", also for
+ * -t) for messages, valid during the call only. Returns 0, or prints what is wrong
+ * (naming the option and what was expected) and returns 2. */
 typedef int (*cli_take_fn)(void *opts, int key, const char *arg, const char *name);
 
 /* One command's options. "h" / "help" must be in the tables: cli_parse answers it. */

@@ -110,13 +110,13 @@ static int hash_check(const hash_options *o)
     return 0;
 }
 
+/* Hashes the input under the key and prints the hash: the exit status. */
 static int hash_run(const hash_options *o)
 {
-    const char *key = o->key, *input = o->input;
-    int key_hex = o->key_hex, input_hex = o->input_hex, no_jit = o->no_jit;
     uint8_t *k = NULL, *in = NULL;
     size_t klen = 0, inlen = 0;
-    if (take("key", key, key_hex, &k, &klen) || take("input", input, input_hex, &in, &inlen)) {
+    if (take("key", o->key, o->key_hex, &k, &klen) ||
+        take("input", o->input, o->input_hex, &in, &inlen)) {
         free(k);
         return 2;
     }
@@ -135,7 +135,7 @@ static int hash_run(const hash_options *o)
     int64_t now = cm_wall_ms();
     uint8_t out[CM_HASH_SIZE];
     char hex[2 * CM_HASH_SIZE + 1];
-    unsigned flags = no_jit ? CM_RX_NO_JIT : 0;
+    unsigned flags = o->no_jit ? CM_RX_NO_JIT : 0;
     if (!consent || cm_consent_grant(consent, now, 60 * 1000, 1, 100, &err)) {
         fprintf(stderr, "consentminer hash: cannot record consent\n");
         goto done;
