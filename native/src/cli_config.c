@@ -1,4 +1,4 @@
-/* consentminer — `--name=value` and `--config FILE` for every subcommand (cli_config.h). */
+/* consentminer — `--config FILE` for every subcommand, `--name=value` for audit (cli_config.h). */
 #include "cli_config.h"
 
 #include <jansson.h>
@@ -147,8 +147,8 @@ void cli_expanded_free(int argc, char **argv, char *source)
     free(source);
 }
 
-int cli_expand(const char *command, int argc, char **argv, int *out_argc, char ***out_argv,
-               char **out_source)
+int cli_expand(const char *command, int split, int argc, char **argv, int *out_argc,
+               char ***out_argv, char **out_source)
 {
     args a = {0};
     char *source = NULL;
@@ -179,7 +179,7 @@ int cli_expand(const char *command, int argc, char **argv, int *out_argc, char *
                 cli_expanded_free(a.n, a.v, source);
                 return -1;
             }
-        } else if (eq) {
+        } else if (eq && split) {
             ok = push(&a, s, (size_t)(eq - s)) == 0 && push_str(&a, eq + 1) == 0;
         } else {
             ok = push_str(&a, s) == 0;

@@ -159,56 +159,63 @@ typedef struct options {
     int json, large_pages, seconds_given;
 } options;
 
-/* Parses argv into o; returns -1 to exit 0 (help), 2 on a usage error, 0 to run. */
-static int parse(int argc, char **argv, options *o)
+enum {
+    OPT_MODE = 256,
+    OPT_INIT_THREADS,
+    OPT_SECONDS,
+    OPT_HASHES,
+    OPT_REPEAT,
+    OPT_JSON,
+    OPT_NO_LARGE_PAGES
+};
+
+static const struct option bench_longopts[] = {
+    {"mode", required_argument, NULL, OPT_MODE},
+    {"threads", required_argument, NULL, 't'},
+    {"init-threads", required_argument, NULL, OPT_INIT_THREADS},
+    {"seconds", required_argument, NULL, OPT_SECONDS},
+    {"hashes", required_argument, NULL, OPT_HASHES},
+    {"repeat", required_argument, NULL, OPT_REPEAT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"no-large-pages", no_argument, NULL, OPT_NO_LARGE_PAGES},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int bench_take(void *opts, int key, const char *arg, const char *name)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return -1;
-        } else if (!strcmp(a, "--mode")) {
-            if (!(v = cm_arg_value(argc, argv, &i)))
-                return 2;
-            if (!strcmp(v, "fast"))
-                o->mode = CM_MODE_FAST;
-            else if (!strcmp(v, "light"))
-                o->mode = CM_MODE_LIGHT;
-            else {
-                fprintf(stderr, "consentminer bench: --mode is '%s'; expected fast or light\n", v);
-                return 2;
-            }
-        } else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) {
-            if (!(v = cm_arg_value(argc, argv, &i)) ||
-                cm_arg_int("--threads", v, 1, CM_CONSENT_MAX_THREADS, &o->threads))
-                return 2;
-        } else if (!strcmp(a, "--init-threads")) {
-            if (!(v = cm_arg_value(argc, argv, &i)) ||
-                cm_arg_int("--init-threads", v, 1, CM_CONSENT_MAX_THREADS, &o->init_threads))
-                return 2;
-        } else if (!strcmp(a, "--seconds")) {
-            if (!(v = cm_arg_value(argc, argv, &i)) ||
-                cm_arg_double("--seconds", v, 1, 86400, &o->seconds))
-                return 2;
-            o->seconds_given = 1;
-        } else if (!strcmp(a, "--hashes")) {
-            if (!(v = cm_arg_value(argc, argv, &i)) ||
-                cm_arg_int("--hashes", v, 1, BENCH_HASHES_MAX, &o->hashes))
-                return 2;
-        } else if (!strcmp(a, "--repeat")) {
-            if (!(v = cm_arg_value(argc, argv, &i)) ||
-                cm_arg_int("--repeat", v, 1, BENCH_REPEAT_MAX, &o->repeat))
-                return 2;
-        } else if (!strcmp(a, "--json")) {
-            o->json = 1;
-        } else if (!strcmp(a, "--no-large-pages")) {
-            o->large_pages = 0;
-        } else {
-            fprintf(stderr, "consentminer bench: unknown option '%s'\n", a);
-            usage(stderr);
+    options *o = opts;
+    int mode;
+    switch (key) {
+    case OPT_MODE:
+        if (cli_mode("bench", arg, 0, &mode))
             return 2;
-        }
+        o->mode = mode == CLI_MODE_FAST ? CM_MODE_FAST : CM_MODE_LIGHT;
+        return 0;
+    case 't':
+        return cm_arg_int(name, arg, 1, CM_CONSENT_MAX_THREADS, &o->threads) ? 2 : 0;
+    case OPT_INIT_THREADS:
+        return cm_arg_int(name, arg, 1, CM_CONSENT_MAX_THREADS, &o->init_threads) ? 2 : 0;
+    case OPT_SECONDS:
+        o->seconds_given = 1;
+        return cm_arg_double(name, arg, 1, 86400, &o->seconds) ? 2 : 0;
+    case OPT_HASHES:
+        return cm_arg_int(name, arg, 1, BENCH_HASHES_MAX, &o->hashes) ? 2 : 0;
+    case OPT_REPEAT:
+        return cm_arg_int(name, arg, 1, BENCH_REPEAT_MAX, &o->repeat) ? 2 : 0;
+    case OPT_JSON:
+        o->json = 1;
+        return 0;
+    case OPT_NO_LARGE_PAGES:
+        o->large_pages = 0;
+        return 0;
     }
+    return 0;
+}
+
+/* What no single option can say wrong. */
+static int bench_check(const options *o)
+{
     if (o->hashes && o->seconds_given) {
         fprintf(stderr, "consentminer bench: --hashes and --seconds both given; a run is "
                         "either fixed work (--hashes) or a fixed time (--seconds)\n");
@@ -389,42 +396,34 @@ static json_t *report_json(const options *o, const cm_workers_info *info, const 
     return root;
 }
 
-int cm_cmd_bench(int argc, char **argv)
+/* Measures as o says and prints the report; the exit status. */
+static int bench_run(const options *o)
 {
-    options o = {.mode = CM_MODE_FAST,
-                 .threads = cm_cpu_count(),
-                 .seconds = 20,
-                 .repeat = 1,
-                 .large_pages = 1};
-    int prc = parse(argc, argv, &o);
-    if (prc)
-        return prc < 0 ? 0 : prc;
-
     cm_error err;
     cm_consent *consent = cm_consent_new();
     if (!consent ||
-        cm_consent_grant(consent, cm_wall_ms(), CM_CONSENT_MAX_MS, (int)o.threads, 100, &err)) {
+        cm_consent_grant(consent, cm_wall_ms(), CM_CONSENT_MAX_MS, (int)o->threads, 100, &err)) {
         fprintf(stderr, "consentminer bench: cannot record consent\n");
         cm_consent_free(consent);
         return 1;
     }
-    int n = (int)o.threads;
+    int n = (int)o->threads;
     bench_ud ud = {.tty = isatty(2), .last_step = -1, .sum = calloc((size_t)n, sizeof *ud.sum)};
-    run *runs = calloc((size_t)o.repeat, sizeof *runs);
+    run *runs = calloc((size_t)o->repeat, sizeof *runs);
     int ok = ud.sum && runs;
-    for (long k = 0; ok && k < o.repeat; k++) {
+    for (long k = 0; ok && k < o->repeat; k++) {
         runs[k].thread_hashes = calloc((size_t)n, sizeof *runs[k].thread_hashes);
         runs[k].thread_seconds = calloc((size_t)n, sizeof *runs[k].thread_seconds);
         ok = runs[k].thread_hashes && runs[k].thread_seconds;
     }
     cm_workers_config cfg = {.threads = n,
-                             .init_threads = (int)o.init_threads,
-                             .mode = o.mode,
-                             .large_pages = o.large_pages,
+                             .init_threads = (int)o->init_threads,
+                             .mode = o->mode,
+                             .large_pages = o->large_pages,
                              .throttle_pct = 100,
                              .consent = consent,
-                             .fixed_nonces = (uint64_t)o.hashes,
-                             .on_hash = o.hashes ? on_hash : NULL,
+                             .fixed_nonces = (uint64_t)o->hashes,
+                             .on_hash = o->hashes ? on_hash : NULL,
                              .on_progress = on_progress,
                              .on_event = on_event,
                              .ud = &ud};
@@ -444,14 +443,14 @@ int cm_cmd_bench(int argc, char **argv)
     bench_job(&job);
     cm_workers_info info;
     int nruns = 0;
-    if (o.hashes) {
-        while (nruns < o.repeat && !interrupted &&
-               measure_fixed(w, &o, &job, &ud, &runs[nruns], nruns == 0))
+    if (o->hashes) {
+        while (nruns < o->repeat && !interrupted &&
+               measure_fixed(w, o, &job, &ud, &runs[nruns], nruns == 0))
             nruns++;
     } else {
         cm_workers_set_job(w, &job);
         if (wait_ready(w, &info))
-            while (nruns < o.repeat && !interrupted && measure_timed(w, &o, &runs[nruns]))
+            while (nruns < o->repeat && !interrupted && measure_timed(w, o, &runs[nruns]))
                 nruns++;
     }
     cm_workers_info_get(w, &info);
@@ -474,15 +473,15 @@ int cm_cmd_bench(int argc, char **argv)
     if (nruns && rates)
         median = median_of(rates, nruns);
     free(rates);
-    const char *pages = (info.cache_large_pages || info.dataset_large_pages)     ? "reserved"
-                        : (o.large_pages && strcmp(cm_thp_mode(), "never") != 0) ? "transparent"
-                                                                                 : "none";
+    const char *pages = (info.cache_large_pages || info.dataset_large_pages)      ? "reserved"
+                        : (o->large_pages && strcmp(cm_thp_mode(), "never") != 0) ? "transparent"
+                                                                                  : "none";
     /* An interrupted fixed-work run hashed only part of its nonces: its checksum means
      * nothing and is not printed. */
-    int complete = !interrupted && nruns == o.repeat;
-    if (o.json) {
+    int complete = !interrupted && nruns == o->repeat;
+    if (o->json) {
         json_t *root =
-            report_json(&o, &info, &job, pages, runs, nruns, median, lo, hi, agree && complete);
+            report_json(o, &info, &job, pages, runs, nruns, median, lo, hi, agree && complete);
         char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
         if (text)
             printf("%s\n", text);
@@ -494,7 +493,7 @@ int cm_cmd_bench(int argc, char **argv)
         for (int k = 0; k < nruns; k++) {
             hashes += runs[k].hashes;
             secs += runs[k].seconds;
-            if (o.repeat > 1)
+            if (o->repeat > 1)
                 printf("run %d: %.1f H/s (%llu hashes in %.2f s)\n", k + 1, runs[k].rate,
                        (unsigned long long)runs[k].hashes, runs[k].seconds);
         }
@@ -510,22 +509,22 @@ int cm_cmd_bench(int argc, char **argv)
                    info.init_threads == 1 ? "" : "s",
                    info.dataset_batched ? "batched" : "RandomX's code");
         printf("; huge pages: %s\n", pages);
-        if (o.hashes && complete && agree) {
+        if (o->hashes && complete && agree) {
             char hex[2 * CM_HASH_SIZE + 1];
             cm_hex_encode(runs[0].checksum, CM_HASH_SIZE, hex);
-            printf("checksum of %ld hashes: %s\n", o.hashes, hex);
+            printf("checksum of %ld hashes: %s\n", o->hashes, hex);
         }
     }
-    if (o.mode == CM_MODE_FAST && !info.hashing_fast)
+    if (o->mode == CM_MODE_FAST && !info.hashing_fast)
         fprintf(stderr, "consentminer bench: fast mode was asked for but light mode ran\n");
-    if (o.hashes && complete && !agree)
+    if (o->hashes && complete && !agree)
         fprintf(stderr,
                 "consentminer bench: the checksums of the %d runs differ: the same "
                 "work gave different hashes (faulty memory or CPU?)\n",
                 nruns);
-    ok = !(interrupted && nruns == 0) && !(o.hashes && complete && !agree);
+    ok = !(interrupted && nruns == 0) && !(o->hashes && complete && !agree);
 done:
-    for (long k = 0; runs && k < o.repeat; k++) {
+    for (long k = 0; runs && k < o->repeat; k++) {
         free(runs[k].thread_hashes);
         free(runs[k].thread_seconds);
     }
@@ -533,4 +532,20 @@ done:
     free(ud.sum);
     cm_consent_free(consent);
     return ok ? 0 : 1;
+}
+
+int cm_cmd_bench(int argc, char **argv)
+{
+    options o = {.mode = CM_MODE_FAST,
+                 .threads = cm_cpu_count(),
+                 .seconds = 20,
+                 .repeat = 1,
+                 .large_pages = 1};
+    static const cli_spec spec = {"bench", "ht:", bench_longopts, usage, bench_take};
+    int rc = cli_parse(&spec, argc, argv, &o);
+    if (rc == 1) /* --help */
+        return 0;
+    if (rc == 0)
+        rc = bench_check(&o);
+    return rc ? rc : bench_run(&o);
 }

@@ -4,6 +4,7 @@
  * Options are read here; the server is gateway_server.c (map in gateway.h).
  */
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,299 +146,364 @@ static int split_host_port(const char *opt, const char *text, char *host, size_t
     return 0;
 }
 
-int cm_cmd_gateway(int argc, char **argv)
-{
+/* Everything the options give: the server's config and the storage its pointers use. */
+typedef struct gateway_options {
     gw_config cfg;
-    gw_config_defaults(&cfg);
-    static const char *origins[MAX_ORIGINS];
-    static char host[256], admin_host[256];
-    static char static_real[PATH_MAX], frame_real[PATH_MAX];
-    const char *listen = NULL;
-    static gw_cidr trust[MAX_TRUST_PROXY];
-    size_t n_trust = 0;
-    static const char *pools[MAX_POOLS];
-    size_t n_pools = 0;
-    long v;
-    double d;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = NULL;
-#define VALUE()                                                                                    \
-    do {                                                                                           \
-        if (!(val = cm_arg_value(argc, argv, &i)))                                                 \
-            return 2;                                                                              \
-    } while (0)
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
+    const char *listen;
+    const char *origins[MAX_ORIGINS];
+    const char *pools[MAX_POOLS];
+    gw_cidr trust[MAX_TRUST_PROXY];
+    size_t n_pools, n_trust;
+    char host[256], admin_host[256];
+    char static_real[PATH_MAX], frame_real[PATH_MAX];
+} gateway_options;
+
+enum {
+    OPT_LISTEN = 256,
+    OPT_POOL,
+    OPT_FAILBACK,
+    OPT_DAEMON,
+    OPT_WALLET,
+    OPT_PASS,
+    OPT_TLS,
+    OPT_TLS_FINGERPRINT,
+    OPT_STATIC,
+    OPT_FRAME_DIR,
+    OPT_ORIGIN,
+    OPT_PUBLIC_ORIGIN,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_TRUST_PROXY,
+    OPT_ADMIN_LISTEN,
+    OPT_LOG_FORMAT,
+    OPT_LOG_VISITORS,
+    OPT_CONSENT_KEYS,
+    OPT_MAX_THREADS,
+    OPT_SESSION_TTL,
+    OPT_SHARE_INTERVAL,
+    OPT_START_DIFF,
+    OPT_MIN_DIFF,
+    OPT_MAX_DIFF,
+    OPT_MAX_CONNS,
+    OPT_MAX_PER_IP,
+    OPT_IPV6_PREFIX,
+    OPT_MAX_MESSAGE,
+    OPT_HANDSHAKE_TIMEOUT,
+    OPT_IDLE_TIMEOUT,
+    OPT_SUBMIT_RATE,
+    OPT_SUBMIT_BURST,
+    OPT_MAX_INVALID,
+    OPT_INVALID_COOLDOWN,
+    OPT_VERIFY_PER_SESSION,
+    OPT_VERIFY_PER_IP,
+    OPT_VERIFY_THREADS,
+    OPT_VERIFY_QUEUE,
+    OPT_PER_UPSTREAM,
+    OPT_MAX_UPSTREAMS,
+    OPT_QUIET,
+};
+
+#define ARG(name, key)                                                                             \
+    {                                                                                              \
+        name, required_argument, NULL, key                                                         \
+    }
+static const struct option gateway_longopts[] = {
+    ARG("listen", OPT_LISTEN),
+    ARG("pool", OPT_POOL),
+    ARG("failback", OPT_FAILBACK),
+    ARG("daemon", OPT_DAEMON),
+    ARG("wallet", OPT_WALLET),
+    ARG("pass", OPT_PASS),
+    {"tls", no_argument, NULL, OPT_TLS},
+    ARG("tls-fingerprint", OPT_TLS_FINGERPRINT),
+    ARG("static", OPT_STATIC),
+    ARG("frame-dir", OPT_FRAME_DIR),
+    ARG("origin", OPT_ORIGIN),
+    ARG("public-origin", OPT_PUBLIC_ORIGIN),
+    ARG("cert", OPT_CERT),
+    ARG("key", OPT_KEY),
+    ARG("trust-proxy", OPT_TRUST_PROXY),
+    ARG("admin-listen", OPT_ADMIN_LISTEN),
+    ARG("log-format", OPT_LOG_FORMAT),
+    ARG("log-visitors", OPT_LOG_VISITORS),
+    ARG("consent-keys", OPT_CONSENT_KEYS),
+    ARG("max-threads", OPT_MAX_THREADS),
+    ARG("session-ttl", OPT_SESSION_TTL),
+    ARG("share-interval", OPT_SHARE_INTERVAL),
+    ARG("start-diff", OPT_START_DIFF),
+    ARG("min-diff", OPT_MIN_DIFF),
+    ARG("max-diff", OPT_MAX_DIFF),
+    ARG("max-conns", OPT_MAX_CONNS),
+    ARG("max-per-ip", OPT_MAX_PER_IP),
+    ARG("ipv6-prefix", OPT_IPV6_PREFIX),
+    ARG("max-message", OPT_MAX_MESSAGE),
+    ARG("handshake-timeout", OPT_HANDSHAKE_TIMEOUT),
+    ARG("idle-timeout", OPT_IDLE_TIMEOUT),
+    ARG("submit-rate", OPT_SUBMIT_RATE),
+    ARG("submit-burst", OPT_SUBMIT_BURST),
+    ARG("max-invalid", OPT_MAX_INVALID),
+    ARG("invalid-cooldown", OPT_INVALID_COOLDOWN),
+    ARG("verify-per-session", OPT_VERIFY_PER_SESSION),
+    ARG("verify-per-ip", OPT_VERIFY_PER_IP),
+    ARG("verify-threads", OPT_VERIFY_THREADS),
+    ARG("verify-queue", OPT_VERIFY_QUEUE),
+    ARG("per-upstream", OPT_PER_UPSTREAM),
+    ARG("max-upstreams", OPT_MAX_UPSTREAMS),
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+#undef ARG
+
+/* The options that go straight into gw_config: text kept as given, flags set to 1, and
+ * numbers in a range, stored as what the field is (int, uint64_t, size_t; double, or
+ * seconds kept as int milliseconds). The others are taken by gateway_take. AT gives a
+ * field's offset when the field has the type named, and fails to compile otherwise. */
+#define AT(field, type)                                                                            \
+    (offsetof(gw_config, field) + 0 * sizeof(_Generic(((gw_config *)0)->field, type : 1)))
+typedef struct field_opt {
+    int key;
+    size_t at;
+} field_opt;
+static const field_opt text[] = {
+    {OPT_DAEMON, AT(daemon, const char *)},
+    {OPT_WALLET, AT(wallet, const char *)},
+    {OPT_PASS, AT(pool_pass, const char *)},
+    {OPT_TLS_FINGERPRINT, AT(pool_fingerprint, const char *)},
+    {OPT_CERT, AT(cert, const char *)},
+    {OPT_KEY, AT(key, const char *)},
+    {OPT_CONSENT_KEYS, AT(consent_keys, const char *)},
+};
+static const field_opt flag[] = {
+    {OPT_TLS, AT(pool_tls, int)},
+    {OPT_QUIET, AT(quiet, int)},
+};
+static const struct {
+    int key;
+    long min, max;
+    size_t at;
+    char as; /* 'i' int, 'u' uint64_t, 'z' size_t */
+} whole[] = {
+    {OPT_FAILBACK, 1, 86400, AT(pool_failback_s, int), 'i'},
+    {OPT_MAX_THREADS, 1, 256, AT(max_threads, int), 'i'},
+    {OPT_SESSION_TTL, 10, 86400, AT(session_ttl_s, int), 'i'},
+    {OPT_START_DIFF, 1, LONG_MAX, AT(start_diff, uint64_t), 'u'},
+    {OPT_MIN_DIFF, 1, LONG_MAX, AT(min_diff, uint64_t), 'u'},
+    {OPT_MAX_DIFF, 1, LONG_MAX, AT(max_diff, uint64_t), 'u'},
+    {OPT_MAX_CONNS, 1, 1000000, AT(max_conns, int), 'i'},
+    {OPT_MAX_PER_IP, 0, 1000000, AT(max_per_ip, int), 'i'},
+    {OPT_IPV6_PREFIX, 1, 128, AT(ipv6_prefix, int), 'i'},
+    {OPT_MAX_MESSAGE, 256, 1 << 20, AT(max_message, size_t), 'z'},
+    {OPT_MAX_INVALID, 1, 1000000, AT(max_invalid, int), 'i'},
+    {OPT_VERIFY_PER_SESSION, 1, 1000000, AT(verify_per_session, int), 'i'},
+    {OPT_VERIFY_PER_IP, 1, 1000000, AT(verify_per_ip, int), 'i'},
+    {OPT_VERIFY_THREADS, 1, 256, AT(verify_threads, int), 'i'},
+    {OPT_VERIFY_QUEUE, 1, 1000000, AT(verify_queue, int), 'i'},
+    {OPT_PER_UPSTREAM, 1, 256, AT(per_upstream, int), 'i'},
+    {OPT_MAX_UPSTREAMS, 1, 65536, AT(max_upstreams, int), 'i'},
+};
+static const struct {
+    int key;
+    double min, max;
+    size_t at;
+    char as; /* 'd' double, 'm' seconds stored as int milliseconds */
+} real[] = {
+    {OPT_SHARE_INTERVAL, 1, 3600, AT(share_interval_s, double), 'd'},
+    {OPT_HANDSHAKE_TIMEOUT, 0.1, 86400, AT(handshake_timeout_ms, int), 'm'},
+    {OPT_IDLE_TIMEOUT, 0.1, 86400, AT(idle_timeout_ms, int), 'm'},
+    {OPT_SUBMIT_RATE, 0.01, 10000, AT(submit_rate, double), 'd'},
+    {OPT_SUBMIT_BURST, 1, 100000, AT(submit_burst, double), 'd'},
+    {OPT_INVALID_COOLDOWN, 0, 86400, AT(invalid_cooldown_ms, int), 'm'},
+};
+#undef AT
+
+/* An option of the tables above into cfg: 0, or 2 when its value is out of range. */
+static int take_plain(gw_config *cfg, int key, const char *arg, const char *name)
+{
+    char *at = (char *)cfg;
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+        if (text[i].key == key) {
+            *(const char **)(at + text[i].at) = arg;
             return 0;
-        } else if (!strcmp(a, "--listen")) {
-            VALUE();
-            listen = val;
-        } else if (!strcmp(a, "--pool")) {
-            VALUE();
-            if (n_pools == MAX_POOLS) {
-                fprintf(stderr, "consentminer gateway: at most %d --pool\n", MAX_POOLS);
-                return 2;
-            }
-            pools[n_pools++] = val;
-            cfg.pool = pools[0];
-        } else if (!strcmp(a, "--daemon")) {
-            VALUE();
-            cfg.daemon = val;
-        } else if (!strcmp(a, "--wallet")) {
-            VALUE();
-            cfg.wallet = val;
-        } else if (!strcmp(a, "--pass")) {
-            VALUE();
-            cfg.pool_pass = val;
-        } else if (!strcmp(a, "--tls")) {
-            cfg.pool_tls = 1;
-        } else if (!strcmp(a, "--tls-fingerprint")) {
-            VALUE();
-            cfg.pool_fingerprint = val;
-        } else if (!strcmp(a, "--static")) {
-            VALUE();
-            if (!realpath(val, static_real)) {
-                fprintf(stderr, "consentminer gateway: --static %s: no such directory\n", val);
-                return 2;
-            }
-            cfg.static_dir = static_real;
-        } else if (!strcmp(a, "--frame-dir")) {
-            VALUE();
-            if (!realpath(val, frame_real)) {
-                fprintf(stderr, "consentminer gateway: --frame-dir %s: no such directory\n", val);
-                return 2;
-            }
-            cfg.frame_dir = frame_real;
-        } else if (!strcmp(a, "--consent-keys")) {
-            VALUE();
-            cfg.consent_keys = val;
-        } else if (!strcmp(a, "--public-origin")) {
-            VALUE();
-            if (!origin_ok(val)) {
-                fprintf(stderr,
-                        "consentminer gateway: --public-origin %s: expected http://host[:port] "
-                        "or https://host[:port] (no path, no wildcard), as browsers send it\n",
-                        val);
-                return 2;
-            }
-            cfg.public_origin = val;
-        } else if (!strcmp(a, "--max-threads")) {
-            VALUE();
-            if (cm_arg_int(a, val, 1, 256, &v))
-                return 2;
-            cfg.max_threads = (int)v;
-        } else if (!strcmp(a, "--session-ttl")) {
-            VALUE();
-            if (cm_arg_int(a, val, 10, 86400, &v))
-                return 2;
-            cfg.session_ttl_s = (int)v;
-        } else if (!strcmp(a, "--admin-listen") || !strcmp(a, "--log-format") ||
-                   !strcmp(a, "--log-visitors")) {
-            /* operations (issue 16): admin listener and log */
-            VALUE();
-            if (a[2] == 'a') {
-                if (split_host_port(a, val, admin_host, sizeof admin_host, &cfg.admin_port))
-                    return 2;
-                cfg.admin_host = admin_host;
-            } else if (a[6] == 'f' && (cfg.log_json = !strcmp(val, "json")) == 0 &&
-                       strcmp(val, "text")) {
-                fprintf(stderr, "consentminer gateway: --log-format %s: expected text or json\n",
-                        val);
-                return 2;
-            } else if (a[6] == 'v') {
-                static const char *modes[] = {"full", "hash", "none"};
-                int m = 0;
-                while (m < 3 && strcmp(val, modes[m]))
-                    m++;
-                if (m == 3) {
-                    fprintf(stderr,
-                            "consentminer gateway: --log-visitors %s: expected full, hash or "
-                            "none\n",
-                            val);
-                    return 2;
-                }
-                cfg.log_visitors = m;
-            }
-        } else if (!strcmp(a, "--origin")) {
-            VALUE();
-            if (cfg.n_origins == MAX_ORIGINS) {
-                fprintf(stderr, "consentminer gateway: at most %d --origin\n", MAX_ORIGINS);
-                return 2;
-            }
-            if (!origin_ok(val)) {
-                fprintf(stderr,
-                        "consentminer gateway: --origin %s: expected http://host[:port] or "
-                        "https://host[:port] (no path, no wildcard), as browsers send it\n",
-                        val);
-                return 2;
-            }
-            origins[cfg.n_origins++] = val;
-        } else if (!strcmp(a, "--cert")) {
-            VALUE();
-            cfg.cert = val;
-        } else if (!strcmp(a, "--key")) {
-            VALUE();
-            cfg.key = val;
-        } else if (!strcmp(a, "--share-interval")) {
-            VALUE();
-            if (cm_arg_double(a, val, 1, 3600, &d))
-                return 2;
-            cfg.share_interval_s = d;
-        } else if (!strcmp(a, "--start-diff") || !strcmp(a, "--min-diff") ||
-                   !strcmp(a, "--max-diff")) {
-            VALUE();
-            if (cm_arg_int(a, val, 1, LONG_MAX, &v))
-                return 2;
-            if (a[2] == 's')
-                cfg.start_diff = (uint64_t)v;
-            else if (a[3] == 'i')
-                cfg.min_diff = (uint64_t)v;
-            else
-                cfg.max_diff = (uint64_t)v;
-        } else if (!strcmp(a, "--max-conns")) {
-            VALUE();
-            if (cm_arg_int(a, val, 1, 1000000, &v))
-                return 2;
-            cfg.max_conns = (int)v;
-        } else if (!strcmp(a, "--max-per-ip")) {
-            VALUE();
-            if (cm_arg_int(a, val, 0, 1000000, &v))
-                return 2;
-            cfg.max_per_ip = (int)v;
-        } else if (!strcmp(a, "--ipv6-prefix")) {
-            VALUE();
-            if (cm_arg_int(a, val, 1, 128, &v))
-                return 2;
-            cfg.ipv6_prefix = (int)v;
-        } else if (!strcmp(a, "--max-message")) {
-            VALUE();
-            if (cm_arg_int(a, val, 256, 1 << 20, &v))
-                return 2;
-            cfg.max_message = (size_t)v;
-        } else if (!strcmp(a, "--handshake-timeout") || !strcmp(a, "--idle-timeout")) {
-            VALUE();
-            if (cm_arg_double(a, val, 0.1, 86400, &d))
-                return 2;
-            if (a[2] == 'h')
-                cfg.handshake_timeout_ms = (int)(d * 1000);
-            else
-                cfg.idle_timeout_ms = (int)(d * 1000);
-        } else if (!strcmp(a, "--submit-rate")) {
-            VALUE();
-            if (cm_arg_double(a, val, 0.01, 10000, &d))
-                return 2;
-            cfg.submit_rate = d;
-        } else if (!strcmp(a, "--submit-burst")) {
-            VALUE();
-            if (cm_arg_double(a, val, 1, 100000, &d))
-                return 2;
-            cfg.submit_burst = d;
-        } else if (!strcmp(a, "--max-invalid")) {
-            VALUE();
-            if (cm_arg_int(a, val, 1, 1000000, &v))
-                return 2;
-            cfg.max_invalid = (int)v;
-        } else if (!strcmp(a, "--verify-threads")) {
-            VALUE();
-            if (cm_arg_int(a, val, 1, 256, &v))
-                return 2;
-            cfg.verify_threads = (int)v;
-        } else if (!strcmp(a, "--invalid-cooldown")) {
-            VALUE();
-            if (cm_arg_double(a, val, 0, 86400, &d))
-                return 2;
-            cfg.invalid_cooldown_ms = (int)(d * 1000);
-        } else if (!strcmp(a, "--verify-per-session") || !strcmp(a, "--verify-per-ip")) {
-            VALUE();
-            if (cm_arg_int(a, val, 1, 1000000, &v))
-                return 2;
-            if (a[13] == 's')
-                cfg.verify_per_session = (int)v;
-            else
-                cfg.verify_per_ip = (int)v;
-        } else if (!strcmp(a, "--verify-queue")) {
-            VALUE();
-            if (cm_arg_int(a, val, 1, 1000000, &v))
-                return 2;
-            cfg.verify_queue = (int)v;
-        } else if (!strcmp(a, "--per-upstream")) {
-            VALUE();
-            if (cm_arg_int(a, val, 1, 256, &v))
-                return 2;
-            cfg.per_upstream = (int)v;
-        } else if (!strcmp(a, "--max-upstreams")) {
-            VALUE();
-            if (cm_arg_int(a, val, 1, 65536, &v))
-                return 2;
-            cfg.max_upstreams = (int)v;
-        } else if (!strcmp(a, "--quiet")) {
-            cfg.quiet = 1;
-        } else if (!strcmp(a, "--trust-proxy")) { /* behind a reverse proxy */
-            VALUE();
-            char err[160];
-            if (n_trust == MAX_TRUST_PROXY) {
-                fprintf(stderr, "consentminer gateway: at most %d --trust-proxy\n",
-                        MAX_TRUST_PROXY);
-                return 2;
-            }
-            if (gw_cidr_parse(val, &trust[n_trust], err, sizeof err)) {
-                fprintf(stderr,
-                        "consentminer gateway: --trust-proxy %s: %s; expected a network such "
-                        "as 127.0.0.1/32 or fd00::/8\n",
-                        val, err);
-                return 2;
-            }
-            n_trust++;
-        } else if (!strcmp(a, "--failback")) { /* with several --pool */
-            VALUE();
-            if (cm_arg_int(a, val, 1, 86400, &v))
-                return 2;
-            cfg.pool_failback_s = (int)v;
-        } else {
-            fprintf(stderr, "consentminer gateway: unknown option '%s'\n\n", a);
-            usage(stderr);
+        }
+    for (size_t i = 0; i < sizeof flag / sizeof flag[0]; i++)
+        if (flag[i].key == key) {
+            *(int *)(at + flag[i].at) = 1;
+            return 0;
+        }
+    for (size_t i = 0; i < sizeof whole / sizeof whole[0]; i++) {
+        if (whole[i].key != key)
+            continue;
+        long v;
+        if (cm_arg_int(name, arg, whole[i].min, whole[i].max, &v))
+            return 2;
+        if (whole[i].as == 'u')
+            *(uint64_t *)(at + whole[i].at) = (uint64_t)v;
+        else if (whole[i].as == 'z')
+            *(size_t *)(at + whole[i].at) = (size_t)v;
+        else
+            *(int *)(at + whole[i].at) = (int)v;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof real / sizeof real[0]; i++) {
+        if (real[i].key != key)
+            continue;
+        double d;
+        if (cm_arg_double(name, arg, real[i].min, real[i].max, &d))
+            return 2;
+        if (real[i].as == 'm')
+            *(int *)(at + real[i].at) = (int)(d * 1000);
+        else
+            *(double *)(at + real[i].at) = d;
+        return 0;
+    }
+    return 0;
+}
+
+static int gateway_take(void *opts, int key, const char *arg, const char *name)
+{
+    gateway_options *o = opts;
+    gw_config *cfg = &o->cfg;
+    char err[160];
+    switch (key) {
+    case OPT_LISTEN:
+        o->listen = arg;
+        return 0;
+    case OPT_POOL:
+        if (o->n_pools == MAX_POOLS) {
+            fprintf(stderr, "consentminer gateway: at most %d --pool\n", MAX_POOLS);
             return 2;
         }
-#undef VALUE
+        o->pools[o->n_pools++] = arg;
+        cfg->pool = o->pools[0];
+        return 0;
+    case OPT_STATIC:
+    case OPT_FRAME_DIR: {
+        char *real = key == OPT_STATIC ? o->static_real : o->frame_real;
+        if (!realpath(arg, real)) {
+            fprintf(stderr, "consentminer gateway: %s %s: no such directory\n", name, arg);
+            return 2;
+        }
+        *(key == OPT_STATIC ? &cfg->static_dir : &cfg->frame_dir) = real;
+        return 0;
     }
-    if (!listen || split_host_port("--listen", listen, host, sizeof host, &cfg.listen_port)) {
+    case OPT_ORIGIN:
+        if (cfg->n_origins == MAX_ORIGINS) {
+            fprintf(stderr, "consentminer gateway: at most %d --origin\n", MAX_ORIGINS);
+            return 2;
+        }
+        /* fall through */
+    case OPT_PUBLIC_ORIGIN:
+        if (!origin_ok(arg)) {
+            fprintf(stderr,
+                    "consentminer gateway: %s %s: expected http://host[:port] or "
+                    "https://host[:port] (no path, no wildcard), as browsers send it\n",
+                    name, arg);
+            return 2;
+        }
+        if (key == OPT_ORIGIN)
+            o->origins[cfg->n_origins++] = arg;
+        else
+            cfg->public_origin = arg;
+        return 0;
+    case OPT_TRUST_PROXY:
+        if (o->n_trust == MAX_TRUST_PROXY) {
+            fprintf(stderr, "consentminer gateway: at most %d --trust-proxy\n", MAX_TRUST_PROXY);
+            return 2;
+        }
+        if (gw_cidr_parse(arg, &o->trust[o->n_trust], err, sizeof err)) {
+            fprintf(stderr,
+                    "consentminer gateway: --trust-proxy %s: %s; expected a network such "
+                    "as 127.0.0.1/32 or fd00::/8\n",
+                    arg, err);
+            return 2;
+        }
+        o->n_trust++;
+        return 0;
+    case OPT_ADMIN_LISTEN:
+        if (split_host_port(name, arg, o->admin_host, sizeof o->admin_host, &cfg->admin_port))
+            return 2;
+        cfg->admin_host = o->admin_host;
+        return 0;
+    case OPT_LOG_FORMAT:
+        if (strcmp(arg, "json") && strcmp(arg, "text")) {
+            fprintf(stderr, "consentminer gateway: --log-format %s: expected text or json\n", arg);
+            return 2;
+        }
+        cfg->log_json = !strcmp(arg, "json");
+        return 0;
+    case OPT_LOG_VISITORS: {
+        static const char *modes[] = {"full", "hash", "none"};
+        int m = 0;
+        while (m < 3 && strcmp(arg, modes[m]))
+            m++;
+        if (m == 3) {
+            fprintf(stderr,
+                    "consentminer gateway: --log-visitors %s: expected full, hash or none\n", arg);
+            return 2;
+        }
+        cfg->log_visitors = m;
+        return 0;
+    }
+    }
+    return take_plain(cfg, key, arg, name);
+}
+
+/* What the options say together: where to listen, one upstream, a payout address. */
+static int gateway_check(gateway_options *o)
+{
+    gw_config *cfg = &o->cfg;
+    if (!o->listen ||
+        split_host_port("--listen", o->listen, o->host, sizeof o->host, &cfg->listen_port)) {
         fprintf(stderr, "consentminer gateway: --listen HOST:PORT is required\n");
         return 2;
     }
-    cfg.listen_host = host;
-    if (!cfg.pool == !cfg.daemon) {
+    cfg->listen_host = o->host;
+    if (!cfg->pool == !cfg->daemon) {
         fprintf(stderr, "consentminer gateway: give exactly one of --pool or --daemon\n");
         return 2;
     }
-    if (!cfg.wallet || !*cfg.wallet) {
+    if (!cfg->wallet || !*cfg->wallet) {
         fprintf(stderr, "consentminer gateway: --wallet is required: the reward goes there, "
                         "never to an address a browser names\n");
         return 2;
     }
-    {
-        /* A pool login may carry a worker name or difficulty after the address. */
-        size_t n = cfg.pool ? wallet_address_span(cfg.wallet) : strlen(cfg.wallet);
-        char err[160];
-        if (wallet_address_check(cfg.wallet, n, NULL, err, sizeof err)) {
-            fprintf(stderr, "consentminer gateway: --wallet %.*s: %s\n", (int)n, cfg.wallet, err);
-            return 2;
-        }
+    /* A pool login may carry a worker name or difficulty after the address. */
+    size_t n = cfg->pool ? wallet_address_span(cfg->wallet) : strlen(cfg->wallet);
+    char err[160];
+    if (wallet_address_check(cfg->wallet, n, NULL, err, sizeof err)) {
+        fprintf(stderr, "consentminer gateway: --wallet %.*s: %s\n", (int)n, cfg->wallet, err);
+        return 2;
     }
-    if (!cfg.cert != !cfg.key) {
+    if (!cfg->cert != !cfg->key) {
         fprintf(stderr, "consentminer gateway: --cert and --key go together\n");
         return 2;
     }
-    if (cfg.max_diff && cfg.min_diff > cfg.max_diff) {
+    if (cfg->max_diff && cfg->min_diff > cfg->max_diff) {
         fprintf(stderr, "consentminer gateway: --min-diff is above --max-diff\n");
         return 2;
     }
-    cfg.origins = origins;
-    cfg.trust_proxy = trust;
-    cfg.n_trust_proxy = n_trust;
-    cfg.pools = pools;
-    cfg.n_pools = n_pools;
-    return gw_server_run(&cfg);
+    cfg->origins = o->origins;
+    cfg->trust_proxy = o->trust;
+    cfg->n_trust_proxy = o->n_trust;
+    cfg->pools = o->pools;
+    cfg->n_pools = o->n_pools;
+    return 0;
+}
+
+int cm_cmd_gateway(int argc, char **argv)
+{
+    /* Static: the server keeps pointers into it for its whole run. */
+    static gateway_options o;
+    memset(&o, 0, sizeof o);
+    gw_config_defaults(&o.cfg);
+    static const cli_spec spec = {"gateway", "h", gateway_longopts, usage, gateway_take};
+    int rc = cli_parse(&spec, argc, argv, &o);
+    if (rc == 1) /* --help */
+        return 0;
+    if (rc == 0)
+        rc = gateway_check(&o);
+    return rc ? rc : gw_server_run(&o.cfg);
 }
 
 void gw_config_defaults(gw_config *cfg)

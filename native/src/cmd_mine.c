@@ -144,7 +144,11 @@ static void usage(FILE *out)
         "                          bytes) is HEX (64 hex digits, colons allowed), e.g. a\n"
         "                          pool's self-signed one; anything else is refused\n"
         "                          (implies --tls)\n"
-        "  --keepalive SEC         send keepalived after SEC idle seconds (default 60)\n"
+        "  --keepalive SEC         send keepalived after SEC idle seconds (default 60), to a\n"
+        "                          pool that lists the keepalive extension in its login reply\n"
+        "  -k                      keepalive on, as with xmrig's -k (\"needs pool support\"):\n"
+        "                          already the default here; taken so xmrig's command lines\n"
+        "                          work unchanged\n"
         "  --failback SEC          while on a failover pool, try the first one again every\n"
         "                          SEC seconds (default 60)\n"
         "  --rig-id ID             this machine's name at the pool (sent as rigid in the\n"
@@ -494,191 +498,255 @@ static void final_report(miner *m)
 
 /* ---- the command ---- */
 
-int cm_cmd_mine(int argc, char **argv)
-{
+/* ---- options ---- */
+
+typedef struct mine_options {
     const char *pools[MAX_POOLS];
-    size_t pool_count = 0;
-    const char *user = NULL, *pass = NULL, *fingerprint = NULL, *daemon_url = NULL, *wallet = NULL,
-               *mode_name = "auto", *rig_id = NULL;
-    int tls = 0, yes = 0, large_pages = 1;
-    long threads = cm_cpu_count(), init_threads = cm_cpu_count(), throttle = 100, keepalive = 60,
-         failback = 60;
-    double status_interval = 10;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--url")) {
-            if (!(v = cm_arg_value(argc, argv, &i)))
-                return 2;
-            if (pool_count == MAX_POOLS) {
-                fprintf(stderr, "consentminer mine: at most %d pools (-o)\n", MAX_POOLS);
-                return 2;
-            }
-            pools[pool_count++] = v;
-        } else if (!strcmp(a, "-u") || !strcmp(a, "--user")) {
-            if (!(user = cm_arg_value(argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(a, "-p") || !strcmp(a, "--pass")) {
-            if (!(pass = cm_arg_value(argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(a, "--tls")) {
-            tls = 1;
-        } else if (!strcmp(a, "--tls-fingerprint")) {
-            if (!(fingerprint = cm_arg_value(argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(a, "--keepalive")) {
-            if (!(v = cm_arg_value(argc, argv, &i)) ||
-                cm_arg_int("--keepalive", v, 1, 3600, &keepalive))
-                return 2;
-        } else if (!strcmp(a, "--failback")) {
-            if (!(v = cm_arg_value(argc, argv, &i)) ||
-                cm_arg_int("--failback", v, 1, 86400, &failback))
-                return 2;
-        } else if (!strcmp(a, "--rig-id")) {
-            if (!(rig_id = cm_arg_value(argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(a, "--daemon")) {
-            if (!(daemon_url = cm_arg_value(argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(a, "--wallet")) {
-            if (!(wallet = cm_arg_value(argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-            if (!(v = cm_arg_value(argc, argv, &i)) ||
-                cm_arg_int("--threads", v, 1, CM_CONSENT_MAX_THREADS, &threads))
-                return 2;
-        } else if (!strcmp(a, "--init-threads")) {
-            if (!(v = cm_arg_value(argc, argv, &i)) ||
-                cm_arg_int("--init-threads", v, 1, CM_CONSENT_MAX_THREADS, &init_threads))
-                return 2;
-        } else if (!strcmp(a, "--throttle")) {
-            if (!(v = cm_arg_value(argc, argv, &i)) ||
-                cm_arg_int("--throttle", v, 1, 100, &throttle))
-                return 2;
-        } else if (!strcmp(a, "--mode")) {
-            if (!(mode_name = cm_arg_value(argc, argv, &i)))
-                return 2;
-            if (strcmp(mode_name, "fast") && strcmp(mode_name, "light") &&
-                strcmp(mode_name, "auto")) {
-                fprintf(stderr, "consentminer mine: --mode is '%s'; expected fast, light or auto\n",
-                        mode_name);
-                return 2;
-            }
-        } else if (!strcmp(a, "--no-large-pages")) {
-            large_pages = 0;
-        } else if (!strcmp(a, "--status-interval")) {
-            if (!(v = cm_arg_value(argc, argv, &i)) ||
-                cm_arg_double("--status-interval", v, 1, 3600, &status_interval))
-                return 2;
-        } else if (!strcmp(a, "--yes")) {
-            yes = 1;
-        } else {
-            fprintf(stderr, "consentminer mine: unknown option '%s'\n\n", a);
-            usage(stderr);
+    size_t pool_count;
+    const char *user, *pass, *fingerprint, *daemon_url, *wallet, *rig_id;
+    int mode; /* CLI_MODE_FAST, _LIGHT or _AUTO */
+    int tls, yes, large_pages;
+    long threads, init_threads, throttle, keepalive, failback;
+    double status_interval;
+} mine_options;
+
+enum {
+    OPT_TLS = 256,
+    OPT_TLS_FINGERPRINT,
+    OPT_KEEPALIVE,
+    OPT_FAILBACK,
+    OPT_RIG_ID,
+    OPT_DAEMON,
+    OPT_WALLET,
+    OPT_INIT_THREADS,
+    OPT_THROTTLE,
+    OPT_MODE,
+    OPT_NO_LARGE_PAGES,
+    OPT_STATUS_INTERVAL,
+    OPT_YES,
+};
+
+/* The short letters are xmrig's (-o -u -p -t -k), so its command lines read the same. */
+static const struct option mine_longopts[] = {
+    {"url", required_argument, NULL, 'o'},
+    {"user", required_argument, NULL, 'u'},
+    {"pass", required_argument, NULL, 'p'},
+    {"tls", no_argument, NULL, OPT_TLS},
+    {"tls-fingerprint", required_argument, NULL, OPT_TLS_FINGERPRINT},
+    {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
+    {"failback", required_argument, NULL, OPT_FAILBACK},
+    {"rig-id", required_argument, NULL, OPT_RIG_ID},
+    {"daemon", required_argument, NULL, OPT_DAEMON},
+    {"wallet", required_argument, NULL, OPT_WALLET},
+    {"threads", required_argument, NULL, 't'},
+    {"init-threads", required_argument, NULL, OPT_INIT_THREADS},
+    {"throttle", required_argument, NULL, OPT_THROTTLE},
+    {"mode", required_argument, NULL, OPT_MODE},
+    {"no-large-pages", no_argument, NULL, OPT_NO_LARGE_PAGES},
+    {"status-interval", required_argument, NULL, OPT_STATUS_INTERVAL},
+    {"yes", no_argument, NULL, OPT_YES},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int mine_take(void *opts, int key, const char *arg, const char *name)
+{
+    mine_options *o = opts;
+    switch (key) {
+    case 'o':
+        if (o->pool_count == MAX_POOLS) {
+            fprintf(stderr, "consentminer mine: at most %d pools (-o)\n", MAX_POOLS);
             return 2;
         }
+        o->pools[o->pool_count++] = arg;
+        return 0;
+    case 'u':
+        o->user = arg;
+        return 0;
+    case 'p':
+        o->pass = arg;
+        return 0;
+    case 'k': /* xmrig's "send keepalived ... (needs pool support)": already what this does */
+        return 0;
+    case OPT_TLS:
+        o->tls = 1;
+        return 0;
+    case OPT_TLS_FINGERPRINT:
+        o->fingerprint = arg;
+        return 0;
+    case OPT_KEEPALIVE:
+        return cm_arg_int(name, arg, 1, 3600, &o->keepalive) ? 2 : 0;
+    case OPT_FAILBACK:
+        return cm_arg_int(name, arg, 1, 86400, &o->failback) ? 2 : 0;
+    case OPT_RIG_ID:
+        o->rig_id = arg;
+        return 0;
+    case OPT_DAEMON:
+        o->daemon_url = arg;
+        return 0;
+    case OPT_WALLET:
+        o->wallet = arg;
+        return 0;
+    case 't':
+        return cm_arg_int(name, arg, 1, CM_CONSENT_MAX_THREADS, &o->threads) ? 2 : 0;
+    case OPT_INIT_THREADS:
+        return cm_arg_int(name, arg, 1, CM_CONSENT_MAX_THREADS, &o->init_threads) ? 2 : 0;
+    case OPT_THROTTLE:
+        return cm_arg_int(name, arg, 1, 100, &o->throttle) ? 2 : 0;
+    case OPT_MODE:
+        return cli_mode("mine", arg, 1, &o->mode);
+    case OPT_NO_LARGE_PAGES:
+        o->large_pages = 0;
+        return 0;
+    case OPT_STATUS_INTERVAL:
+        return cm_arg_double(name, arg, 1, 3600, &o->status_interval) ? 2 : 0;
+    case OPT_YES:
+        o->yes = 1;
+        return 0;
     }
-    int daemon_mode = daemon_url != NULL;
-    if (daemon_mode && pool_count > 0) {
+    return 0;
+}
+
+/* What the options say together: one work source, and an address that is one. A pool's
+ * login defaults to --wallet, so this may fill o->user. */
+static int mine_check(mine_options *o)
+{
+    int daemon_mode = o->daemon_url != NULL;
+    if (daemon_mode && o->pool_count > 0) {
         fprintf(stderr, "consentminer mine: give either pools (-o) or --daemon, not both\n");
         return 2;
     }
-    if (!daemon_mode && pool_count == 0) {
+    if (!daemon_mode && o->pool_count == 0) {
         fprintf(stderr, "consentminer mine: no work source: give -o HOST:PORT (pool) or "
                         "--daemon URL (solo)\n\n");
         usage(stderr);
         return 2;
     }
-    if (daemon_mode && (wallet == NULL || !*wallet)) {
+    if (daemon_mode && (o->wallet == NULL || !*o->wallet)) {
         fprintf(stderr, "consentminer mine: solo mining needs --wallet ADDRESS for the rewards\n");
         return 2;
     }
-    {
-        /* Solo: the address monerod pays. A pool: its login, which for Monero pools starts
-         * with the address (NiceHash and some others take other logins, so only something
-         * shaped like a Monero address is held to it). */
-        const char *addr = daemon_mode ? wallet : user;
-        size_t n = addr ? (daemon_mode ? strlen(addr) : wallet_address_span(addr)) : 0;
-        char err[160];
-        if (addr && (daemon_mode || n == 95 || n == 106) &&
-            wallet_address_check(addr, n, NULL, err, sizeof err)) {
-            fprintf(stderr, "consentminer mine: %s %.*s: %s\n", daemon_mode ? "--wallet" : "-u",
-                    (int)n, addr, err);
-            return 2;
-        }
+    /* Solo: the address monerod pays. A pool: its login, which for Monero pools starts
+     * with the address (NiceHash and some others take other logins, so only something
+     * shaped like a Monero address is held to it). */
+    const char *addr = daemon_mode ? o->wallet : o->user;
+    size_t n = addr ? (daemon_mode ? strlen(addr) : wallet_address_span(addr)) : 0;
+    char err[160];
+    if (addr && (daemon_mode || n == 95 || n == 106) &&
+        wallet_address_check(addr, n, NULL, err, sizeof err)) {
+        fprintf(stderr, "consentminer mine: %s %.*s: %s\n", daemon_mode ? "--wallet" : "-u", (int)n,
+                addr, err);
+        return 2;
     }
-    if (!daemon_mode && user == NULL)
-        user = wallet;
-    if (!daemon_mode && (user == NULL || !*user)) {
+    if (!daemon_mode && o->user == NULL)
+        o->user = o->wallet;
+    if (!daemon_mode && (o->user == NULL || !*o->user)) {
         fprintf(stderr, "consentminer mine: pool mining needs -u WALLET (the pool login)\n");
         return 2;
     }
     uint8_t pin[32];
-    if (fingerprint && cm_tls_parse_fingerprint(fingerprint, pin) != 0) {
+    if (o->fingerprint && cm_tls_parse_fingerprint(o->fingerprint, pin) != 0) {
         fprintf(stderr,
                 "consentminer mine: --tls-fingerprint '%s' is not a SHA-256 "
                 "(64 hex digits, colons allowed)\n",
-                fingerprint);
+                o->fingerprint);
         return 2;
     }
-    if (daemon_mode && (tls || fingerprint)) {
+    if (daemon_mode && (o->tls || o->fingerprint)) {
         fprintf(stderr, "consentminer mine: --tls and --tls-fingerprint apply to pools only\n");
         return 2;
     }
+    return 0;
+}
 
-    cm_mode mode = CM_MODE_LIGHT;
-    if (!strcmp(mode_name, "fast")) {
-        mode = CM_MODE_FAST;
-    } else if (!strcmp(mode_name, "auto")) {
-        uint64_t avail = cm_mem_available();
-        mode = avail == 0 || avail >= FAST_MODE_BYTES ? CM_MODE_FAST : CM_MODE_LIGHT;
-        if (mode == CM_MODE_LIGHT)
-            fprintf(stderr,
-                    "consentminer mine: %" PRIu64 " MiB available, fast mode needs about "
-                    "%" PRIu64 " MiB: using light mode\n",
-                    avail >> 20, FAST_MODE_BYTES >> 20);
-    }
+/* --mode auto: fast when the memory for its dataset is there (or cannot be told), else
+ * light, and says so. */
+static cm_mode choose_mode(int mode)
+{
+    if (mode != CLI_MODE_AUTO)
+        return mode == CLI_MODE_FAST ? CM_MODE_FAST : CM_MODE_LIGHT;
+    uint64_t avail = cm_mem_available();
+    if (avail == 0 || avail >= FAST_MODE_BYTES)
+        return CM_MODE_FAST;
+    fprintf(stderr,
+            "consentminer mine: %" PRIu64 " MiB available, fast mode needs about %" PRIu64
+            " MiB: using light mode\n",
+            avail >> 20, FAST_MODE_BYTES >> 20);
+    return CM_MODE_LIGHT;
+}
 
-    /* The disclosure, then the question. */
+/* The disclosure, then the question: 1 when the answer is yes. */
+static int ask_consent(const mine_options *o, cm_mode mode)
+{
     char rewards[1600];
-    if (daemon_mode) {
+    if (o->daemon_url) {
         snprintf(rewards, sizeof rewards,
                  "solo mining: blocks found are submitted to monerod at %s and pay the\n"
                  "               wallet %s",
-                 daemon_url, wallet);
+                 o->daemon_url, o->wallet);
     } else {
-        size_t n = (size_t)snprintf(
-            rewards, sizeof rewards, "the pool %s%s", pools[0],
-            tls || fingerprint || strstr(pools[0], "+ssl") || strstr(pools[0], "+tls") ? " (TLS)"
-                                                                                       : "");
-        for (size_t i = 1; i < pool_count && n < sizeof rewards; i++)
+        const char *first = o->pools[0];
+        int tls = o->tls || o->fingerprint || strstr(first, "+ssl") || strstr(first, "+tls");
+        size_t n =
+            (size_t)snprintf(rewards, sizeof rewards, "the pool %s%s", first, tls ? " (TLS)" : "");
+        for (size_t i = 1; i < o->pool_count && n < sizeof rewards; i++)
             n += (size_t)snprintf(rewards + n, sizeof rewards - n,
                                   ",\n               or %s if "
                                   "the ones before are down",
-                                  pools[i]);
+                                  o->pools[i]);
         if (n < sizeof rewards)
             snprintf(rewards + n, sizeof rewards - n,
-                     "\n               credits the login %s (the pool pays it)", user);
+                     "\n               credits the login %s (the pool pays it)", o->user);
     }
-    cm_disclosure d = {.threads = (int)threads,
-                       .init_threads = mode == CM_MODE_FAST ? (int)init_threads : 0,
+    cm_disclosure d = {.threads = (int)o->threads,
+                       .init_threads = mode == CM_MODE_FAST ? (int)o->init_threads : 0,
                        .cpus = cm_cpu_count(),
-                       .throttle_pct = (int)throttle,
+                       .throttle_pct = (int)o->throttle,
                        .mode = mode == CM_MODE_FAST ? "fast" : "light",
                        .rewards = rewards};
     cm_disclosure_print(stderr, &d);
-    if (!cm_terminal_ask(stdin, stderr, yes))
+    return cm_terminal_ask(stdin, stderr, o->yes);
+}
+
+/* The upstream the options name, reporting to m on loop; NULL with err filled. */
+static cm_upstream *start_upstream(miner *m, uv_loop_t *loop, const mine_options *o, cm_error *err)
+{
+    static const cm_upstream_events ev = {on_job, on_state, on_result, on_log};
+    if (o->daemon_url) {
+        cm_daemon_config dc = {
+            .url = o->daemon_url, .wallet = o->wallet, .reserve_size = SOLO_RESERVE_SIZE};
+        cm_upstream *up = cm_upstream_daemon_new(loop, &dc, &ev, m, err);
+        snprintf(m->where, sizeof m->where, "%s", o->daemon_url);
+        return up;
+    }
+    cm_pool_config pc = {.urls = o->pools,
+                         .url_count = o->pool_count,
+                         .user = o->user,
+                         .pass = o->pass,
+                         .tls = o->tls,
+                         .tls_fingerprint = o->fingerprint,
+                         .keepalive_ms = (uint32_t)o->keepalive * 1000,
+                         .primary_retry_ms = (uint32_t)o->failback * 1000,
+                         .rig_id = o->rig_id};
+    cm_upstream *up = cm_upstream_pool_new(loop, &pc, &ev, m, err);
+    snprintf(m->where, sizeof m->where, "%s", o->pools[0]);
+    return up;
+}
+
+/* Asks, then mines until a signal: the exit status. */
+static int mine_run(const mine_options *o)
+{
+    cm_mode mode = choose_mode(o->mode);
+    if (!ask_consent(o, mode))
         return 1;
 
     miner m;
     memset(&m, 0, sizeof m);
-    m.daemon_mode = daemon_mode;
-    m.threads = (int)threads;
-    m.init_threads = (int)init_threads;
+    m.daemon_mode = o->daemon_url != NULL;
+    m.threads = (int)o->threads;
+    m.init_threads = (int)o->init_threads;
     m.cpus = cm_cpu_count();
-    m.status_interval_s = status_interval;
+    m.status_interval_s = o->status_interval;
     m.progress_step = -1;
     m.share_tail = &m.share_head;
     m.start_mono = cm_mono_ms();
@@ -688,7 +756,7 @@ int cm_cmd_mine(int argc, char **argv)
     m.consent = cm_consent_new();
     m.stats = cm_stats_new((int64_t)cm_mono_ms());
     if (m.consent == NULL || m.stats == NULL ||
-        cm_consent_grant(m.consent, cm_wall_ms(), CM_CONSENT_MAX_MS, (int)threads, (int)throttle,
+        cm_consent_grant(m.consent, cm_wall_ms(), CM_CONSENT_MAX_MS, m.threads, (int)o->throttle,
                          &err) != CM_OK) {
         fprintf(stderr, "consentminer mine: cannot record the consent: %s\n",
                 m.consent && m.stats ? err.message : "out of memory");
@@ -697,11 +765,11 @@ int cm_cmd_mine(int argc, char **argv)
         return 1;
     }
     uv_mutex_init(&m.share_mu);
-    cm_workers_config wc = {.threads = (int)threads,
-                            .init_threads = (int)init_threads,
+    cm_workers_config wc = {.threads = m.threads,
+                            .init_threads = m.init_threads,
                             .mode = mode,
-                            .large_pages = large_pages,
-                            .throttle_pct = (int)throttle,
+                            .large_pages = o->large_pages,
+                            .throttle_pct = (int)o->throttle,
                             .consent = m.consent,
                             .on_share = worker_share,
                             .on_progress = worker_progress,
@@ -733,35 +801,17 @@ int cm_cmd_mine(int argc, char **argv)
     uv_timer_init(&loop, &m.answer_timer);
     m.sample_timer.data = m.status_timer.data = m.answer_timer.data = &m;
     uv_timer_start(&m.sample_timer, on_sample, 1000, 1000);
-    uint64_t every = (uint64_t)(status_interval * 1000);
+    uint64_t every = (uint64_t)(o->status_interval * 1000);
     uv_timer_start(&m.status_timer, on_status, every, every);
 
-    cm_upstream_events ev = {on_job, on_state, on_result, on_log};
-    if (daemon_mode) {
-        cm_daemon_config dc = {
-            .url = daemon_url, .wallet = wallet, .reserve_size = SOLO_RESERVE_SIZE};
-        m.up = cm_upstream_daemon_new(&loop, &dc, &ev, &m, &err);
-        snprintf(m.where, sizeof m.where, "%s", daemon_url);
-    } else {
-        cm_pool_config pc = {.urls = pools,
-                             .url_count = pool_count,
-                             .user = user,
-                             .pass = pass,
-                             .tls = tls,
-                             .tls_fingerprint = fingerprint,
-                             .keepalive_ms = (uint32_t)keepalive * 1000,
-                             .primary_retry_ms = (uint32_t)failback * 1000,
-                             .rig_id = rig_id};
-        m.up = cm_upstream_pool_new(&loop, &pc, &ev, &m, &err);
-        snprintf(m.where, sizeof m.where, "%s", pools[0]);
-    }
+    m.up = start_upstream(&m, &loop, o, &err);
     if (m.up == NULL) {
         fprintf(stderr, "consentminer mine: %s\n", err.message);
         m.exit_code = 2;
         stop(&m, "not started");
     } else {
-        say("mining with %ld thread%s in %s mode; waiting for work from %s", threads,
-            threads == 1 ? "" : "s", mode == CM_MODE_FAST ? "fast" : "light", m.where);
+        say("mining with %ld thread%s in %s mode; waiting for work from %s", o->threads,
+            o->threads == 1 ? "" : "s", mode == CM_MODE_FAST ? "fast" : "light", m.where);
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     if (m.exit_code == 0)
@@ -777,4 +827,23 @@ int cm_cmd_mine(int argc, char **argv)
     cm_consent_free(m.consent);
     cm_stats_free(m.stats);
     return m.exit_code;
+}
+
+int cm_cmd_mine(int argc, char **argv)
+{
+    mine_options o = {.mode = CLI_MODE_AUTO,
+                      .large_pages = 1,
+                      .threads = cm_cpu_count(),
+                      .init_threads = cm_cpu_count(),
+                      .throttle = 100,
+                      .keepalive = 60,
+                      .failback = 60,
+                      .status_interval = 10};
+    static const cli_spec spec = {"mine", "ho:u:p:t:k", mine_longopts, usage, mine_take};
+    int rc = cli_parse(&spec, argc, argv, &o);
+    if (rc == 1) /* --help */
+        return 0;
+    if (rc == 0)
+        rc = mine_check(&o);
+    return rc ? rc : mine_run(&o);
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# --config FILE and --name=value (native/src/cli_config.c): a file's options reach the
-# command as if typed, later options override it, and each kind of bad file is refused
-# naming the file and what was expected.
+# --config FILE (native/src/cli_config.c) and --name=value (getopt_long, cli_args.c): a
+# file's options reach the command as if typed, later options override it, and each kind
+# of bad file is refused naming the file and what was expected.
 # usage: config_file.sh CONSENTMINER VECTORS_DIR
 set -uo pipefail
 CLI="$1"
