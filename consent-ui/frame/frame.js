@@ -298,8 +298,9 @@ class ConsentFrame {
   // --- the visitor's decisions ----------------------------------------------------------
   // Starting, or raising what mining costs, needs a trusted event: one the browser made
   // from a real click, tap or key press. Script-made events have isTrusted === false, and
-  // the page's scripts cannot reach into this frame at all. Accept also needs the
-  // disclosure to have been fully visible for MIN_VISIBLE_MS (VisibilityGuard).
+  // the page's scripts cannot reach into this frame at all. Accept, and Start again after a
+  // stop, also need what is shown to have been fully visible for MIN_VISIBLE_MS
+  // (VisibilityGuard): a page must not clickjack either of the two buttons that start mining.
   #onClick = (event) => {
     const act = event.target.closest?.('button')?.dataset.act;
     if (!act) return;
@@ -307,19 +308,20 @@ class ConsentFrame {
       this.#emit('error', { reason: 'untrusted-gesture', message: 'consent needs a real click or key press' });
       return;
     }
-    if (act === 'accept') {
+    if (act === 'accept' || act === 'start') {
       const why = this.#guard.check();
       if (why) {
         this.#note = 'notVisibleNote';
         this.#render();
-        this.#emit('error', { reason: 'not-visible', message: `the consent form was not fully visible long enough (${why}); the click did not count` });
+        const what = act === 'accept' ? 'the consent form' : 'the mining panel';
+        this.#emit('error', { reason: 'not-visible', message: `${what} was not fully visible long enough (${why}); the click did not count` });
         return;
       }
-      this.#accept();
+      this.#note = '';
+      if (act === 'accept') this.#accept(); else this.#startAgain();
     } else if (act === 'decline') this.#decline();
     else if (act === 'review') { this.#view = 'ask'; this.#note = ''; this.#render(); this.#focusTitle(); }
     else if (act === 'stop') this.#userStop();
-    else if (act === 'start') this.#startAgain();
     else if (act === 'revoke') this.revoke();
   };
 
@@ -713,13 +715,14 @@ class ConsentFrame {
     const focusKey = old?.dataset?.act || old?.dataset?.setting;
     this.#root.replaceChildren(box);
     if (focusKey) this.#root.querySelector(`[data-act="${focusKey}"],[data-setting="${focusKey}"]`)?.focus();
-    // The guard watches the disclosure while it is shown; its clock restarts with it.
-    if (this.#view === 'ask') { if (!this.#guarding) { this.#guard.observe(this.#root); this.#guarding = true; } }
-    else if (this.#guarding) { this.#guard.disconnect(); this.#guarding = false; }
+    // The guard watches what is shown (the disclosure, or the panel with its Start again);
+    // its clock restarts whenever the view changes, so a click counts only on a view the
+    // visitor has seen whole for MIN_VISIBLE_MS.
+    if (this.#guarding !== this.#view) { this.#guard.observe(this.#root); this.#guarding = this.#view; }
     this.#paintStats();
     this.#paintStatus();
   }
-  #guarding = false;
+  #guarding = '';
 
   #disclosure(t) {
     const threads = this.threads, throttle = this.throttle, cores = this.maxThreads;
@@ -760,6 +763,7 @@ class ConsentFrame {
     const maxThrottle = Math.max(5, Math.floor(ceiling.throttle / 5) * 5);
     return h('div', {},
       h('h2', { id: 'cm-title', tabindex: '-1', text: fill(t.panelTitle, { site }) }),
+      this.#note ? h('p', { class: 'note', role: 'status', text: t[this.#note] }) : null,
       h('p', { role: 'status', 'data-status': '' }),
       h('dl', { class: 'stats' }, stat('cpu', t.cpuLabel), stat('hashrate', t.hashrateLabel), stat('shares', t.sharesLabel)),
       h('p', { class: 'fine', 'data-note': 'cpu', text: t.cpuNote }),

@@ -7,7 +7,7 @@
 // gateway (/stats sessions_total unchanged), no CPU time in any worker thread.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, workerThreads, workerGrowth, sleep, waitFor, el, frameOf } from './lib/browser.mjs';
+import { launch, workerThreads, workerGrowth, sleep, waitFor, el, frameOf, frameSettled } from './lib/browser.mjs';
 import { missingParts, startStack } from './lib/real-stack.mjs';
 
 const SITE = 'example.org';
@@ -176,6 +176,36 @@ real('5. clickjacking: a real click on Accept with the element at opacity 0 does
   await assertNothingStarted(page, b, 'opacity 0');
   assert.equal(await el(page).state(), 'ask');
   assert.match(await el(page).text(), /did not count/);
+});
+
+real('5b. clickjacking after a stop: a real click on Start again with the element at opacity 0 does not count', async () => {
+  const page = await open();
+  await el(page).waitArmed();
+  await realClickAccept(page);
+  await el(page).waitState('running', 30000);
+  await page.evaluate(() => document.querySelector('consent-miner').stop());
+  await el(page).waitState('stopped');
+  await frameSettled(page);
+  const sessions = (await stack.stats()).connections.sessions_total;
+  const starts = (await el(page).events('start')).length;
+  // The visitor stopped; the page hides the panel and catches a click on Start again.
+  await page.addStyleTag({ content: 'consent-miner { opacity: 0 }' });
+  await sleep(1500);
+  const box = await el(page).button('start').boundingBox();
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await waitFor(async () => (await el(page).events('error')).some((e) => e.detail.reason === 'not-visible'), { what: 'the frame to refuse the click' });
+  await sleep(1500);
+  assert.equal(await el(page).state(), 'stopped');
+  assert.equal((await el(page).events('start')).length, starts, 'mining was started again');
+  assert.equal((await stack.stats()).connections.sessions_total, sessions, 'a login at the gateway');
+  // Shown again, whole, for long enough: a click on Start again counts (the note the
+  // refusal added above the buttons moved them: look again).
+  await page.addStyleTag({ content: 'consent-miner { opacity: 1 }' });
+  await frameSettled(page);
+  await sleep(1500);
+  const again = await el(page).button('start').boundingBox();
+  await page.mouse.click(again.x + again.width / 2, again.y + again.height / 2);
+  await el(page).waitState('running', 30000);
 });
 
 real('postMessage from the page pretending to be the frame, or asking the frame to accept, starts nothing', async () => {
