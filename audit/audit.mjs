@@ -181,13 +181,17 @@ export async function runAudit(options) {
     }
 
     // 2. After scrolling through the page with the wheel (trusted input, not a click).
+    // Each phase begins before its action, so what the action sets off is counted in it.
+    rec.phase = 'scroll';
     await page.mouse.move(400, 400);
     for (let i = 0; i < 10; i++) { await page.mouse.wheel(0, 600); await sleep(100); }
     await watch('scroll', 'scrolled');
 
     // 3. Hidden, then 4. shown again.
+    rec.phase = 'hidden';
     await setHidden(page, true);
     await watch('hidden', 'tab hidden');
+    rec.phase = 'shown';
     await setHidden(page, false);
     await watch('shown', 'tab shown');
 
@@ -200,9 +204,9 @@ export async function runAudit(options) {
       try {
         await scrollToControl(again.frame, again.decline);
         await sleep(READ_MS);
+        rec.phase = 'declined';
         await again.decline.click({ timeout: 5000 });
         await sleep(300);
-        rec.phase = 'declined';
         await page.reload({ waitUntil: 'load', timeout: 60000 });
         // Remembered when the page no longer asks (Accept gone or not shown).
         const after = await waitForConsent(page, 3000);

@@ -21,7 +21,10 @@ let fx;
 before(async () => { fx = await startFixtures(); });
 // The element's fixtures need the real gateway and frame (build/native, build/wasm,
 // monerod); without them they skip and say what is missing.
+// scripts/test.sh sets CM_BROWSER_REQUIRE_REAL=1: there a missing part fails the test.
+const required = process.env.CM_BROWSER_REQUIRE_REAL === '1';
 const real = (name, fn) => test(name, async (t) => {
+  if (fx.missing.length && required) throw new Error(`real parts missing: ${fx.missing.join('; ')}`);
   if (fx.missing.length) return t.skip(`real parts not built: ${fx.missing.join('; ')}`);
   return fn(t);
 });
@@ -148,6 +151,29 @@ test('a miner that starts only while the tab is hidden fails in the hidden phase
   assert.equal(r.exitCode, 1, why);
   assert.equal(r.mining[0].phase, 'hidden', why);
   assert.ok(!r.seen.workers.some((w) => w.phase === 'load' || w.phase === 'scroll'), why);
+});
+
+test('a miner that starts on the first scroll fails in the scroll phase (exit 1)', async () => {
+  const { r, why } = await audit('miner-scroll');
+  assert.equal(r.exitCode, 1, why);
+  assert.equal(r.mining[0].phase, 'scroll', why);
+  assert.ok(!r.seen.workers.some((w) => w.phase === 'load'), why);
+});
+
+test('a miner that starts when the tab is shown again fails in the shown phase (exit 1)', async () => {
+  const { r, why } = await audit('miner-shown');
+  assert.equal(r.exitCode, 1, why);
+  assert.equal(r.mining[0].phase, 'shown', why);
+  assert.ok(!r.seen.workers.some((w) => ['load', 'scroll', 'hidden'].includes(w.phase)), why);
+});
+
+real('a page that mines after the visitor declined fails in the declined phase (exit 1)', async () => {
+  const { r, why } = await audit('element-then-decline-mines');
+  assert.equal(r.exitCode, 1, why);
+  assert.equal(r.decline.tried, true, why);
+  assert.equal(r.mining[0].phase, 'declined', why);
+  const login = r.mining.find((m) => m.code === 'stratum' && m.method === 'login');
+  assert.match(login?.initiator || '', /\/fixtures\/miner\.js/, why);
 });
 
 test('a miner inside a frame of another site (its own process) fails (exit 1)', async () => {

@@ -60,6 +60,11 @@ function pages(q, other, gw) {
     'miner-now': () => html('A page that mines at once', miner(`transport=${q.get('transport') || 'ws'}&wasm=${q.get('wasm') || 1}`)),
     'miner-late': () => html('A page that mines later', miner(`delay=${q.get('delay') || 20}&transport=http`)),
     'miner-hidden': () => html('A page that mines while hidden', miner('when=hidden')),
+    'miner-scroll': () => html('A page that mines once the visitor scrolls', miner('when=scroll')),
+    'miner-shown': () => html('A page that mines when the tab is shown again', miner('when=shown')),
+    // The element is there and the visitor declines; the page's own script then mines on
+    // the next visit.
+    'element-then-decline-mines': () => html('A page that mines after a Decline', element(gw, miner('when=declined'))),
     'miner-in-frame': () => html('A miner in a frame of another site',
       `<iframe src="${other}/page/miner-now" title="ad" style="width:600px;height:300px"></iframe>`),
     'miner-js': () => html('A plain-JavaScript miner', miner('wasm=0')),
