@@ -4,7 +4,7 @@
 # honest browser on 127.0.0.1 submits real shares; reports the honest shares' answer
 # latency (p50, p99; goal p99 < 2 s).
 #
-# usage: bash bench/gateway-fairness.sh [--attackers N] [--addresses A] [--seconds S]
+# usage: bash bench/gateway-fairness.sh [--attackers N] [--addresses A] [--seconds S] [--difficulty D]
 #                                       [--threads T] [--cli PATH] [--before PATH]
 # --before PATH runs the same round first against another build (e.g. main's) for a
 # before/after pair. Writes bench/results/gateway-fairness.json. Needs node and the native
