@@ -3,7 +3,9 @@
 # sequences of session events through the share accounting, with its invariants) and the
 # RandomX-to-WebAssembly translators' (fuzz_jit, modules checked by Binaryen's validator).
 #   bash fuzz/run.sh --smoke        10 s each, 50 s in all: the CI run
-#   bash fuzz/run.sh --long [SEC]   SEC seconds each (default 3600), corpus kept between runs
+#   bash fuzz/run.sh --long [SEC] [TARGET...]
+#                                   SEC seconds each (default 3600), corpus kept between
+#                                   runs; only the TARGETs named (http ws msg session jit)
 # Builds the "fuzz" preset (clang, libFuzzer, ASan+UBSan). Seeds come from the malformed-
 # input vectors (tests/vectors/gateway_*.txt; fuzz_jit needs none: any bytes are programs);
 # the growing corpus stays in build/fuzz/fuzz-work/corpus/, crashes go to
@@ -11,21 +13,36 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+all_targets=(http ws msg session jit)
+usage="usage: bash fuzz/run.sh [--smoke | --long [SECONDS] [TARGET...]]; targets: ${all_targets[*]}"
 mode="${1:---smoke}"
+targets=("${all_targets[@]}")
 case "$mode" in
   --smoke) seconds=10 ;;
-  --long) seconds="${2:-3600}" ;;
-  *) echo "usage: bash fuzz/run.sh [--smoke | --long [SECONDS]]" >&2; exit 2 ;;
+  --long)
+    seconds="${2:-3600}"
+    if [[ ! $seconds =~ ^[1-9][0-9]*$ ]]; then
+      echo "fuzz/run.sh: --long $seconds: expected a whole number of seconds; $usage" >&2
+      exit 2
+    fi
+    if (($# > 2)); then
+      targets=("${@:3}")
+      for t in "${targets[@]}"; do
+        [[ " ${all_targets[*]} " == *" $t "* ]] || { echo "fuzz/run.sh: no target '$t'; $usage" >&2; exit 2; }
+      done
+    fi
+    ;;
+  *) echo "$usage" >&2; exit 2 ;;
 esac
 
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j 2 --target fuzz_http fuzz_ws fuzz_msg fuzz_session fuzz_jit
+cmake --build --preset fuzz -j 2 --target "${targets[@]/#/fuzz_}"
 work=build/fuzz/fuzz-work
 mkdir -p "$work/artifacts"
 python3 fuzz/make_seeds.py tests/vectors "$work/seeds"
 
 status=0
-for target in http ws msg session jit; do
+for target in "${targets[@]}"; do
   corpus="$work/corpus/$target"
   mkdir -p "$corpus"
   log="$work/$target.log"
