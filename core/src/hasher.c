@@ -252,6 +252,20 @@ int cm_rx_dataset_has_seed(const cm_rx_dataset *d, const uint8_t *seed, size_t s
            memcmp(d->seed, seed, seed_len) == 0;
 }
 
+void *cm_rx_cache_memory(cm_rx_cache *c, size_t *size)
+{
+#ifdef CM_HAVE_SSH
+    if (size)
+        *size = c ? 256u * 1024u * 1024u : 0; /* RANDOMX_ARGON_MEMORY KiB */
+    return c ? (void *)ssh_cache_memory(c->rx) : NULL;
+#else
+    (void)c;
+    if (size)
+        *size = 0;
+    return NULL;
+#endif
+}
+
 void *cm_rx_dataset_memory(cm_rx_dataset *d, size_t *size)
 {
     if (size)

@@ -367,10 +367,11 @@ static json_t *report_json(const options *o, const cm_workers_info *info, const 
                         json_boolean(info->cache_large_pages || info->dataset_large_pages));
     json_object_set_new(root, "huge_pages", json_string(pages));
     json_object_set_new(root, "huge_page_detail",
-                        json_pack("{s:b, s:b, s:b, s:s}", "cache_reserved", info->cache_large_pages,
-                                  "dataset_reserved", info->dataset_large_pages,
-                                  "dataset_thp_advised", info->dataset_thp, "thp_mode",
-                                  cm_thp_mode()));
+                        json_pack("{s:b, s:b, s:b, s:b, s:s}", "cache_reserved",
+                                  info->cache_large_pages, "dataset_reserved",
+                                  info->dataset_large_pages, "cache_thp_advised",
+                                  info->cache_thp, "dataset_thp_advised", info->dataset_thp,
+                                  "thp_mode", cm_thp_mode()));
     json_object_set_new(root, "interrupted", json_boolean(interrupted));
     json_object_set_new(root, "cpu_seconds", json_real(cpu_ms / 1000.0));
     json_object_set_new(root, "hashes_per_cpu_second",

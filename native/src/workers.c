@@ -424,6 +424,13 @@ int cm_workers_new(const cm_workers_config *cfg, cm_workers **out, cm_error *err
     if (rc)
         goto fail;
     w->info.cache_large_pages = cm_rx_cache_large_pages(w->cache);
+    if (!w->info.cache_large_pages && cfg->large_pages) {
+        /* Before the first seed fills it, so its pages fault in huge where the kernel
+         * allows (transparent huge pages in madvise mode). */
+        size_t size;
+        void *mem = cm_rx_cache_memory(w->cache, &size);
+        w->info.cache_thp = cm_advise_huge_pages(mem, size);
+    }
     if (cfg->mode == CM_MODE_FAST) {
         rc = cm_rx_dataset_new(reserved_pages_for(w, CM_DATASET_BYTES), &w->dataset, err);
         if (rc) {

@@ -53,6 +53,7 @@ typedef struct cm_workers_info {
     int cache_large_pages;     /* reserved large pages for the cache */
     int dataset_large_pages;   /* reserved large pages for the dataset */
     int dataset_thp;           /* transparent huge pages advised for the dataset */
+    int cache_thp;             /* ... and for the cache */
     double init_seconds;       /* first cache (+ dataset) build, seconds; 0 until done */
     int ready;                 /* 1 once the first job's memory is built */
     int init_threads;          /* threads that built (or build) the dataset; 0 in light mode */

@@ -80,6 +80,12 @@ void cm_rx_dataset_finish(cm_rx_dataset *d, const cm_rx_cache *c);
 /* 1 when the dataset was finished for exactly this seed. */
 int cm_rx_dataset_has_seed(const cm_rx_dataset *d, const uint8_t *seed, size_t seed_len);
 
+/* The cache's memory and size, so a native caller can advise the kernel (MADV_HUGEPAGE)
+ * before seeding it: light-mode hashes and the dataset build read it at random, 256 MiB
+ * that ordinary pages spread over 65,536 TLB entries. NULL (and size 0) in a build
+ * without RandomX's source (CM_HAVE_SSH), whose public API does not expose it. */
+void *cm_rx_cache_memory(cm_rx_cache *c, size_t *size);
+
 /* The dataset's memory and size, so a native caller can advise the kernel (for example
  * MADV_HUGEPAGE) before initialising it. */
 void *cm_rx_dataset_memory(cm_rx_dataset *d, size_t *size);
