@@ -59,12 +59,14 @@ def load(path):
 
 
 def native_rows(results):
-    """(group label, series, median, runs) from native-vs-reference*.json: the full run
-    first, then files of single rows, a row measured twice keeping the full run's."""
+    """(group label, series, median, runs) from native-vs-reference*.json: files of single
+    rows (`--rows`, re-measurements made after the full run) first, then the full run for
+    the rows they lack; a row and its reference always come from the same file. A new
+    full run makes older single-row files stale: delete them with it."""
     rows, seen = [], set()
-    # The full run's file first whatever the names of the others sort as.
+    # The full run's file last, whatever the names of the others sort as.
     files = sorted(glob.glob(os.path.join(results, "native-vs-reference*.json")),
-                   key=lambda p: (os.path.basename(p) != "native-vs-reference.json", p))
+                   key=lambda p: (os.path.basename(p) == "native-vs-reference.json", p))
     for path in files:
         data = load(path)
         for r in data or []:
